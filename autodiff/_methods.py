@@ -1,0 +1,238 @@
+"""Attaches the ops to Tensor as methods and Python operators (one list, in one place)."""
+import numpy as np
+
+from . import ops
+from .function import Node, apply1
+from .grad_mode import no_grad
+from .ops.elementwise import add, cast, div, logical_not, mul, sub, where
+from .ops.linalg import matmul
+from .random import rng
+from .tensor import Tensor, grad_state
+
+
+class Clone(Node):
+    """out = a copy of x; dx = g"""
+    __slots__ = ()
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return (g,)
+
+
+def clone(x):
+    """A differentiable copy with its own memory"""
+    return apply1(Clone(), x)
+
+
+def _swap(fn):
+    def reflected(self, other):
+        return fn(other, self)
+    return reflected
+
+
+def _to(self, *args, **kwargs):
+    """to(dtype) casts (differentiably between floats); a device such as 'cpu' is accepted and
+    ignored, a tensor argument means its dtype"""
+    dtype = kwargs.get("dtype")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, str) and a.split(":")[0] == "cpu":
+            continue
+        elif a is not None:
+            try:
+                dtype = np.dtype(a)
+            except TypeError:
+                raise TypeError(f"to(): expected a dtype or 'cpu', got {a!r} (autodiff runs on "
+                                f"the CPU only)") from None
+    return self if dtype is None else cast(self, dtype)
+
+
+# --- in-place updates: only outside the graph ---------------------------------------------------
+
+def _check_inplace(self, op, other=None):
+    if grad_state.enabled and (self._requires_grad or
+                               (isinstance(other, Tensor) and other._requires_grad)):
+        kind = "a leaf tensor that requires grad" if self.grad_fn is None else \
+            f"a tensor recorded in the graph (made by {self.grad_fn.name})"
+        raise RuntimeError(
+            f"{op}: in-place operation on {kind} while gradients are recorded. Wrap parameter "
+            f"updates in `with autodiff.no_grad():`, or use the out-of-place form (x = x + y).")
+
+
+def _assign(self, value):
+    arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if not self.data.flags.writeable:
+        self.data = np.array(self.data)
+    np.copyto(self.data, np.broadcast_to(arr, self.data.shape), casting="unsafe")
+    return self
+
+
+def _inplace_op(fn, name):
+    def method(self, other, **kwargs):
+        _check_inplace(self, name, other)
+        with no_grad():
+            return _assign(self, fn(Tensor._const(self.data), other, **kwargs))
+    method.__name__ = name
+    method.__doc__ = f"In-place {fn.__name__} (outside the graph, e.g. under no_grad)"
+    return method
+
+
+def _augmented(fn, name):
+    """x += y: in place outside the graph (so parameter updates under no_grad work as in
+    PyTorch); while recording on a non-leaf, the out-of-place result (the name is rebound)."""
+    inplace = _inplace_op(fn, name)
+
+    def method(self, other):
+        recording = grad_state.enabled and (
+            self._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
+        if recording and self.grad_fn is not None:
+            return fn(self, other)
+        if recording and not self._requires_grad:
+            return fn(self, other)
+        return inplace(self, other)
+    method.__name__ = name
+    return method
+
+
+def zero_(self):
+    _check_inplace(self, "zero_")
+    return _assign(self, 0)
+
+
+def fill_(self, value):
+    _check_inplace(self, "fill_")
+    return _assign(self, value)
+
+
+def copy_(self, src):
+    _check_inplace(self, "copy_", src)
+    return _assign(self, src)
+
+
+def clamp_(self, min=None, max=None):
+    _check_inplace(self, "clamp_")
+    return _assign(self, np.clip(self.data, min, max))
+
+
+def uniform_(self, a=0.0, b=1.0, generator=None):
+    _check_inplace(self, "uniform_")
+    return _assign(self, rng(generator).uniform(a, b, self.shape))
+
+
+def normal_(self, mean=0.0, std=1.0, generator=None):
+    _check_inplace(self, "normal_")
+    return _assign(self, rng(generator).normal(mean, std, self.shape))
+
+
+def _setitem(self, index, value):
+    _check_inplace(self, "__setitem__ (x[i] = v)", value)
+    from .ops.shape import _index_arg
+    if not self.data.flags.writeable:
+        self.data = np.array(self.data)
+    self.data[_index_arg(index)] = value.data if isinstance(value, Tensor) else value
+
+
+# --- numpy interop: np.exp(t), np.ones(3) + t -> Tensors in the graph ---------------------------
+
+_UFUNCS = {
+    np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div,
+    np.power: ops.pow, np.matmul: matmul, np.negative: ops.neg, np.exp: ops.exp,
+    np.log: ops.log, np.log1p: ops.log1p, np.sqrt: ops.sqrt, np.sin: ops.sin, np.cos: ops.cos,
+    np.tanh: ops.tanh, np.abs: ops.abs, np.absolute: ops.abs, np.maximum: ops.maximum,
+    np.minimum: ops.minimum, np.less: ops.lt, np.less_equal: ops.le, np.greater: ops.gt,
+    np.greater_equal: ops.ge, np.equal: ops.eq, np.not_equal: ops.ne,
+}
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    fn = _UFUNCS.get(ufunc)
+    if fn is None or method != "__call__" or kwargs:
+        return NotImplemented
+    return fn(*inputs)
+
+
+def _where_method(self, condition, other):
+    return where(condition, self, other)
+
+
+def _masked_fill(self, mask, value):
+    return where(mask, value, self)
+
+
+def _max_method(self, dim=None, keepdim=False):
+    if isinstance(dim, Tensor):  # x.max(y): elementwise, as in PyTorch
+        return ops.maximum(self, dim)
+    return ops.max(self, dim, keepdim)
+
+
+def _min_method(self, dim=None, keepdim=False):
+    if isinstance(dim, Tensor):
+        return ops.minimum(self, dim)
+    return ops.min(self, dim, keepdim)
+
+
+def _floordiv(self, other):
+    return ops.floor(div(self, other))
+
+
+def _install():
+    T = Tensor
+    methods = {
+        # arithmetic
+        "add": add, "sub": sub, "mul": mul, "div": div, "neg": ops.neg, "pow": ops.pow,
+        "matmul": matmul, "exp": ops.exp, "log": ops.log, "log1p": ops.log1p, "sqrt": ops.sqrt,
+        "sin": ops.sin, "cos": ops.cos, "tanh": ops.tanh, "sigmoid": ops.sigmoid,
+        "relu": ops.relu, "abs": ops.abs, "clamp": ops.clamp, "clip": ops.clamp,
+        "maximum": ops.maximum, "minimum": ops.minimum, "sign": ops.sign,
+        "floor": ops.floor, "ceil": ops.ceil, "round": ops.round, "isnan": ops.isnan,
+        "isfinite": ops.isfinite,
+        # comparisons
+        "lt": ops.lt, "le": ops.le, "gt": ops.gt, "ge": ops.ge, "eq": ops.eq, "ne": ops.ne,
+        "logical_not": logical_not, "logical_and": ops.logical_and, "logical_or": ops.logical_or,
+        # reductions
+        "sum": ops.sum, "mean": ops.mean, "var": ops.var, "std": ops.std, "amax": ops.amax,
+        "amin": ops.amin, "max": _max_method, "min": _min_method, "argmax": ops.argmax,
+        "argmin": ops.argmin, "logsumexp": ops.logsumexp, "prod": ops.prod, "norm": ops.norm,
+        "softmax": ops.softmax, "log_softmax": ops.log_softmax, "all": ops.all, "any": ops.any,
+        # shape
+        "reshape": ops.reshape, "view": ops.view, "flatten": ops.flatten,
+        "squeeze": ops.squeeze, "unsqueeze": ops.unsqueeze, "transpose": ops.transpose,
+        "swapaxes": ops.swapaxes, "permute": ops.permute, "expand": ops.expand,
+        "broadcast_to": ops.broadcast_to, "split": ops.split, "chunk": ops.chunk,
+        "unbind": ops.unbind, "repeat": ops.repeat, "flip": ops.flip, "gather": ops.gather,
+        "where": _where_method, "masked_fill": _masked_fill,
+        # conversions
+        "to": _to, "clone": clone, "type_as": lambda self, other: cast(self, other.dtype),
+        "float": lambda self: cast(self, np.float32), "double": lambda self: cast(self, np.float64),
+        "half": lambda self: cast(self, np.float16), "long": lambda self: cast(self, np.int64),
+        "int": lambda self: cast(self, np.int32), "bool": lambda self: cast(self, np.bool_),
+        "expand_as": lambda self, other: ops.expand(self, *other.shape),
+        "view_as": lambda self, other: ops.reshape(self, other.shape),
+        "reshape_as": lambda self, other: ops.reshape(self, other.shape),
+        # in place (outside the graph)
+        "zero_": zero_, "fill_": fill_, "copy_": copy_, "clamp_": clamp_, "uniform_": uniform_,
+        "normal_": normal_, "add_": _inplace_op(add, "add_"), "sub_": _inplace_op(sub, "sub_"),
+        "mul_": _inplace_op(mul, "mul_"), "div_": _inplace_op(div, "div_"),
+        # operators
+        "__add__": add, "__radd__": _swap(add), "__sub__": sub, "__rsub__": _swap(sub),
+        "__mul__": mul, "__rmul__": _swap(mul), "__truediv__": div, "__rtruediv__": _swap(div),
+        "__pow__": ops.pow, "__rpow__": _swap(ops.pow), "__matmul__": matmul,
+        "__rmatmul__": _swap(matmul), "__neg__": ops.neg, "__pos__": lambda self: self,
+        "__abs__": ops.abs, "__floordiv__": _floordiv, "__rfloordiv__": _swap(_floordiv),
+        "__lt__": ops.lt, "__le__": ops.le, "__gt__": ops.gt, "__ge__": ops.ge,
+        "__eq__": ops.eq, "__ne__": ops.ne, "__and__": ops.logical_and, "__or__": ops.logical_or,
+        "__xor__": ops.logical_xor, "__invert__": logical_not,
+        "__iadd__": _augmented(add, "__iadd__"), "__isub__": _augmented(sub, "__isub__"),
+        "__imul__": _augmented(mul, "__imul__"), "__itruediv__": _augmented(div, "__itruediv__"),
+        "__getitem__": ops.getitem, "__setitem__": _setitem, "__array_ufunc__": _array_ufunc,
+    }
+    for name, fn in methods.items():
+        setattr(T, name, fn)
+    T.T = property(lambda self: ops.permute(self, tuple(reversed(range(self.ndim)))))
+    T.mT = property(ops.mT)
+
+
+_install()

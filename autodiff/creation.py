@@ -1,0 +1,128 @@
+"""Factories: tensor, zeros, ones, full, eye, arange, linspace, random tensors, *_like."""
+import numpy as np
+
+from . import dtypes
+from .random import rng
+from .tensor import Tensor, _check_requires_grad, _to_array
+
+
+def _shape(size, op):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    try:
+        shape = tuple(int(s) for s in size)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: sizes must be integers, got {size!r}") from None
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{op}: sizes must be non-negative, got {shape}")
+    return shape
+
+
+def _finish(arr, requires_grad):
+    _check_requires_grad(arr.dtype, requires_grad)
+    t = Tensor._const(arr)
+    t._requires_grad = bool(requires_grad)
+    return t
+
+
+def _float(dtype):
+    return dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype)
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new tensor holding a copy of data (Python floats -> the default dtype)"""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None):
+    """data as a tensor, sharing memory when it already is one of the right dtype"""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
+        return data
+    return Tensor._const(_to_array(data, dtype))
+
+
+def from_numpy(array):
+    """A tensor sharing memory with a numpy array (its dtype kept)"""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects an ndarray, got {type(array).__name__}")
+    return Tensor._const(array)
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    return _finish(np.zeros(_shape(size, "zeros"), _float(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    return _finish(np.ones(_shape(size, "ones"), _float(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False):
+    return _finish(np.empty(_shape(size, "empty"), _float(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    if dtype is None:
+        dtype = _to_array(fill_value).dtype
+    return _finish(np.full(_shape((size,), "full"), fill_value, dtypes.as_dtype(dtype)),
+                   requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """Values from start to end (exclusive); ints give int64, floats the default dtype"""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if is_int else dtypes.get_default_dtype()
+    return _finish(np.arange(start, end, step, dtype=dtypes.as_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    return _finish(np.linspace(start, end, steps, dtype=_float(dtype)), requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, requires_grad=False):
+    """Uniform on [0, 1)"""
+    dt = _float(dtype)
+    return _finish(rng(generator).random(_shape(size, "rand")).astype(dt), requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, requires_grad=False):
+    """Standard normal"""
+    dt = _float(dtype)
+    return _finish(rng(generator).standard_normal(_shape(size, "randn")).astype(dt), requires_grad)
+
+
+def randint(low, high=None, size=(), generator=None, dtype=None):
+    """Integers uniform on [low, high) (int64)"""
+    if high is None:
+        low, high = 0, low
+    dt = np.int64 if dtype is None else dtypes.as_dtype(dtype)
+    return Tensor._const(rng(generator).integers(low, high, size=tuple(size)).astype(dt))
+
+
+def randperm(n, generator=None):
+    """A random permutation of 0..n-1 (int64)"""
+    return Tensor._const(rng(generator).permutation(n).astype(np.int64))
+
+
+def _like(fn):
+    def like(x, dtype=None, requires_grad=False, **kwargs):
+        dt = x.dtype if dtype is None else dtype
+        return fn(*x.shape, dtype=dt, requires_grad=requires_grad, **kwargs)
+    like.__name__ = fn.__name__ + "_like"
+    like.__doc__ = f"{fn.__name__} with x's shape and dtype"
+    return like
+
+
+zeros_like, ones_like, empty_like = _like(zeros), _like(ones), _like(empty)
+rand_like, randn_like = _like(rand), _like(randn)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad=False):
+    return full(x.shape, fill_value, dtype=x.dtype if dtype is None else dtype,
+                requires_grad=requires_grad)

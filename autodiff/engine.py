@@ -1,0 +1,297 @@
+"""The backward pass: one iterative traversal, shared by backward(), grad(), viz and testing.
+
+Gradients are summed where paths converge and only here (rules return one gradient per input;
+the engine accumulates). Nothing here recurses, so a 100,000-op chain needs no recursion-limit
+changes.
+"""
+import numpy as np
+
+from .grad_mode import _state, set_grad_enabled
+from .tensor import Tensor
+
+
+def toposort(roots):
+    """Nodes reachable from `roots` (tensors or nodes), each before the nodes of its inputs.
+
+    Iterative depth-first search; `reversed(toposort(...))` runs leaves-to-roots.
+    """
+    order, seen, stack = [], set(), []
+    for r in roots:
+        node = r.grad_fn if isinstance(r, Tensor) else r
+        if node is not None:
+            stack.append((node, False))
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for t in node.inputs:
+            if t is not None:
+                parent = t.grad_fn
+                if parent is not None and id(parent) not in seen:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+class detect_anomaly:
+    """Context manager: records where each op was created and raises, naming the op and that
+    line, as soon as a backward rule produces NaN or Inf. Slows things down; debug only."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self._previous = _state.anomaly
+        _state.anomaly = self.check_nan
+        return self
+
+    def __exit__(self, *exc):
+        _state.anomaly = self._previous
+        return False
+
+
+def _check_finite(node, grads):
+    for i, g in enumerate(grads):
+        if g is not None and not np.all(np.isfinite(g.data)):
+            where = getattr(node, "trace", None)
+            origin = ("\nThe forward call that created it:\n" + where) if where else (
+                "\n(the op was created outside detect_anomaly(), so its forward line is unknown)")
+            raise RuntimeError(f"{node.name} returned NaN or Inf in its gradient for input {i} "
+                               f"(shape {tuple(g.shape)}).{origin}")
+
+
+def _check_gradient(node, i, g, x):
+    """User Functions: the gradient for input i must have that input's shape; dtype is cast."""
+    if g.shape != x.shape:
+        raise RuntimeError(
+            f"Function {node.name} returned an invalid gradient at index {i} - got shape "
+            f"{tuple(g.shape)} but expected shape {tuple(x.shape)} (the shape of input {i}). "
+            f"Return one gradient per forward argument, shaped like that argument.")
+    if g.dtype != x.dtype:
+        g = g.to(x.dtype)
+    return g
+
+
+def _released_error(node):
+    return RuntimeError(
+        f"Trying to backward through {node.name} a second time: its saved values were freed "
+        f"by the first backward() to save memory. Pass retain_graph=True to the first "
+        f"backward() or autodiff.grad() if you need to go through the same graph twice, or "
+        f"recompute the forward pass.")
+
+
+def _initial_gradient(root, gradient, who):
+    if not root._requires_grad:
+        raise RuntimeError(
+            f"{who}: the tensor (shape {tuple(root.shape)}) does not require grad and has no "
+            f"grad_fn - it was not computed from a tensor with requires_grad=True, or it was "
+            f"computed under no_grad()/detach().")
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"{who}: grad can be implicitly created only for scalar outputs, but this tensor "
+                f"has shape {tuple(root.shape)}. Pass a gradient of that shape, or reduce it first "
+                f"(e.g. loss.sum().backward()).")
+        return Tensor._const(np.ones(root.shape, root.dtype))
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor._const(np.asarray(gradient, root.dtype))
+    if gradient.shape != root.shape:
+        raise RuntimeError(f"{who}: gradient has shape {tuple(gradient.shape)}, but the tensor has "
+                           f"shape {tuple(root.shape)}; they must match")
+    if gradient.dtype != root.dtype:
+        gradient = gradient.to(root.dtype)
+    return gradient
+
+
+def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
+    """The backward pass. Returns {id(leaf): [leaf, grad]} for leaves reached, or, with
+    `capture` (a list of tensors), their gradients only."""
+    grads = {}  # id(node) -> gradient (or list of them for multi-output nodes)
+    leaves = {}
+    capture_ids = None
+    if capture is not None:
+        capture_ids = {}
+        for k, t in enumerate(capture):
+            key = id(t) if t.grad_fn is None else (id(t.grad_fn), t._output_nr)
+            capture_ids.setdefault(key, []).append(k)
+    for r, g in zip(roots, grad_roots):
+        _accumulate(r, g, grads, leaves)
+    order = toposort(roots)
+    captured = {}
+    with set_grad_enabled(create_graph):
+        for node in order:
+            n_out = node.n_outputs
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            hooks = node.hooks
+            if hooks is not None or capture_ids is not None:
+                g = _output_hooks(node, g, hooks, capture_ids, captured)
+                if g is None:
+                    continue
+            if node.released:
+                raise _released_error(node)
+            input_grads = node._vjp(g)
+            if _state.anomaly:
+                _check_finite(node, input_grads)
+            checks = node.checks_gradients
+            needs = node.needs_input_grad
+            for i, x in enumerate(node.inputs):
+                gi = input_grads[i]
+                if gi is None or not needs[i]:
+                    continue
+                if checks:
+                    gi = _check_gradient(node, i, gi, x)
+                _accumulate(x, gi, grads, leaves)
+            if not retain_graph:
+                node.release()
+            del g, input_grads
+    if capture is not None:
+        for key, ks in capture_ids.items():
+            if isinstance(key, int) and key in leaves:
+                leaf, g = leaves[key]
+                g = _run_leaf_hooks(leaf, g)
+                for k in ks:
+                    captured[k] = g
+        return captured
+    return leaves
+
+
+def _accumulate(x, g, grads, leaves):
+    node = x.grad_fn
+    if node is None:
+        slot = leaves.get(id(x))
+        if slot is None:
+            leaves[id(x)] = [x, g]
+        else:
+            slot[1] = slot[1] + g
+        return
+    key = id(node)
+    if node.n_outputs == 1:
+        prev = grads.get(key)
+        grads[key] = g if prev is None else prev + g
+    else:
+        lst = grads.get(key)
+        if lst is None:
+            lst = grads[key] = [None] * node.n_outputs
+        k = x._output_nr
+        lst[k] = g if lst[k] is None else lst[k] + g
+
+
+def _output_hooks(node, g, hooks, capture_ids, captured):
+    """Runs tensor hooks / retain_grad / grad() capture on a node's finished output gradients."""
+    multi = node.n_outputs > 1
+    gs = list(g) if multi else [g]
+    for k in range(node.n_outputs):
+        gk = gs[k]
+        if gk is None:
+            continue
+        if hooks is not None:
+            for fn in hooks.fns.get(k, ()):
+                new = fn(gk)
+                if new is not None:
+                    gk = new
+            ref = hooks.retained.get(k)
+            t = ref() if ref is not None else None
+            if t is not None:
+                stored = gk if _state.enabled else gk.detach()
+                t._grad = stored if t._grad is None else t._grad + stored
+        if capture_ids is not None:
+            for idx in capture_ids.get((id(node), k), ()):
+                captured[idx] = gk
+        gs[k] = gk
+    return gs if multi else gs[0]
+
+
+def _run_leaf_hooks(leaf, g):
+    if leaf._hooks:
+        for fn in leaf._hooks:
+            new = fn(g)
+            if new is not None:
+                g = new
+    return g
+
+
+def _as_tuple(x):
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulates gradients of `tensors` into the .grad of the leaves that require grad.
+
+    `inputs`, when given, restricts accumulation to those leaves.
+    """
+    roots = _as_tuple(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor) or np.isscalar(grad_tensors):
+        grad_tensors = (grad_tensors,) * len(roots) if grad_tensors is None else (grad_tensors,)
+    if len(grad_tensors) != len(roots):
+        raise RuntimeError(f"backward: got {len(roots)} tensors but {len(grad_tensors)} gradients")
+    if retain_graph is None:
+        retain_graph = create_graph
+    g0 = [_initial_gradient(r, g, "backward()") for r, g in zip(roots, grad_tensors)]
+    only = None if inputs is None else {id(t) for t in _as_tuple(inputs)}
+    leaves = _run(roots, g0, retain_graph, create_graph)
+    owned = set()
+    with set_grad_enabled(create_graph):
+        for leaf, g in leaves.values():
+            if not leaf._requires_grad or (only is not None and id(leaf) not in only):
+                continue
+            g = _run_leaf_hooks(leaf, g)
+            if not create_graph:
+                g = _owned(g, owned)
+            leaf._grad = g if leaf._grad is None else leaf._grad + g
+
+
+def _owned(g, owned):
+    """A gradient safe to store in .grad: its own writable array, shared with no other leaf."""
+    arr = g.data
+    if not arr.flags.owndata or not arr.flags.writeable or id(arr) in owned or g.grad_fn is not None:
+        arr = np.array(arr)
+    owned.add(id(arr))
+    return Tensor._const(arr)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False, materialize_grads=False):
+    """The gradients of `outputs` with respect to `inputs`, returned (not accumulated in .grad).
+
+    Like torch.autograd.grad: returns a tuple with one Tensor (or None, if allow_unused) per input.
+    """
+    outs = _as_tuple(outputs)
+    ins = _as_tuple(inputs)
+    for i, t in enumerate(ins):
+        if not isinstance(t, Tensor) or not t._requires_grad:
+            raise RuntimeError(f"grad(): input {i} does not require grad; only tensors with "
+                               f"requires_grad=True (or computed from one) can be differentiated "
+                               f"against")
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outs) if grad_outputs is None else (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
+    if len(grad_outputs) != len(outs):
+        raise RuntimeError(f"grad(): got {len(outs)} outputs but {len(grad_outputs)} grad_outputs")
+    if retain_graph is None:
+        retain_graph = create_graph
+    g0 = [_initial_gradient(o, g, "grad()") for o, g in zip(outs, grad_outputs)]
+    captured = _run(outs, g0, retain_graph, create_graph, capture=list(ins))
+    result = []
+    for i, t in enumerate(ins):
+        g = captured.get(i)
+        if g is None:
+            if materialize_grads:
+                g = Tensor._const(np.zeros(t.shape, t.dtype))
+            elif not allow_unused:
+                raise RuntimeError(
+                    f"grad(): input {i} (shape {tuple(t.shape)}) was not used to compute the "
+                    f"outputs, so it has no gradient. Pass allow_unused=True to get None for it, "
+                    f"or materialize_grads=True to get zeros.")
+        elif not create_graph and g.grad_fn is not None:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)

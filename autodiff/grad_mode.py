@@ -1,0 +1,105 @@
+"""Gradient-recording switches: no_grad, enable_grad, set_grad_enabled, is_grad_enabled.
+
+The mode is per thread, like PyTorch's. Each switch works as a context manager and as a
+decorator.
+"""
+import functools
+import threading
+
+
+
+class _State(threading.local):
+    enabled = True  # class default: every new thread starts with grad mode on
+    anomaly = False
+    scope = ()  # names entered with name_scope, recorded on every node (viz groups by them)
+
+
+_state = _State()
+
+
+def is_grad_enabled():
+    """True when operations on tensors that require grad are recorded in the graph."""
+    return _state.enabled
+
+
+def _set(mode):
+    _state.enabled = bool(mode)
+
+
+class _GradModeSwitch:
+    """Base for the switches: sets the mode on enter, restores the previous one on exit."""
+
+    _mode = True
+
+    def __enter__(self):
+        self._previous = is_grad_enabled()
+        _set(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._previous)
+        return False
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            previous = is_grad_enabled()
+            _set(mode)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _set(previous)
+
+        return wrapper
+
+
+class no_grad(_GradModeSwitch):
+    """Context manager / decorator: operations inside are not recorded (no graph, no grads)."""
+
+    _mode = False
+
+
+class enable_grad(_GradModeSwitch):
+    """Context manager / decorator: re-enables recording inside a no_grad block."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradModeSwitch):
+    """set_grad_enabled(mode): sets the mode now; used with `with`, restores it on exit."""
+
+    def __init__(self, mode):
+        self._previous = is_grad_enabled()
+        self._mode = bool(mode)
+        _set(mode)
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        _set(self._previous)  # used as a decorator: change the mode only while fn runs
+        return super().__call__(fn)
+
+    def __exit__(self, *exc):
+        _set(self._previous)
+        return False
+
+
+class name_scope:
+    """Context manager: ops recorded inside are tagged with this name (nested scopes give a
+    path such as ('blocks', '1')), readable as node.scope. nn.Module.__call__ enters one per
+    submodule, which is how autodiff.viz groups a graph by module without importing nn."""
+
+    def __init__(self, name):
+        self.name = str(name)
+
+    def __enter__(self):
+        self._previous = _state.scope
+        _state.scope = self._previous + (self.name,)
+        return self
+
+    def __exit__(self, *exc):
+        _state.scope = self._previous
+        return False

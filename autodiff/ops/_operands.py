@@ -1,0 +1,105 @@
+"""Turning op arguments into tensors: scalars, arrays, dtype promotion, broadcasting, dims."""
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor, _to_array, grad_state
+
+
+def tensor_arg(x, op, name="input"):
+    """x as a Tensor; arrays and numbers become constants (numbers in the default dtype)."""
+    if isinstance(x, Tensor):
+        return x
+    try:
+        return Tensor._const(_to_array(x))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{op}: {name} must be a Tensor, an ndarray or a number, got "
+                        f"{type(x).__name__} ({e})") from None
+
+
+def _scalar_operand(x, s, op):
+    """(x, s) with s as a 0-d constant array and x cast if the scalar promotes it (int * 2.5)."""
+    try:
+        dt = dtypes.scalar_result_type(x.data.dtype, s)
+    except TypeError:
+        raise TypeError(f"{op}: unsupported operand of type {type(s).__name__}; use a Tensor, "
+                        f"an ndarray or a Python number") from None
+    if dt != x.data.dtype:
+        x = x.to(dt)
+    return x, Tensor._const(np.asarray(s, dt))
+
+
+def promote(x, y, op):
+    """Two tensors of one dtype, following PyTorch's promotion (numbers keep the tensor's)."""
+    if isinstance(x, Tensor):
+        if not isinstance(y, Tensor):
+            if isinstance(y, (int, float, bool, np.number, np.bool_)):
+                x, y = _scalar_operand(x, y, op)
+                return x, y
+            y = tensor_arg(y, op, "other")
+    elif isinstance(x, (int, float, bool, np.number, np.bool_)) and isinstance(y, Tensor):
+        y, x = _scalar_operand(y, x, op)
+        return x, y
+    else:
+        x = tensor_arg(x, op)
+        y = tensor_arg(y, op, "other")
+    dx, dy = x.data.dtype, y.data.dtype
+    if dx != dy:
+        dt = dtypes.result_type(dx, dy)
+        if dx != dt:
+            x = x.to(dt)
+        if dy != dt:
+            y = y.to(dt)
+    return x, y
+
+
+def broadcast_shape(op, *shapes):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(
+            f"{op}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast "
+            f"together (numpy rules: aligned from the right, each dimension must match or be 1)"
+        ) from None
+
+
+def broadcast_operands(op, *xs):
+    """Tensors that need a gradient are broadcast explicitly (broadcast_to, whose backward is
+    sum_to); constants are left to numpy's implicit broadcasting."""
+    shape = broadcast_shape(op, *(x.data.shape for x in xs))
+    from .shape import broadcast_to
+    record = grad_state.enabled
+    return tuple(broadcast_to(x, shape) if (record and x._requires_grad and x.data.shape != shape)
+                 else x for x in xs)
+
+
+def binary_operands(x, y, op):
+    """Promoted and broadcast operands for a two-input elementwise op."""
+    x, y = promote(x, y, op)
+    if x.data.shape != y.data.shape:
+        x, y = broadcast_operands(op, x, y)
+    return x, y
+
+
+def normalize_dims(dim, ndim, op):
+    """None (all dims) or a sorted tuple of non-negative dims, with errors naming the op."""
+    if dim is None:
+        return None
+    if isinstance(dim, Tensor):
+        dim = dim.item()
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    n = max(ndim, 1)
+    out = []
+    for d in dims:
+        if not -n <= d < n:
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dimension(s) "
+                             f"(valid: {-n} to {n - 1})")
+        out.append(d % n if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {dim} names a dimension twice")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def check_float(x, op):
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point tensor, got dtype {x.data.dtype}; "
+                        f"convert with .float() or .double()")

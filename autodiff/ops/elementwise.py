@@ -1,0 +1,524 @@
+"""Elementwise primitives: forward on ndarrays, backward in differentiable Tensor ops.
+
+Operands arrive with equal shapes, or as constants numpy broadcasts (see _operands.py), so no
+rule here thinks about shapes. Subgradients at kinks follow the table in README ("Subgradients").
+"""
+import numpy as np
+
+from ..function import Node, apply1, apply2, applyn
+from ..tensor import Tensor
+from ._operands import binary_operands, broadcast_operands, promote, tensor_arg
+
+
+def _const(arr):
+    return Tensor._const(arr)
+
+
+def _guard(g, x, safe):
+    """x with `safe` where g == 0: a zero upstream gradient then yields exactly zero, never
+    0 * inf = NaN (so where(x > 0, sqrt(x), x) has a clean gradient at negative x)."""
+    zero = g.data == 0
+    if not zero.any():
+        return x
+    return where(_const(zero), safe, x)
+
+
+# --- arithmetic --------------------------------------------------------------------------------
+
+class Add(Node):
+    """out = x + y; dx = g, dy = g"""
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Node):
+    """out = x - y; dx = g, dy = -g"""
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x - y
+
+    def backward(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class Mul(Node):
+    """out = x * y; dx = g * y, dy = g * x"""
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, g):
+        x, y = self.inputs
+        nx, ny = self.needs_input_grad
+        return (g * y if nx else None), (g * x if ny else None)
+
+
+class Div(Node):
+    """out = x / y; dx = g / y, dy = -g * x / y**2"""
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x / y
+
+    def backward(self, g):
+        x, y = self.inputs
+        nx, ny = self.needs_input_grad
+        y = _guard(g, y, 1.0)
+        gx = g / y if nx else None
+        gy = -g * x / (y * y) if ny else None
+        return gx, gy
+
+
+class Neg(Node):
+    """out = -x; dx = -g"""
+    __slots__ = ()
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+
+class PowScalar(Node):
+    """out = x ** p (p a number); dx = g * p * x ** (p - 1)"""
+    __slots__ = ("exponent",)
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def forward(self, x):
+        p = self.exponent
+        return x * x if p == 2 else x ** np.asarray(p, x.dtype)
+
+    def backward(self, g):
+        x, = self.inputs
+        p = self.exponent
+        if p == 0:
+            return (g * 0.0,)
+        if p == 1:
+            return (g,)
+        if p == 2:
+            return (g * (2.0 * x),)
+        if p < 1:
+            x = _guard(g, x, 1.0)
+        return (g * (p * pow_scalar(x, p - 1)),)
+
+
+class Pow(Node):
+    """out = x ** y; dx = g * y * x ** (y - 1), dy = g * out * log(x) (0 where x == 0)"""
+    __slots__ = ("out",)
+    saved = ("out",)
+
+    def forward(self, x, y):
+        self.out = x ** y
+        return self.out
+
+    def backward(self, g):
+        x, y = self.inputs
+        nx, ny = self.needs_input_grad
+        gx = g * y * x ** (y - 1.0) if nx else None
+        gy = None
+        if ny:
+            safe_x = where(_const(x.data == 0), 1.0, x)
+            gy = g * self.output() * log(safe_x)
+        return gx, gy
+
+
+# --- unary functions ---------------------------------------------------------------------------
+
+class Exp(Node):
+    """out = exp(x); dx = g * out"""
+    __slots__ = ("out",)
+    saved = ("out",)
+
+    def forward(self, x):
+        self.out = np.exp(x)
+        return self.out
+
+    def backward(self, g):
+        return (g * self.output(),)
+
+
+class Log(Node):
+    """out = log(x); dx = g / x"""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, g):
+        x, = self.inputs
+        return (g / _guard(g, x, 1.0),)
+
+
+class Log1p(Node):
+    """out = log(1 + x); dx = g / (1 + x)"""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, g):
+        x, = self.inputs
+        return (g / (1.0 + _guard(g, x, 0.0)),)
+
+
+class Sqrt(Node):
+    """out = sqrt(x); dx = g / (2 * out)"""
+    __slots__ = ("out",)
+    saved = ("out",)
+
+    def forward(self, x):
+        self.out = np.sqrt(x)
+        return self.out
+
+    def backward(self, g):
+        return (g / (2.0 * _guard(g, self.output(), 1.0)),)
+
+
+class Sin(Node):
+    """out = sin(x); dx = g * cos(x)"""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, g):
+        return (g * cos(self.inputs[0]),)
+
+
+class Cos(Node):
+    """out = cos(x); dx = -g * sin(x)"""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def backward(self, g):
+        return (-g * sin(self.inputs[0]),)
+
+
+class Tanh(Node):
+    """out = tanh(x); dx = g * (1 - out**2)"""
+    __slots__ = ("out",)
+    saved = ("out",)
+
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, g):
+        out = self.output()
+        return (g * (1.0 - out * out),)
+
+
+class Sigmoid(Node):
+    """out = 1 / (1 + exp(-x)), computed without overflow; dx = g * out * (1 - out)"""
+    __slots__ = ("out",)
+    saved = ("out",)
+
+    def forward(self, x):
+        e = np.exp(-np.abs(x))
+        self.out = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+        return self.out
+
+    def backward(self, g):
+        out = self.output()
+        return (g * out * (1.0 - out),)
+
+
+class Relu(Node):
+    """out = max(x, 0); dx = g * (x > 0)   (relu'(0) = 0)"""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, g):
+        return (g * _const(self.inputs[0].data > 0),)
+
+
+class Abs(Node):
+    """out = |x|; dx = g * sign(x)   (abs'(0) = 0)"""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, g):
+        return (g * _const(np.sign(self.inputs[0].data)),)
+
+
+class Clamp(Node):
+    """out = min(max(x, lo), hi); dx = g where lo <= x <= hi (a bound passes the gradient)"""
+    __slots__ = ("min", "max")
+
+    def __init__(self, lo, hi):
+        self.min, self.max = lo, hi
+
+    def forward(self, x):
+        return np.clip(x, self.min, self.max)
+
+    def backward(self, g):
+        x = self.inputs[0].data
+        keep = np.ones(x.shape, bool)
+        if self.min is not None:
+            keep &= x >= self.min
+        if self.max is not None:
+            keep &= x <= self.max
+        return (g * _const(keep),)
+
+
+class Maximum(Node):
+    """out = max(x, y); the larger input gets g, ties split it evenly"""
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return np.maximum(x, y)
+
+    def backward(self, g):
+        x, y = self.inputs
+        share = (x.data > y.data) + 0.5 * (x.data == y.data)
+        nx, ny = self.needs_input_grad
+        return (g * _const(share.astype(g.dtype)) if nx else None,
+                g * _const((1.0 - share).astype(g.dtype)) if ny else None)
+
+
+class Minimum(Node):
+    """out = min(x, y); the smaller input gets g, ties split it evenly"""
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return np.minimum(x, y)
+
+    def backward(self, g):
+        x, y = self.inputs
+        share = (x.data < y.data) + 0.5 * (x.data == y.data)
+        nx, ny = self.needs_input_grad
+        return (g * _const(share.astype(g.dtype)) if nx else None,
+                g * _const((1.0 - share).astype(g.dtype)) if ny else None)
+
+
+class Where(Node):
+    """out = cond ? x : y; dx = g masked to cond, dy = g masked to not cond (a masked select,
+    so NaN in the unselected branch never reaches the gradient)"""
+    __slots__ = ()
+
+    def forward(self, cond, x, y):
+        return np.where(cond, x, y)
+
+    def backward(self, g):
+        cond, x, y = self.inputs
+        _, nx, ny = self.needs_input_grad
+        zero = _const(np.zeros((), g.dtype))
+        return (None, where(cond, g, zero) if nx else None, where(cond, zero, g) if ny else None)
+
+
+class Cast(Node):
+    """out = x as another float dtype; dx = g cast back"""
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, g):
+        return (cast(g, self.inputs[0].data.dtype),)
+
+
+# --- the functions users call ------------------------------------------------------------------
+
+def add(x, y, *, alpha=1):
+    """x + alpha * y"""
+    if alpha != 1:
+        y = mul(y, alpha)
+    x, y = binary_operands(x, y, "add")
+    return apply2(Add(), x, y)
+
+
+def sub(x, y, *, alpha=1):
+    """x - alpha * y"""
+    if alpha != 1:
+        y = mul(y, alpha)
+    x, y = binary_operands(x, y, "sub")
+    return apply2(Sub(), x, y)
+
+
+def mul(x, y):
+    """x * y (elementwise)"""
+    x, y = binary_operands(x, y, "mul")
+    return apply2(Mul(), x, y)
+
+
+def div(x, y):
+    """x / y (true division; integers give the default float dtype)"""
+    x, y = binary_operands(x, y, "div")
+    if x.data.dtype.kind != "f":
+        from ..dtypes import get_default_dtype
+        x, y = x.to(get_default_dtype()), y.to(get_default_dtype())
+    return apply2(Div(), x, y)
+
+
+def neg(x):
+    return apply1(Neg(), tensor_arg(x, "neg"))
+
+
+def pow_scalar(x, p):
+    return apply1(PowScalar(p), x)
+
+
+def pow(x, exponent):
+    """x ** exponent; a number exponent uses the cheaper rule p * x ** (p - 1)"""
+    if isinstance(exponent, (int, float, np.number)) and isinstance(x, Tensor):
+        if x.data.dtype.kind != "f" and (isinstance(exponent, (float, np.floating)) or exponent < 0):
+            from ..dtypes import get_default_dtype
+            x = x.to(get_default_dtype())
+        return apply1(PowScalar(exponent), x)
+    x, y = binary_operands(x, exponent, "pow")
+    return apply2(Pow(), x, y)
+
+
+def _unary(node_cls, name, float_only=True):
+    def op(x):
+        x = tensor_arg(x, name)
+        if float_only and x.data.dtype.kind != "f":
+            from ..dtypes import get_default_dtype
+            x = x.to(get_default_dtype())
+        return apply1(node_cls(), x)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = node_cls.__doc__
+    return op
+
+
+exp = _unary(Exp, "exp")
+log = _unary(Log, "log")
+log1p = _unary(Log1p, "log1p")
+sqrt = _unary(Sqrt, "sqrt")
+sin = _unary(Sin, "sin")
+cos = _unary(Cos, "cos")
+tanh = _unary(Tanh, "tanh")
+sigmoid = _unary(Sigmoid, "sigmoid")
+relu = _unary(Relu, "relu", float_only=False)
+abs = _unary(Abs, "abs", float_only=False)
+
+
+def clamp(x, min=None, max=None):
+    """Limits x to [min, max]; at a bound the gradient passes through. Bounds may be tensors."""
+    x = tensor_arg(x, "clamp")
+    if min is None and max is None:
+        raise ValueError("clamp: give at least one of min and max")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = where(lt(out, min), min, out)
+        if max is not None:
+            out = where(gt(out, max), max, out)
+        return out
+    return apply1(Clamp(min, max), x)
+
+
+clip = clamp
+
+
+def maximum(x, y):
+    """Elementwise max; ties split the gradient evenly"""
+    x, y = binary_operands(x, y, "maximum")
+    return apply2(Maximum(), x, y)
+
+
+def minimum(x, y):
+    """Elementwise min; ties split the gradient evenly"""
+    x, y = binary_operands(x, y, "minimum")
+    return apply2(Minimum(), x, y)
+
+
+def where(condition, x, y):
+    """x where condition holds, else y (all three broadcast)"""
+    cond = tensor_arg(condition, "where", "condition")
+    if cond.data.dtype != np.bool_:
+        cond = Tensor._const(cond.data.astype(bool))
+    x, y = promote(x, y, "where")
+    if not (cond.data.shape == x.data.shape == y.data.shape):
+        cond, x, y = broadcast_operands("where", cond, x, y)
+    return applyn(Where(), cond, x, y)
+
+
+def cast(x, dtype):
+    """x converted to dtype (differentiable between float dtypes)"""
+    x = tensor_arg(x, "to")
+    dtype = np.dtype(dtype)
+    if x.data.dtype == dtype:
+        return x
+    if dtype.kind == "f" and x.data.dtype.kind == "f":
+        return apply1(Cast(dtype), x)
+    return Tensor._const(x.data.astype(dtype))
+
+
+# --- comparisons and logic: no gradient --------------------------------------------------------
+
+def _compare(ufunc, name):
+    def op(x, y):
+        x, y = promote(x, y, name)
+        return Tensor._const(ufunc(x.data, y.data))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"elementwise {name} (a bool tensor, no gradient)"
+    return op
+
+
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+logical_and = _compare(np.logical_and, "logical_and")
+logical_or = _compare(np.logical_or, "logical_or")
+logical_xor = _compare(np.logical_xor, "logical_xor")
+
+
+def logical_not(x):
+    return Tensor._const(np.logical_not(tensor_arg(x, "logical_not").data))
+
+
+def sign(x):
+    """-1, 0 or 1 (no gradient)"""
+    return Tensor._const(np.sign(tensor_arg(x, "sign").data))
+
+
+def isnan(x):
+    return Tensor._const(np.isnan(tensor_arg(x, "isnan").data))
+
+
+def isfinite(x):
+    return Tensor._const(np.isfinite(tensor_arg(x, "isfinite").data))
+
+
+def floor(x):
+    """floor (no gradient; piecewise constant)"""
+    return Tensor._const(np.floor(tensor_arg(x, "floor").data))
+
+
+def ceil(x):
+    """ceil (no gradient; piecewise constant)"""
+    return Tensor._const(np.ceil(tensor_arg(x, "ceil").data))
+
+
+def round(x):
+    """round half to even (no gradient; piecewise constant)"""
+    return Tensor._const(np.round(tensor_arg(x, "round").data))
+
+
+__all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos",
+           "tanh", "sigmoid", "relu", "abs", "clamp", "clip", "maximum", "minimum", "where", "cast",
+           "lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or", "logical_xor",
+           "logical_not", "sign", "isnan", "isfinite", "floor", "ceil", "round"]

@@ -1,0 +1,160 @@
+"""Matrix products: batched matmul with numpy semantics, and einsum."""
+import string
+
+import numpy as np
+
+from ..function import Node, apply2, applyn
+from ..tensor import Tensor
+from ._operands import broadcast_shape, promote
+from .shape import reshape, sum_to, unsqueeze, squeeze, broadcast_to
+
+
+class MatMul(Node):
+    """out = x @ y for x (..., n, k), y (..., k, m); dx = g @ y^T, dy = x^T @ g (summed over
+    broadcast batch dims)"""
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x @ y
+
+    def backward(self, g):
+        x, y = self.inputs
+        nx, ny = self.needs_input_grad
+        gx = gy = None
+        if nx:
+            gx = sum_to(g @ y.mT, x.data.shape)
+        if ny:
+            if y.data.ndim == 2 and x.data.ndim > 2:
+                # a shared weight: one big product instead of a batch of small ones
+                k, m = y.data.shape
+                gy = x.reshape(-1, k).mT @ g.reshape(-1, m)
+            else:
+                gy = sum_to(x.mT @ g, y.data.shape)
+        return gx, gy
+
+
+def matmul(x, y):
+    """Matrix product with numpy's rules: 1-D operands are vectors, leading dims broadcast"""
+    x, y = promote(x, y, "matmul")
+    if x.data.ndim == 0 or y.data.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
+                         f"{x.data.shape} and {y.data.shape}; use * for scaling")
+    vec_x, vec_y = x.data.ndim == 1, y.data.ndim == 1
+    if vec_x:
+        x = unsqueeze(x, 0)
+    if vec_y:
+        y = unsqueeze(y, -1)
+    if x.data.shape[-1] != y.data.shape[-2]:
+        raise ValueError(
+            f"matmul: shapes {x.data.shape if not vec_x else x.data.shape[1:]} and "
+            f"{y.data.shape if not vec_y else y.data.shape[:1]} are not aligned: the last dim of "
+            f"the first ({x.data.shape[-1]}) must equal the "
+            f"{'first' if vec_y else 'second-to-last'} dim of the second ({y.data.shape[-2]})")
+    broadcast_shape("matmul (batch dims)", x.data.shape[:-2], y.data.shape[:-2])
+    out = apply2(MatMul(), x, y)
+    if vec_x and vec_y:
+        return reshape(out, ())
+    if vec_x:
+        return squeeze(out, -2)
+    if vec_y:
+        return squeeze(out, -1)
+    return out
+
+
+# --- einsum ------------------------------------------------------------------------------------
+
+class Einsum(Node):
+    """out = einsum(spec, *xs) (no repeated letter within one operand); the gradient for
+    operand i is einsum(g, the other operands -> operand i's letters), broadcast over letters
+    that only operand i has"""
+    __slots__ = ("inputs_spec", "output_spec")
+
+    def __init__(self, inputs_spec, output_spec):
+        self.inputs_spec, self.output_spec = inputs_spec, output_spec
+
+    def forward(self, *xs):
+        return np.einsum(",".join(self.inputs_spec) + "->" + self.output_spec, *xs, optimize=True)
+
+    def backward(self, g):
+        grads = []
+        for i, (x, need) in enumerate(zip(self.inputs, self.needs_input_grad)):
+            if not need:
+                grads.append(None)
+                continue
+            target = self.inputs_spec[i]
+            others = [s for j, s in enumerate(self.inputs_spec) if j != i]
+            ops = [g] + [t for j, t in enumerate(self.inputs) if j != i]
+            available = set(self.output_spec).union(*others)
+            kept = "".join(c for c in target if c in available)
+            spec = ",".join([self.output_spec] + others) + "->" + kept
+            gi = einsum(spec, *ops)
+            if kept != target:  # letters summed away inside operand i alone: broadcast back
+                shape = tuple(x.data.shape[k] if c in available else 1 for k, c in enumerate(target))
+                gi = broadcast_to(reshape(gi, shape), x.data.shape)
+            grads.append(gi)
+        return tuple(grads)
+
+
+def _expand_ellipsis(spec, operands):
+    """Replaces '...' with explicit letters not used elsewhere in the spec."""
+    if "..." not in spec:
+        return spec
+    lhs, arrow, rhs = spec.partition("->")
+    terms = lhs.split(",")
+    free = [c for c in string.ascii_letters if c not in spec]
+    width = 0
+    for t, x in zip(terms, operands):
+        if "..." in t:
+            width = max(width, x.data.ndim - (len(t) - 3))
+    letters = "".join(free[:width])
+    new_terms = []
+    for t, x in zip(terms, operands):
+        if "..." in t:
+            n = x.data.ndim - (len(t) - 3)
+            t = t.replace("...", letters[width - n:])
+        new_terms.append(t)
+    if arrow:
+        rhs = rhs.replace("...", letters)
+    else:
+        rhs = letters + "".join(sorted(c for c in set("".join(new_terms)) - set(letters)
+                                       if "".join(new_terms).count(c) == 1))
+    return ",".join(new_terms) + "->" + rhs
+
+
+def einsum(spec, *operands):
+    """Einstein summation, numpy's notation (with '...'); differentiable in every operand"""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    xs = [o if isinstance(o, Tensor) else Tensor._const(np.asarray(o)) for o in operands]
+    if len(xs) > 1:
+        dt = xs[0]
+        for t in xs[1:]:
+            dt, _ = promote(t, dt, "einsum")
+        xs = [t.to(dt.data.dtype) for t in xs]
+    spec = _expand_ellipsis(spec.replace(" ", ""), xs)
+    lhs, arrow, rhs = spec.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(xs):
+        raise ValueError(f"einsum: '{spec}' names {len(terms)} operand(s) but {len(xs)} were given")
+    for t, x in zip(terms, xs):
+        if len(t) != x.data.ndim:
+            raise ValueError(f"einsum: operand '{t}' has {len(t)} letters but a tensor of shape "
+                             f"{x.data.shape}")
+    if not arrow:
+        joined = "".join(terms)
+        rhs = "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+    # a letter repeated inside one operand (diagonal, trace) becomes a product with an identity
+    free = [c for c in string.ascii_letters if c not in spec]
+    extra = []
+    for i in range(len(terms)):
+        t = terms[i]
+        while len(set(t)) != len(t):
+            c = next(c for c in t if t.count(c) > 1)
+            k = t.index(c, t.index(c) + 1)
+            new = free.pop(0)
+            t = t[:k] + new + t[k + 1:]
+            xs.append(Tensor._const(np.eye(xs[i].data.shape[k], dtype=xs[i].data.dtype)))
+            extra.append(c + new)
+        terms[i] = t
+    terms += extra
+    return applyn(Einsum(tuple(terms), rhs), *xs)

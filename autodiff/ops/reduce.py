@@ -1,0 +1,349 @@
+"""Reductions and the fused, stable softmax family."""
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from ..function import Node, apply1
+from ..tensor import Tensor
+from ._operands import normalize_dims, tensor_arg
+from .elementwise import sqrt, where
+from .shape import broadcast_to, reshape
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _kept_shape(shape, dims):
+    """The shape of a keepdim=True reduction of `shape` over dims."""
+    if dims is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+def _unreduce(g, shape, dims, keepdim):
+    """g (a reduction's gradient) reshaped so it broadcasts against the input's `shape`."""
+    if keepdim:
+        return g
+    return reshape(g, _kept_shape(shape, dims))
+
+
+class Sum(Node):
+    """out = sum of x over dims; dx = g broadcast back"""
+    __slots__ = ("dim", "keepdim")
+
+    def __init__(self, dim, keepdim):
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, x):
+        return np.sum(x, axis=self.dim, keepdims=self.keepdim)
+
+    def backward(self, g):
+        shape = self.inputs[0].data.shape
+        return (broadcast_to(_unreduce(g, shape, self.dim, self.keepdim), shape),)
+
+
+class Mean(Node):
+    """out = mean of x over dims; dx = g broadcast back / count"""
+    __slots__ = ("dim", "keepdim")
+
+    def __init__(self, dim, keepdim):
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, x):
+        return np.mean(x, axis=self.dim, keepdims=self.keepdim)
+
+    def backward(self, g):
+        shape = self.inputs[0].data.shape
+        count = int(np.prod(shape)) if self.dim is None else int(np.prod([shape[d] for d in self.dim]))
+        return (broadcast_to(_unreduce(g, shape, self.dim, self.keepdim), shape) * (1.0 / (count or 1)),)
+
+
+class _Extreme(Node):
+    """Shared rule of amax/amin: the extreme elements share g evenly (ties split)."""
+    __slots__ = ("dim", "keepdim", "out")
+    saved = ("out",)
+
+    def __init__(self, dim, keepdim):
+        self.dim, self.keepdim = dim, keepdim
+
+    def backward(self, g):
+        x = self.inputs[0].data
+        hit = x == self.out if self.keepdim else x == self.out.reshape(_kept_shape(x.shape, self.dim))
+        share = hit / np.sum(hit, axis=self.dim, keepdims=True)
+        return (broadcast_to(_unreduce(g, x.shape, self.dim, self.keepdim), x.shape)
+                * Tensor._const(share.astype(x.dtype)),)
+
+
+class Amax(_Extreme):
+    """out = max of x over dims; dx = g shared evenly among the maximal elements"""
+    __slots__ = ()
+
+    def forward(self, x):
+        self.out = np.max(x, axis=self.dim, keepdims=self.keepdim)
+        return self.out
+
+
+class Amin(_Extreme):
+    """out = min of x over dims; dx = g shared evenly among the minimal elements"""
+    __slots__ = ()
+
+    def forward(self, x):
+        self.out = np.min(x, axis=self.dim, keepdims=self.keepdim)
+        return self.out
+
+
+def _stable_logsumexp(x, dim):
+    m = np.max(x, axis=dim, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):
+        return m + np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True))
+
+
+class LogSumExp(Node):
+    """out = log(sum(exp(x))) computed as m + log(sum(exp(x - m))); dx = g * exp(x - out)"""
+    __slots__ = ("dim", "keepdim", "out")
+    saved = ("out",)
+
+    def __init__(self, dim, keepdim):
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, x):
+        out = _stable_logsumexp(x, self.dim)
+        self.out = out if self.keepdim else np.squeeze(out, axis=self.dim)
+        return self.out
+
+    def backward(self, g):
+        x = self.inputs[0]
+        shape = x.data.shape
+        out = _unreduce(self.output(), shape, self.dim, self.keepdim)
+        return (_unreduce(g, shape, self.dim, self.keepdim) * (x - out).exp(),)
+
+
+class Softmax(Node):
+    """out = exp(x - logsumexp(x)); dx = out * (g - sum(g * out))"""
+    __slots__ = ("dim", "out")
+    saved = ("out",)
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, x):
+        e = np.exp(x - np.max(x, axis=self.dim, keepdims=True))
+        self.out = e / np.sum(e, axis=self.dim, keepdims=True)
+        return self.out
+
+    def backward(self, g):
+        out = self.output()
+        return (out * (g - (g * out).sum(self.dim, keepdim=True)),)
+
+
+class LogSoftmax(Node):
+    """out = x - logsumexp(x); dx = g - exp(out) * sum(g)"""
+    __slots__ = ("dim", "out")
+    saved = ("out",)
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, x):
+        shifted = x - np.max(x, axis=self.dim, keepdims=True)  # subtract m first: exact at 1e8
+        self.out = shifted - np.log(np.sum(np.exp(shifted), axis=self.dim, keepdims=True))
+        return self.out
+
+    def backward(self, g):
+        return (g - self.output().exp() * g.sum(self.dim, keepdim=True),)
+
+
+class Prod(Node):
+    """out = product of x over dim; dx = g * (product of the other elements)"""
+    __slots__ = ("dim", "keepdim", "out")
+    saved = ("out",)
+
+    def __init__(self, dim, keepdim):
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, x):
+        self.out = np.prod(x, axis=self.dim, keepdims=self.keepdim)
+        return self.out
+
+    def backward(self, g):
+        x = self.inputs[0]
+        shape = x.data.shape
+        g = _unreduce(g, shape, self.dim, self.keepdim)
+        if np.all(x.data != 0):
+            return (g * _unreduce(self.output(), shape, self.dim, self.keepdim) / x,)
+        return (g * _prod_of_others(x, self.dim[0]),)
+
+
+def _prod_of_others(x, d):
+    """For each element, the product of the others along dim d (exact with zeros; O(n^2))."""
+    n = x.data.shape[d]
+    xm = x.unsqueeze(d)  # (..., 1, n, ...) broadcast against an n x n mask
+    eye = np.eye(n, dtype=bool).reshape((n, n) + (1,) * (x.data.ndim - d - 1))
+    return where(Tensor._const(eye), 1.0, xm).prod(d + 1)
+
+
+class Norm2(Node):
+    """out = sqrt(sum(x**2)); dx = g * x / out   (0 where out == 0)"""
+    __slots__ = ("dim", "keepdim", "out")
+    saved = ("out",)
+
+    def __init__(self, dim, keepdim):
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, x):
+        self.out = np.sqrt(np.sum(x * x, axis=self.dim, keepdims=self.keepdim))
+        return self.out
+
+    def backward(self, g):
+        x = self.inputs[0]
+        shape = x.data.shape
+        out = _unreduce(self.output(), shape, self.dim, self.keepdim)
+        zero = out.data == 0
+        if zero.any():
+            out = where(Tensor._const(zero), 1.0, out)
+        return (_unreduce(g, shape, self.dim, self.keepdim) * x / out,)
+
+
+# --- the functions users call ------------------------------------------------------------------
+
+def _float_input(x, op):
+    x = tensor_arg(x, op)
+    if x.data.dtype.kind != "f":
+        from ..dtypes import get_default_dtype
+        x = x.to(get_default_dtype())
+    return x
+
+
+def sum(x, dim=None, keepdim=False, *, dtype=None):
+    """Sum over dim (all dims when None)"""
+    x = tensor_arg(x, "sum")
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.data.dtype.kind in "bi" and x.data.dtype != np.int64:
+        x = x.to(np.int64)
+    return apply1(Sum(normalize_dims(dim, x.data.ndim, "sum"), keepdim), x)
+
+
+def mean(x, dim=None, keepdim=False):
+    """Mean over dim (all dims when None)"""
+    x = _float_input(x, "mean")
+    return apply1(Mean(normalize_dims(dim, x.data.ndim, "mean"), keepdim), x)
+
+
+def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
+    """Variance with Bessel's correction by default (correction=1, as PyTorch)"""
+    x = _float_input(x, "var")
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    dims = normalize_dims(dim, x.data.ndim, "var")
+    n = x.data.size if dims is None else int(np.prod([x.data.shape[d] for d in dims]))
+    centred = x - mean(x, dims, keepdim=True)
+    return sum(centred * centred, dims, keepdim) / builtins.max(n - correction, 0)
+
+
+def std(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
+    """sqrt(var(x))"""
+    return sqrt(var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased))
+
+
+def amax(x, dim=None, keepdim=False):
+    """Max over dim; tied maxima share the gradient evenly"""
+    x = tensor_arg(x, "amax")
+    return apply1(Amax(normalize_dims(dim, x.data.ndim, "amax"), keepdim), x)
+
+
+def amin(x, dim=None, keepdim=False):
+    """Min over dim; tied minima share the gradient evenly"""
+    x = tensor_arg(x, "amin")
+    return apply1(Amin(normalize_dims(dim, x.data.ndim, "amin"), keepdim), x)
+
+
+def _arg(fn, name):
+    def op(x, dim=None, keepdim=False):
+        x = tensor_arg(x, name)
+        if dim is None:
+            out = fn(x.data.reshape(-1), axis=0)
+            return Tensor._const(np.asarray(out, np.int64).reshape((1,) * x.data.ndim if keepdim else ()))
+        d = normalize_dims(dim, x.data.ndim, name)[0]
+        return Tensor._const(fn(x.data, axis=d, keepdims=keepdim).astype(np.int64))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Index of the {name[3:]}imum along dim (flattened when dim is None); no gradient"
+    return op
+
+
+argmax = _arg(np.argmax, "argmax")
+argmin = _arg(np.argmin, "argmin")
+
+
+def max(x, dim=None, keepdim=False):
+    """No dim: the largest value. With dim: (values, indices), like PyTorch."""
+    if dim is None:
+        return amax(x)
+    return values_indices(amax(x, dim, keepdim), argmax(x, dim, keepdim))
+
+
+def min(x, dim=None, keepdim=False):
+    """No dim: the smallest value. With dim: (values, indices), like PyTorch."""
+    if dim is None:
+        return amin(x)
+    return values_indices(amin(x, dim, keepdim), argmin(x, dim, keepdim))
+
+
+def logsumexp(x, dim=None, keepdim=False):
+    """log(sum(exp(x))) over dim, without overflow"""
+    x = _float_input(x, "logsumexp")
+    return apply1(LogSumExp(normalize_dims(dim, x.data.ndim, "logsumexp"), keepdim), x)
+
+
+def softmax(x, dim=-1):
+    """exp(x) / sum(exp(x)) along dim, computed stably"""
+    x = _float_input(x, "softmax")
+    return apply1(Softmax(normalize_dims(dim, x.data.ndim, "softmax")), x)
+
+
+def log_softmax(x, dim=-1):
+    """x - logsumexp(x) along dim"""
+    x = _float_input(x, "log_softmax")
+    return apply1(LogSoftmax(normalize_dims(dim, x.data.ndim, "log_softmax")), x)
+
+
+def prod(x, dim=None, keepdim=False):
+    """Product over one dim (all elements when None); exact gradients with zeros"""
+    x = _float_input(x, "prod")
+    if dim is None:
+        out = apply1(Prod((0,), False), reshape(x, -1))
+        return reshape(out, (1,) * x.data.ndim) if keepdim else out
+    dims = normalize_dims(dim, x.data.ndim, "prod")
+    if len(dims) != 1:
+        raise ValueError(f"prod: dim must be one dimension, got {dim}")
+    return apply1(Prod(dims, keepdim), x)
+
+
+def norm(x, p="fro", dim=None, keepdim=False):
+    """The p-norm over dim (all elements when None): p = 2/'fro', 1, inf, -inf or any number"""
+    x = _float_input(x, "norm")
+    dims = normalize_dims(dim, x.data.ndim, "norm")
+    if p in ("fro", 2, 2.0):
+        return apply1(Norm2(dims, keepdim), x)
+    if p == float("inf"):
+        return amax(x.abs(), dims, keepdim)
+    if p == float("-inf"):
+        return amin(x.abs(), dims, keepdim)
+    if p == 1:
+        return sum(x.abs(), dims, keepdim)
+    if not isinstance(p, (int, float)) or p <= 0:
+        raise ValueError(f"norm: p must be a positive number, inf, -inf or 'fro', got {p!r}")
+    return sum(x.abs() ** p, dims, keepdim) ** (1.0 / p)
+
+
+def all(x, dim=None, keepdim=False):
+    """True where every element is true (no gradient)"""
+    x = tensor_arg(x, "all")
+    return Tensor._const(np.all(x.data, axis=normalize_dims(dim, x.data.ndim, "all"), keepdims=keepdim))
+
+
+def any(x, dim=None, keepdim=False):
+    """True where some element is true (no gradient)"""
+    x = tensor_arg(x, "any")
+    return Tensor._const(np.any(x.data, axis=normalize_dims(dim, x.data.ndim, "any"), keepdims=keepdim))

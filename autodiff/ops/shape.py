@@ -1,0 +1,487 @@
+"""Shape primitives, in pairs that are each other's gradient: broadcast_to <-> sum_to,
+reshape <-> reshape, permute <-> inverse permute, getitem <-> index_add, cat <-> slices,
+pad <-> slices, flip <-> flip. Everything else here is a composition of these."""
+import numbers
+
+import numpy as np
+
+from ..function import Node, apply1, applyn
+from ..tensor import Tensor, _axis
+from ._operands import normalize_dims, tensor_arg
+
+
+def _sum_to_array(x, shape):
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+    if axes:
+        x = x.sum(axis=axes, keepdims=True)
+    return x.reshape(shape) if lead else x
+
+
+class BroadcastTo(Node):
+    """out = x repeated along new or size-1 dims; dx = sum_to(g, x.shape)"""
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, g):
+        return (sum_to(g, self.inputs[0].data.shape),)
+
+
+class SumTo(Node):
+    """out = g summed down to `shape` (undoes broadcasting); dx = broadcast_to(g, x.shape)"""
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return _sum_to_array(x, self.shape)
+
+    def backward(self, g):
+        return (broadcast_to(g, self.inputs[0].data.shape),)
+
+
+class Reshape(Node):
+    """out = x with a new shape, same elements; dx = reshape(g, x.shape)"""
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+    def backward(self, g):
+        return (reshape(g, self.inputs[0].data.shape),)
+
+
+class Permute(Node):
+    """out = x with dims reordered; dx = g permuted back"""
+    __slots__ = ("dims",)
+
+    def __init__(self, dims):
+        self.dims = dims
+
+    def forward(self, x):
+        return x.transpose(self.dims)
+
+    def backward(self, g):
+        return (permute(g, tuple(np.argsort(self.dims))),)
+
+
+class GetItem(Node):
+    """out = x[index]; dx = zeros with g added at index (repeated indices accumulate)"""
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, g):
+        return (index_add(g, self.index, self.inputs[0].data.shape),)
+
+
+class IndexAdd(Node):
+    """out = zeros(shape) with g added at index; dx = g[index]"""
+    __slots__ = ("index", "shape")
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, g):
+        out = np.zeros(self.shape, g.dtype)
+        if _is_basic(self.index):
+            out[self.index] = g
+        else:
+            np.add.at(out, self.index, g)
+        return out
+
+    def backward(self, gg):
+        return (getitem(gg, self.index),)
+
+
+class Cat(Node):
+    """out = inputs joined along dim; each input's gradient is its slice of g"""
+    __slots__ = ("dim",)
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, *xs):
+        return np.concatenate(xs, axis=self.dim)
+
+    def backward(self, g):
+        grads, start = [], 0
+        lead = (slice(None),) * self.dim
+        for x, need in zip(self.inputs, self.needs_input_grad):
+            n = x.data.shape[self.dim]
+            grads.append(getitem(g, lead + (slice(start, start + n),)) if need else None)
+            start += n
+        return tuple(grads)
+
+
+class Flip(Node):
+    """out = x reversed along dims; dx = g reversed along dims"""
+    __slots__ = ("dims",)
+
+    def __init__(self, dims):
+        self.dims = dims
+
+    def forward(self, x):
+        return np.flip(x, self.dims)
+
+    def backward(self, g):
+        return (flip(g, self.dims),)
+
+
+class ConstantPad(Node):
+    """out = x surrounded by `value`; dx = the interior slice of g"""
+    __slots__ = ("widths", "value")
+
+    def __init__(self, widths, value):
+        self.widths, self.value = widths, value
+
+    def forward(self, x):
+        return np.pad(x, self.widths, constant_values=self.value)
+
+    def backward(self, g):
+        index = tuple(slice(lo, g.data.shape[d] - hi) for d, (lo, hi) in enumerate(self.widths))
+        return (getitem(g, index),)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _shape_arg(shape, op):
+    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+        shape = tuple(shape[0])
+    try:
+        return tuple(int(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{op}: shape must be integers, got {shape!r}") from None
+
+
+def _is_basic(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (slice, numbers.Integral))
+               and not isinstance(i, (bool, np.bool_)) for i in items)
+
+
+def _index_arg(index):
+    """Index items as numpy understands them: tensors and lists become arrays."""
+    if isinstance(index, tuple):
+        return tuple(_index_item(i) for i in index)
+    return _index_item(index)
+
+
+def _index_item(i):
+    if isinstance(i, Tensor):
+        i = i.data
+    elif isinstance(i, list):
+        i = np.asarray(i)
+    if isinstance(i, np.ndarray):
+        if i.dtype == np.bool_:
+            return i
+        if i.dtype.kind not in "iu":
+            raise IndexError(f"tensors used as indices must be integer or bool, got {i.dtype}")
+    return i
+
+
+# --- the functions users call ------------------------------------------------------------------
+
+def broadcast_to(x, shape):
+    """x repeated to `shape` (numpy broadcasting rules); backward sums back"""
+    x = tensor_arg(x, "broadcast_to")
+    shape = tuple(shape)
+    if x.data.shape == shape:
+        return x
+    try:
+        np.broadcast_shapes(x.data.shape, shape)
+        if len(shape) < x.data.ndim or np.broadcast_shapes(x.data.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.data.shape} to {shape}; each "
+                         f"dimension must match or be 1 (aligned from the right)") from None
+    return apply1(BroadcastTo(shape), x)
+
+
+def sum_to(x, shape):
+    """x summed down to `shape`, the inverse of broadcast_to"""
+    shape = tuple(shape)
+    if x.data.shape == shape:
+        return x
+    return apply1(SumTo(shape), x)
+
+
+def reshape(x, *shape):
+    """Same elements, new shape (one dim may be -1)"""
+    x = tensor_arg(x, "reshape")
+    shape = _shape_arg(shape, "reshape")
+    if shape == x.data.shape:
+        return x
+    try:
+        out_shape = np.empty(x.data.shape, dtype=np.bool_).reshape(shape).shape if -1 in shape \
+            else shape
+        if int(np.prod(out_shape)) != x.data.size:
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(f"reshape: shape {shape} is invalid for a tensor of shape "
+                           f"{x.data.shape} ({x.data.size} elements)") from None
+    return apply1(Reshape(out_shape), x)
+
+
+view = reshape
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merges dims start_dim..end_dim into one"""
+    x = tensor_arg(x, "flatten")
+    if x.data.ndim == 0:
+        return reshape(x, 1)
+    s, e = _axis(start_dim, x.data.ndim, "flatten"), _axis(end_dim, x.data.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = x.data.shape
+    return reshape(x, shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:])
+
+
+def squeeze(x, dim=None):
+    """Removes size-1 dims (all, or those in dim)"""
+    x = tensor_arg(x, "squeeze")
+    shape = x.data.shape
+    dims = normalize_dims(dim, x.data.ndim, "squeeze")
+    if dims is None:
+        dims = tuple(i for i, n in enumerate(shape) if n == 1)
+    return reshape(x, tuple(n for i, n in enumerate(shape) if not (i in dims and n == 1)))
+
+
+def unsqueeze(x, dim):
+    """Inserts a size-1 dim at position dim"""
+    x = tensor_arg(x, "unsqueeze")
+    n = x.data.ndim + 1
+    if not -n <= dim < n:
+        raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {n - 1} "
+                         f"dimension(s) (valid: {-n} to {n - 1})")
+    dim %= n
+    shape = x.data.shape
+    return reshape(x, shape[:dim] + (1,) + shape[dim:])
+
+
+def permute(x, *dims):
+    """Reorders dims: out.shape[i] = x.shape[dims[i]]"""
+    x = tensor_arg(x, "permute")
+    dims = _shape_arg(dims, "permute")
+    if len(dims) != x.data.ndim or sorted(d % max(x.data.ndim, 1) for d in dims) != list(
+            range(x.data.ndim)):
+        raise ValueError(f"permute: dims {dims} must be a permutation of 0..{x.data.ndim - 1} "
+                         f"for a tensor of shape {x.data.shape}")
+    dims = tuple(d % x.data.ndim for d in dims)
+    if dims == tuple(range(x.data.ndim)):
+        return x
+    return apply1(Permute(dims), x)
+
+
+def transpose(x, dim0, dim1):
+    """Swaps two dims"""
+    x = tensor_arg(x, "transpose")
+    d0, d1 = (normalize_dims(d, x.data.ndim, "transpose")[0] for d in (dim0, dim1))
+    dims = list(range(x.data.ndim))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return permute(x, dims)
+
+
+swapaxes = transpose
+
+
+def t_(x):
+    """All dims reversed (x.T); for 2-D, the matrix transpose"""
+    return permute(x, tuple(reversed(range(x.data.ndim))))
+
+
+def mT(x):
+    """The last two dims swapped (batched matrix transpose)"""
+    return transpose(x, -2, -1)
+
+
+def expand(x, *sizes):
+    """broadcast_to where -1 keeps a dim's size (PyTorch's expand)"""
+    x = tensor_arg(x, "expand")
+    sizes = _shape_arg(sizes, "expand")
+    lead = len(sizes) - x.data.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes given for a tensor with {x.data.ndim} dims")
+    shape = tuple(x.data.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def getitem(x, index):
+    """x[index]: ints, slices, None, Ellipsis, bool masks, integer arrays (numpy semantics)"""
+    index = _index_arg(index)
+    try:
+        return apply1(GetItem(index), x)
+    except IndexError as e:
+        raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.data.shape}: {e}") \
+            from None
+
+
+def index_add(g, index, shape):
+    """zeros(shape) with g added at index (repeated indices accumulate)"""
+    return apply1(IndexAdd(index, tuple(shape)), g)
+
+
+def gather(x, dim, index):
+    """out[..i..] = x[..index[..i..]..] along dim (PyTorch's gather), via advanced indexing"""
+    x = tensor_arg(x, "gather")
+    idx = _index_item(index)
+    d = normalize_dims(dim, x.data.ndim, "gather")[0]
+    if idx.ndim != x.data.ndim:
+        raise ValueError(f"gather: index has {idx.ndim} dims but the input has {x.data.ndim}")
+    grid = list(np.indices(idx.shape, sparse=True))
+    grid[d] = idx
+    return getitem(x, tuple(grid))
+
+
+def cat(tensors, dim=0):
+    """Joins tensors along an existing dim"""
+    xs = [tensor_arg(t, "cat") for t in tensors]
+    if not xs:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    from ._operands import promote
+    dt = xs[0]
+    for t in xs[1:]:
+        dt, _ = promote(t, dt, "cat")
+    xs = [t.to(dt.data.dtype) for t in xs]
+    nd = xs[0].data.ndim
+    d = normalize_dims(dim, nd, "cat")[0]
+    for i, t in enumerate(xs):
+        if t.data.ndim != nd or t.data.shape[:d] + t.data.shape[d + 1:] != \
+                xs[0].data.shape[:d] + xs[0].data.shape[d + 1:]:
+            raise ValueError(f"cat: tensor {i} has shape {t.data.shape}, which does not match "
+                             f"tensor 0's shape {xs[0].data.shape} outside dim {d}")
+    if len(xs) == 1:
+        return xs[0]
+    return applyn(Cat(d), *xs)
+
+
+def stack(tensors, dim=0):
+    """Joins tensors along a new dim"""
+    xs = [tensor_arg(t, "stack") for t in tensors]
+    if not xs:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    for i, t in enumerate(xs):
+        if t.data.shape != xs[0].data.shape:
+            raise ValueError(f"stack: tensor {i} has shape {t.data.shape} but tensor 0 has "
+                             f"{xs[0].data.shape}; all must have the same shape")
+    return cat([unsqueeze(t, dim) for t in xs], dim)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Pieces along dim: of size n each (the last may be smaller), or of the listed sizes"""
+    x = tensor_arg(x, "split")
+    d = normalize_dims(dim, x.data.ndim, "split")[0]
+    n = x.data.shape[d]
+    if isinstance(split_size_or_sections, numbers.Integral):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} sum to {sum(sizes)}, but dim {d} has size {n}")
+    lead = (slice(None),) * d
+    out, start = [], 0
+    for s in sizes:
+        out.append(getitem(x, lead + (slice(start, start + s),)))
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    """`chunks` pieces of equal size along dim (the last may be smaller)"""
+    x = tensor_arg(x, "chunk")
+    d = normalize_dims(dim, x.data.ndim, "chunk")[0]
+    size = -(-x.data.shape[d] // chunks)
+    return split(x, max(size, 1), d)
+
+
+def unbind(x, dim=0):
+    """The slices along dim, with that dim removed"""
+    x = tensor_arg(x, "unbind")
+    d = normalize_dims(dim, x.data.ndim, "unbind")[0]
+    lead = (slice(None),) * d
+    return tuple(getitem(x, lead + (i,)) for i in range(x.data.shape[d]))
+
+
+def repeat(x, *sizes):
+    """Tiles x: sizes[i] copies along dim i (PyTorch's repeat, numpy's tile)"""
+    x = tensor_arg(x, "repeat")
+    sizes = _shape_arg(sizes, "repeat")
+    if len(sizes) < x.data.ndim:
+        raise ValueError(f"repeat: got {len(sizes)} repeat counts for a tensor with "
+                         f"{x.data.ndim} dims; give at least one per dim")
+    shape = (1,) * (len(sizes) - x.data.ndim) + x.data.shape
+    inter = []
+    for n in shape:
+        inter += [1, n]
+    big = []
+    for r, n in zip(sizes, shape):
+        big += [r, n]
+    out = broadcast_to(reshape(x, tuple(inter)), tuple(big))
+    return reshape(out, tuple(r * n for r, n in zip(sizes, shape)))
+
+
+def flip(x, dims):
+    """Reverses the order of elements along dims"""
+    x = tensor_arg(x, "flip")
+    dims = normalize_dims(dims, x.data.ndim, "flip")
+    return apply1(Flip(dims), x)
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """Pads the last len(pad)//2 dims; pad = (left_last, right_last, left_prev, right_prev, ...)
+    as in PyTorch. Modes: constant, reflect, replicate, circular."""
+    x = tensor_arg(x, "pad")
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > x.data.ndim:
+        raise ValueError(f"pad: expected an even number of pad sizes, at most 2 per dim "
+                         f"({2 * x.data.ndim} for shape {x.data.shape}), got {pad}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {pad} is not supported; slice the tensor instead")
+    widths = [(0, 0)] * x.data.ndim
+    for i in range(len(pad) // 2):
+        widths[x.data.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if mode == "constant":
+        return apply1(ConstantPad(tuple(widths), value), x)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', "
+                         f"got {mode!r}")
+    out = x
+    for d, (lo, hi) in enumerate(widths):
+        if lo == hi == 0:
+            continue
+        n = x.data.shape[d]
+        idx = np.arange(-lo, n + hi)
+        if mode == "reflect":
+            if lo >= n or hi >= n:
+                raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
+                                 f"dim's size {n}")
+            period = 2 * (n - 1)
+            idx = np.abs(idx) % period
+            idx = np.where(idx >= n, period - idx, idx)
+        elif mode == "replicate":
+            idx = np.clip(idx, 0, n - 1)
+        else:
+            if lo > n or hi > n:
+                raise ValueError(f"pad: circular padding ({lo}, {hi}) must be at most the dim's "
+                                 f"size {n}")
+            idx = idx % n
+        out = getitem(out, (slice(None),) * d + (idx,))
+    return out

@@ -1,0 +1,313 @@
+"""Tensor: an ndarray plus what autograd needs (grad, requires_grad, the node that made it).
+
+The differentiable operations (`+`, `exp`, `sum`, ...) live in `autodiff.ops` and are attached
+as methods in `autodiff/_methods.py`; this file holds only the tensor's own state and the
+methods that are not graph operations.
+"""
+import numpy as np
+
+from . import dtypes
+from .grad_mode import _state
+
+
+def _to_array(data, dtype=None):
+    """An ndarray for `data`: Python floats become the default dtype, ndarrays keep theirs."""
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, (np.ndarray, np.generic)):
+        arr = data
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+            data = [d.data if isinstance(d, Tensor) else d for d in data]
+        arr = np.asarray(data)
+        if dtype is None and arr.dtype == np.float64:
+            arr = arr.astype(dtypes.get_default_dtype())
+        elif dtype is None and arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64, copy=False)
+        elif dtype is None and arr.dtype.kind not in "fb":
+            raise TypeError(f"cannot make a tensor from {type(data).__name__} data of dtype "
+                            f"{arr.dtype}; pass numbers, nested lists of numbers, or an ndarray")
+    if dtype is not None:
+        arr = arr.astype(dtypes.as_dtype(dtype), copy=False)
+    return arr
+
+
+def _check_requires_grad(dtype, requires_grad):
+    if requires_grad and dtype.kind != "f":
+        raise TypeError(f"only floating-point tensors can require gradients, got dtype {dtype}; "
+                        f"convert first, e.g. t.float() or autodiff.tensor(data, dtype=autodiff.float32)")
+
+
+class Tensor:
+    """A multi-dimensional array that records the operations applied to it for autograd."""
+
+    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "_output_nr", "_hooks", "name",
+                 "__weakref__")
+    # numpy on the left (np.ones(3) + t) defers to our reflected operators / ufunc table
+    __array_priority__ = 1000
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        arr = np.array(_to_array(data, dtype), copy=True)
+        _check_requires_grad(arr.dtype, requires_grad)
+        self.data = arr
+        self._grad = None
+        self._requires_grad = bool(requires_grad)
+        self.grad_fn = None
+        self._output_nr = 0
+        self._hooks = None
+        self.name = None
+
+    # --- construction shortcuts used on the hot path (no checks, no copies) -----------------
+    @staticmethod
+    def _make(arr, node, output_nr=0):
+        """A non-leaf tensor made by `node` (recorded in the graph)."""
+        t = _new(Tensor)
+        t.data = arr if type(arr) is np.ndarray else np.asarray(arr)
+        t._grad = None
+        t._requires_grad = True
+        t.grad_fn = node
+        t._output_nr = output_nr
+        t._hooks = None
+        t.name = None
+        return t
+
+    @staticmethod
+    def _const(arr):
+        """A tensor outside the graph (requires_grad=False)."""
+        t = _new(Tensor)
+        t.data = arr if type(arr) is np.ndarray else np.asarray(arr)
+        t._grad = None
+        t._requires_grad = False
+        t.grad_fn = None
+        t._output_nr = 0
+        t._hooks = None
+        t.name = None
+        return t
+
+    # --- autograd state --------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                f"requires_grad can only be changed on leaf tensors; this tensor was made by "
+                f"{self.grad_fn.name}. Use .detach() to get a leaf that shares its data.")
+        _check_requires_grad(self.data.dtype, flag)
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        """Sets requires_grad in place and returns self (leaves only)."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has shape {value.shape}, but the tensor has "
+                                   f"shape {self.shape}")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"assigned grad has dtype {value.dtype}, but the tensor has "
+                                   f"dtype {self.dtype}")
+        self._grad = value
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return Tensor._const(self.data)
+
+    def detach_(self):
+        """Makes this tensor a leaf that does not require grad (in place)."""
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self):
+        """Keeps .grad for this non-leaf tensor after backward (leaves always keep it)."""
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("retain_grad() on a tensor that does not require grad")
+            return
+        self.grad_fn._tensor_hooks().retain(self)
+
+    @property
+    def retains_grad(self):
+        node = self.grad_fn
+        return bool(node is not None and node.hooks is not None
+                    and self._output_nr in node.hooks.retained)
+
+    def register_hook(self, hook):
+        """hook(grad) -> Tensor or None runs when this tensor's gradient is computed; it may
+        return a replacement. Returns a handle whose .remove() unregisters it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            hooks = self.grad_fn._tensor_hooks().fns.setdefault(self._output_nr, [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulates d(self)/d(leaf) into the .grad of every leaf that requires grad."""
+        from .engine import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
+
+    # --- array facts -----------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def device(self):
+        return "cpu"
+
+    def dim(self):
+        return self.data.ndim
+
+    def size(self, dim=None):
+        """The shape, or the length of one dimension."""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_axis(dim, self.data.ndim, "size")]
+
+    def numel(self):
+        return self.data.size
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.data.size} elements (shape "
+                f"{tuple(self.shape)}) is ambiguous; use .any() or .all(), or compare one element")
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
+        return int(self.item())
+
+    __hash__ = object.__hash__  # __eq__ is elementwise, so identity is the only sound hash
+
+    # --- conversions -----------------------------------------------------------------------
+    def numpy(self):
+        """The underlying ndarray (shared, not a copy)."""
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None:
+            return self.data.astype(dtype, copy=bool(copy))
+        return self.data.copy() if copy else self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def cpu(self):
+        return self
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self.data, self._requires_grad))
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4,
+                               suppress_small=False)
+        extras = []
+        dt = self.data.dtype
+        if dt not in (dtypes.get_default_dtype(), np.int64, np.bool_):
+            extras.append(f"dtype={dt}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    __str__ = __repr__
+
+
+_new = object.__new__
+
+
+def _rebuild(data, requires_grad):
+    return Tensor(data, requires_grad=requires_grad)
+
+
+class _HookHandle:
+    """Returned by register_hook; .remove() unregisters the hook."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _axis(dim, ndim, op):
+    """Normalises a possibly negative dimension index, with an error naming the op."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dimension {dim} is out of range for a tensor with {ndim} "
+                         f"dimension(s) (valid: {-n} to {n - 1})")
+    return dim % n
+
+
+def as_tensor(x, dtype=None):
+    """x if it is a Tensor, else a constant tensor made from it."""
+    if isinstance(x, Tensor):
+        if dtype is not None and x.dtype != dtype:
+            return x.to(dtype)
+        return x
+    return Tensor._const(_to_array(x, dtype))
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+# Hot-path views of the grad mode used by ops (kept here so ops import one module).
+grad_state = _state
