@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import autodiff as ad
 from nn.data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
@@ -144,6 +145,21 @@ def test_len_and_batch_sizes(n, bs, drop_last, n_batches, last):
     if batches:
         assert all(b[0].shape == (bs, 3) for b in batches[:-1])
         assert batches[-1][0].shape == (last, 3)
+
+
+@given(n=st.integers(0, 40), bs=st.integers(1, 12), shuffle=st.booleans(),
+       drop_last=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_batches_partition_the_dataset(n, bs, shuffle, drop_last, seed):
+    loader = DataLoader(arange_dataset(n), batch_size=bs, shuffle=shuffle, drop_last=drop_last,
+                        generator=ad.Generator().manual_seed(seed))
+    batches = labels_of(loader)
+    seen = sum(batches, [])
+    assert len(batches) == len(loader)
+    assert all(len(b) == bs for b in batches[:-1]) and all(0 < len(b) <= bs for b in batches)
+    assert len(seen) == len(set(seen)) == (n - n % bs if drop_last else n)
+    assert set(seen) <= set(range(n))
+    if not shuffle:
+        assert seen == list(range(len(seen)))
 
 
 def test_no_shuffle_keeps_order():
