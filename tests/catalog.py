@@ -1,0 +1,358 @@
+"""The op catalog: every differentiable public op, once, with its numpy reference, its input
+shapes and its safe input domain. tests/test_catalog.py turns each entry into forward,
+first-order and second-order checks over hypothesis-drawn shapes."""
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import autodiff as ad
+
+MAX_SIDE = 3
+
+
+@dataclass
+class Op:
+    name: str                      # the public op this entry covers
+    fn: Callable                   # (*tensors, **params) -> Tensor
+    ref: Callable                  # (*arrays, **params) -> ndarray
+    shapes: Callable               # draw -> list of input shapes
+    domain: object = "real"        # a name from DOMAINS, or one per input
+    params: Optional[Callable] = None   # (draw, shapes) -> dict of keyword params
+    eps: float = 1e-6
+    rtol: float = 1e-5
+    constants: tuple = ()          # inputs that are not differentiated (masks, indices)
+    label: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def id(self):
+        return self.name + (f"[{self.label}]" if self.label else "")
+
+
+# --- shapes ------------------------------------------------------------------------------------
+
+def unary(min_dims=0, min_side=1):
+    def draw_shapes(draw):
+        return [draw(hnp.array_shapes(min_dims=min_dims, max_dims=3, min_side=min_side,
+                                      max_side=MAX_SIDE))]
+    return draw_shapes
+
+
+def broadcastable(n):
+    def draw_shapes(draw):
+        b = draw(hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=0, max_dims=3,
+                                                   min_side=1, max_side=MAX_SIDE))
+        return list(b.input_shapes)
+    return draw_shapes
+
+
+def fixed(*shapes):
+    return lambda draw: [tuple(s) for s in shapes]
+
+
+def a_dim(draw, shape, allow_none=True, allow_tuple=True):
+    """None, one dim (maybe negative) or a tuple of dims of `shape`."""
+    nd = len(shape)
+    options = [st.none()] if allow_none else []
+    if nd:
+        options.append(st.integers(-nd, nd - 1))
+        if allow_tuple:
+            options.append(st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd,
+                                    unique=True).map(tuple))
+    return draw(st.one_of(options)) if options else None
+
+
+# --- domains -----------------------------------------------------------------------------------
+
+def _away(rng, shape, low=0.2, high=2.0):
+    return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(low, high, size=shape)
+
+
+def _distinct(rng, shape):
+    n = int(np.prod(shape))
+    vals = rng.permutation(np.linspace(-2, 2, max(n, 1)))[:n] + rng.uniform(-0.01, 0.01, n)
+    return vals.reshape(shape)
+
+
+DOMAINS = {
+    "real": lambda rng, s: rng.uniform(-2, 2, size=s),
+    "positive": lambda rng, s: rng.uniform(0.3, 2, size=s),
+    "away": _away,                        # |x| >= 0.2: away from the kinks at 0
+    "distinct": _distinct,                # no ties (amax, sorting-like ops)
+    "unit": lambda rng, s: rng.uniform(-0.9, 0.9, size=s),
+    "away_half": lambda rng, s: rng.choice([-1.5, -0.2, 0.2, 1.5], size=s)
+    + rng.uniform(-0.15, 0.15, size=s),  # away from clamp bounds at +-0.5 and +-1
+}
+
+
+# --- references ---------------------------------------------------------------------------------
+
+def np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def np_logsumexp(x, dim=None, keepdim=False):
+    m = np.max(x, axis=dim, keepdims=True)
+    out = m + np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True))
+    return out if keepdim else np.squeeze(out, axis=dim) if dim is not None else out.reshape(())
+
+
+def np_softmax(x, dim):
+    e = np.exp(x - np.max(x, axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def _norm_dim(dim, nd):
+    if dim is None:
+        return None
+    if isinstance(dim, tuple):
+        return tuple(d % nd for d in dim)
+    return dim % nd
+
+
+def _torch_pad_widths(x, pad):
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return widths
+
+
+NP_PAD_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+               "circular": "wrap"}
+
+
+# --- the catalog --------------------------------------------------------------------------------
+
+def reduce_params(allow_tuple=True, keepdim=True):
+    def params(draw, shapes):
+        p = {"dim": a_dim(draw, shapes[0], allow_tuple=allow_tuple)}
+        if keepdim:
+            p["keepdim"] = draw(st.booleans())
+        return p
+    return params
+
+
+def one_dim_param(draw, shapes):
+    nd = len(shapes[0])
+    return {"dim": draw(st.integers(-nd, nd - 1))}
+
+
+def _reduce_ref(fn):
+    def ref(x, dim=None, keepdim=False):
+        return fn(x, axis=_norm_dim(dim, x.ndim), keepdims=keepdim)
+    return ref
+
+
+def _softmax_ref(x, dim):
+    return np_softmax(x, dim)
+
+
+def _broadcast_target(draw, shapes):
+    shape = shapes[0]
+    target = tuple(draw(st.integers(1, MAX_SIDE)) if n == 1 else n for n in shape)
+    lead = draw(st.lists(st.integers(1, MAX_SIDE), max_size=1))
+    return {"shape": tuple(lead) + target}
+
+
+def _permutation(draw, shapes):
+    nd = len(shapes[0])
+    return {"dims": tuple(draw(st.permutations(range(nd))))}
+
+
+def _getitem_basic(draw, shapes):
+    index = tuple(draw(st.one_of(st.integers(-n, n - 1), st.slices(n))) for n in shapes[0])
+    return {"index": index[:draw(st.integers(0, len(index)))]}
+
+
+def _gather_index(draw, shapes):
+    shape = shapes[0]
+    d = draw(st.integers(0, len(shape) - 1))
+    seed = draw(st.integers(0, 2**16))
+    idx = np.random.default_rng(seed).integers(0, shape[d], size=shape)
+    return {"dim": d, "index": idx}
+
+
+def _np_gather(x, dim, index):
+    return np.take_along_axis(x, index, axis=dim)
+
+
+def _split_params(draw, shapes):
+    d = draw(st.integers(0, len(shapes[0]) - 1))
+    return {"size": draw(st.integers(1, MAX_SIDE)), "dim": d}
+
+
+def _pad_params(draw, shapes):
+    nd = len(shapes[0])
+    k = draw(st.integers(1, nd))
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    pad = []
+    for i in range(k):
+        n = shapes[0][nd - 1 - i]
+        hi = n - 1 if mode == "reflect" else (n if mode == "circular" else 2)
+        pad += [draw(st.integers(0, hi)), draw(st.integers(0, hi))]
+    return {"pad": tuple(pad), "mode": mode}
+
+
+def _np_pad(x, pad, mode):
+    return np.pad(x, _torch_pad_widths(x, pad), mode=NP_PAD_MODE[mode])
+
+
+def _sum_tuple(xs):
+    total = xs[0].sum()
+    for t in xs[1:]:
+        total = total + (t * (1.0 + t.numel())).sum()  # weight pieces differently
+    return total
+
+
+def _np_sum_tuple(xs):
+    return sum(x.sum() * (1.0 if i == 0 else 1.0 + x.size) for i, x in enumerate(xs))
+
+
+CATALOG = [
+    # elementwise, binary (broadcasting, including 0-d)
+    Op("add", lambda x, y: x + y, np.add, broadcastable(2)),
+    Op("sub", lambda x, y: x - y, np.subtract, broadcastable(2)),
+    Op("mul", lambda x, y: x * y, np.multiply, broadcastable(2)),
+    Op("div", lambda x, y: x / y, np.divide, broadcastable(2), domain=("real", "away")),
+    Op("pow", lambda x, y: x ** y, np.power, broadcastable(2), domain=("positive", "real"),
+       label="tensor exponent"),
+    Op("pow", lambda x: x ** 3, lambda x: x ** 3, unary(), label="cube"),
+    Op("pow", lambda x: x ** 0.5, np.sqrt, unary(), domain="positive", label="sqrt"),
+    Op("pow", lambda x: 2.0 ** x, lambda x: 2.0 ** x, unary(), label="number base"),
+    Op("pow", lambda x: x ** -1, lambda x: 1 / x, unary(), domain="away", label="inverse"),
+    Op("maximum", ad.maximum, np.maximum, broadcastable(2)),
+    Op("minimum", ad.minimum, np.minimum, broadcastable(2)),
+    Op("where", lambda c, x, y: ad.where(c > 0, x, y), lambda c, x, y: np.where(c > 0, x, y),
+       broadcastable(3), constants=(0,)),
+    # elementwise, unary
+    Op("neg", lambda x: -x, np.negative, unary()),
+    Op("exp", ad.exp, np.exp, unary()),
+    Op("log", ad.log, np.log, unary(), domain="positive"),
+    Op("log1p", ad.log1p, np.log1p, unary(), domain="positive"),
+    Op("sqrt", ad.sqrt, np.sqrt, unary(), domain="positive"),
+    Op("sin", ad.sin, np.sin, unary()),
+    Op("cos", ad.cos, np.cos, unary()),
+    Op("tanh", ad.tanh, np.tanh, unary()),
+    Op("sigmoid", ad.sigmoid, np_sigmoid, unary()),
+    Op("relu", ad.relu, lambda x: np.maximum(x, 0), unary(), domain="away"),
+    Op("abs", ad.abs, np.abs, unary(), domain="away"),
+    Op("clamp", lambda x: ad.clamp(x, -0.5, 1.0), lambda x: np.clip(x, -0.5, 1.0), unary(),
+       domain="away_half"),
+    Op("clip", lambda x: ad.clip(x, min=-0.5), lambda x: np.maximum(x, -0.5), unary(),
+       domain="away_half"),
+    Op("clamp", lambda x, lo: ad.clamp(x, min=lo), lambda x, lo: np.maximum(x, lo),
+       broadcastable(2), label="tensor bound"),
+    Op("cast", lambda x: ad.cast(x, ad.float32).to(ad.float64) * 1.0,
+       lambda x: x.astype(np.float32).astype(np.float64), unary(), eps=1e-2, rtol=1e-4),
+    Op("clone", ad.clone, lambda x: x.copy(), unary()),
+    # reductions
+    Op("sum", ad.sum, _reduce_ref(np.sum), unary(), params=reduce_params()),
+    Op("mean", ad.mean, _reduce_ref(np.mean), unary(), params=reduce_params()),
+    Op("var", lambda x, dim, keepdim, correction: ad.var(x, dim, keepdim=keepdim,
+                                                          correction=correction),
+       lambda x, dim, keepdim, correction: np.var(x, axis=_norm_dim(dim, x.ndim),
+                                                  keepdims=keepdim, ddof=correction),
+       unary(min_dims=1, min_side=2),
+       params=lambda draw, s: dict(reduce_params()(draw, s), correction=draw(st.sampled_from([0, 1])))),
+    Op("std", lambda x, dim, keepdim: ad.std(x, dim, keepdim=keepdim),
+       lambda x, dim, keepdim: np.std(x, axis=_norm_dim(dim, x.ndim), keepdims=keepdim, ddof=1),
+       unary(min_dims=1, min_side=2), params=reduce_params()),
+    Op("amax", ad.amax, _reduce_ref(np.max), unary(), domain="distinct", params=reduce_params()),
+    Op("amin", ad.amin, _reduce_ref(np.min), unary(), domain="distinct", params=reduce_params()),
+    Op("max", lambda x, dim: ad.max(x, dim)[0] if dim is not None else ad.max(x),
+       lambda x, dim: np.max(x, axis=dim), unary(min_dims=1), domain="distinct",
+       params=lambda draw, s: {"dim": a_dim(draw, s[0], allow_tuple=False)}),
+    Op("min", lambda x, dim: ad.min(x, dim)[0] if dim is not None else ad.min(x),
+       lambda x, dim: np.min(x, axis=dim), unary(min_dims=1), domain="distinct",
+       params=lambda draw, s: {"dim": a_dim(draw, s[0], allow_tuple=False)}),
+    Op("logsumexp", ad.logsumexp, np_logsumexp, unary(), params=reduce_params()),
+    Op("softmax", ad.softmax, _softmax_ref, unary(min_dims=1), params=one_dim_param),
+    Op("log_softmax", ad.log_softmax, lambda x, dim: np.log(np_softmax(x, dim)),
+       unary(min_dims=1), params=one_dim_param),
+    Op("prod", ad.prod, lambda x, dim, keepdim: np.prod(x, axis=dim, keepdims=keepdim), unary(),
+       params=reduce_params(allow_tuple=False)),
+    Op("prod", lambda x: ad.prod(x * ad.tensor([1.0, 0.0, 1.0], dtype=ad.float64), 0),
+       lambda x: np.prod(x * np.array([1.0, 0.0, 1.0]), 0), fixed((3,)), label="with a zero"),
+    Op("norm", lambda x, dim, keepdim: ad.norm(x, 2, dim, keepdim),
+       lambda x, dim, keepdim: np.sqrt(np.sum(x * x, axis=_norm_dim(dim, x.ndim), keepdims=keepdim)),
+       unary(), domain="away", params=reduce_params()),
+    Op("norm", lambda x: ad.norm(x, 3), lambda x: np.sum(np.abs(x) ** 3) ** (1 / 3), unary(),
+       domain="away", label="p=3"),
+    Op("norm", lambda x: ad.norm(x, float("inf")), lambda x: np.max(np.abs(x)), unary(),
+       domain="distinct", label="p=inf"),
+    # shape
+    Op("broadcast_to", ad.broadcast_to, lambda x, shape: np.broadcast_to(x, shape), unary(),
+       params=_broadcast_target),
+    Op("expand", lambda x, shape: x.expand(*shape), lambda x, shape: np.broadcast_to(x, shape), unary(),
+       params=_broadcast_target),
+    Op("sum_to", lambda x, shape: ad.sum_to(x, shape),
+       lambda x, shape: np.sum(x, axis=0, keepdims=False), fixed((2, 3, 1)),
+       params=lambda draw, s: {"shape": (3, 1)}),
+    Op("reshape", lambda x: x.reshape(-1), lambda x: x.reshape(-1), unary()),
+    Op("view", lambda x: x.view(1, -1, 1), lambda x: x.reshape(1, -1, 1), unary()),
+    Op("flatten", lambda x: ad.flatten(x, 1), lambda x: x.reshape(x.shape[0], -1),
+       unary(min_dims=2)),
+    Op("squeeze", ad.squeeze, np.squeeze, unary()),
+    Op("unsqueeze", lambda x, dim: ad.unsqueeze(x, dim), lambda x, dim: np.expand_dims(x, dim), unary(),
+       params=lambda draw, s: {"dim": draw(st.integers(-len(s[0]) - 1, len(s[0])))}),
+    Op("permute", lambda x, dims: x.permute(*dims), lambda x, dims: np.transpose(x, dims),
+       unary(), params=_permutation),
+    Op("transpose", lambda x: ad.transpose(x, 0, -1), lambda x: np.swapaxes(x, 0, -1),
+       unary(min_dims=1)),
+    Op("swapaxes", lambda x: ad.swapaxes(x, 0, 1), lambda x: np.swapaxes(x, 0, 1),
+       unary(min_dims=2)),
+    Op("mT", lambda x: x.mT, lambda x: np.swapaxes(x, -1, -2), unary(min_dims=2)),
+    Op("getitem", lambda x, index: x[index], lambda x, index: x[index], unary(min_dims=1),
+       params=_getitem_basic, label="basic"),
+    Op("getitem", lambda x: x[[0, 1, 0, 0]], lambda x: x[[0, 1, 0, 0]], fixed((2, 3)),
+       label="repeated integer indices"),
+    Op("getitem", lambda x: x[x > 0], lambda x: x[x > 0], unary(min_dims=1), label="bool mask"),
+    Op("getitem", lambda x: x[None, ..., 0], lambda x: x[None, ..., 0], unary(min_dims=1),
+       label="None and Ellipsis"),
+    Op("getitem", lambda x: x[np.array([[0, 1], [1, 1]]), 1:], lambda x: x[np.array([[0, 1], [1, 1]]), 1:],
+       fixed((2, 3)), label="2-d integer array and a slice"),
+    Op("index_add", lambda g: ad.index_add(g, (np.array([0, 2, 0]),), (3, 2)),
+       lambda g: np.add.at(z := np.zeros((3, 2)), (np.array([0, 2, 0]),), g) or z, fixed((3, 2))),
+    Op("gather", ad.gather, _np_gather, unary(min_dims=1), params=_gather_index),
+    Op("cat", lambda x, y: ad.cat([x, y, x], 1), lambda x, y: np.concatenate([x, y, x], 1),
+       fixed((2, 3), (2, 1))),
+    Op("stack", lambda x, y: ad.stack([x, y], -1), lambda x, y: np.stack([x, y], -1),
+       fixed((2, 3), (2, 3))),
+    Op("split", lambda x, size, dim: _sum_tuple(ad.split(x, size, dim)),
+       lambda x, size, dim: _np_sum_tuple(np.split(x, range(size, x.shape[dim], size), dim)),
+       unary(min_dims=1), params=_split_params),
+    Op("chunk", lambda x: _sum_tuple(ad.chunk(x, 2, 0)),
+       lambda x: _np_sum_tuple(np.array_split(x, 2, 0)), fixed((3, 2))),
+    Op("unbind", lambda x: _sum_tuple(ad.unbind(x, 1)),
+       lambda x: _np_sum_tuple([x[:, i] for i in range(x.shape[1])]), fixed((2, 3))),
+    Op("repeat", lambda x: x.repeat(2, 1, 3), lambda x: np.tile(x, (2, 1, 3)),
+       unary()),
+    Op("flip", lambda x, dims: ad.flip(x, dims), lambda x, dims: np.flip(x, dims),
+       unary(min_dims=1), params=lambda draw, s: {"dims": a_dim(draw, s[0], allow_none=False)}),
+    Op("pad", ad.pad, _np_pad, unary(min_dims=1), params=_pad_params),
+    # linear algebra
+    Op("matmul", lambda x, y: x @ y, np.matmul, fixed((2, 3), (3, 4)), label="2-d"),
+    Op("matmul", lambda x, y: x @ y, np.matmul, fixed((3,), (3, 2)), label="vector @ matrix"),
+    Op("matmul", lambda x, y: x @ y, np.matmul, fixed((2, 3), (3,)), label="matrix @ vector"),
+    Op("matmul", lambda x, y: x @ y, np.matmul, fixed((3,), (3,)), label="dot"),
+    Op("matmul", lambda x, y: x @ y, np.matmul, fixed((2, 1, 2, 3), (3, 3, 2)),
+       label="broadcast batch"),
+    Op("matmul", lambda x, y: x @ y, np.matmul, fixed((2, 2, 3), (3, 2)), label="batch @ weight"),
+    Op("einsum", lambda x, y: ad.einsum("ij,jk->ik", x, y), lambda x, y: x @ y,
+       fixed((2, 3), (3, 2)), label="matmul"),
+    Op("einsum", lambda x: ad.einsum("ii->", x), np.trace, fixed((3, 3)), label="trace"),
+    Op("einsum", lambda x: ad.einsum("...ij->...ji", x), lambda x: np.swapaxes(x, -1, -2),
+       fixed((2, 2, 3)), label="ellipsis"),
+    Op("einsum", lambda x, y: ad.einsum("bi,bj->bij", x, y),
+       lambda x, y: x[:, :, None] * y[:, None, :], fixed((2, 3), (2, 2)), label="outer"),
+    Op("einsum", lambda x, y: ad.einsum("ij,k->i", x, y),
+       lambda x, y: x.sum(1) * y.sum(), fixed((2, 3), (2,)), label="summed-away letters"),
+]
+
+# Public ops with no gradient (piecewise constant or boolean); the guard test accepts these.
+NON_DIFFERENTIABLE = {"lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or",
+                      "logical_xor", "logical_not", "sign", "isnan", "isfinite", "floor", "ceil",
+                      "round", "argmax", "argmin", "all", "any"}
