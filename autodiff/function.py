@@ -41,7 +41,7 @@ class _TensorHooks:
 class Node:
     """One recorded operation: forward on ndarrays, backward in differentiable Tensor ops."""
 
-    __slots__ = ("inputs", "needs_input_grad", "released", "hooks", "scope", "trace")
+    __slots__ = ("inputs", "needs_input_grad", "released", "hooks", "scope", "trace", "__weakref__")
     n_outputs = 1
     saved = ()  # slots holding saved arrays, cleared when backward releases the graph
     checks_gradients = False  # user Functions get their gradients' shapes checked

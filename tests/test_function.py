@@ -1,0 +1,159 @@
+"""Custom ops with ad.Function and PyTorch's ctx protocol."""
+import numpy as np
+import pytest
+
+import autodiff as ad
+from _fd import check_grad, check_gradgrad
+
+
+class Cube(ad.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x * x * g
+
+
+class ScaledExp(ad.Function):
+    """out = exp(k * x), saving its output and a plain attribute on ctx."""
+
+    @staticmethod
+    def forward(ctx, x, k):
+        out = ad.exp(x * k)
+        ctx.k = k
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * ctx.k * out, None
+
+
+class SplitSum(ad.Function):
+    """Two outputs: x + y and x * y."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x + y, x * y
+
+    @staticmethod
+    def backward(ctx, g_sum, g_prod):
+        x, y = ctx.saved_tensors
+        return g_sum + g_prod * y, g_sum + g_prod * x
+
+
+def test_custom_function_first_and_second_order():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-1, 1, (3,))
+    check_grad(Cube.apply, [a], rng)
+    check_gradgrad(Cube.apply, [a], rng)
+
+
+def test_saving_an_output_supports_second_order():
+    rng = np.random.default_rng(1)
+    a = rng.uniform(-1, 1, (2, 2))
+    fn = lambda x: ScaledExp.apply(x, 1.5)  # noqa: E731
+    check_grad(fn, [a], rng)
+    check_gradgrad(fn, [a], rng)
+
+
+def test_multiple_outputs_and_unused_output_gets_zero_grad():
+    x = ad.tensor([1.0, 2.0], dtype=ad.float64, requires_grad=True)
+    y = ad.tensor([3.0, 4.0], dtype=ad.float64, requires_grad=True)
+    s, p = SplitSum.apply(x, y)
+    assert s.grad_fn is p.grad_fn
+    (s.sum() + 2 * p.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 1 + 2 * y.numpy())
+    x.grad = None
+    s, p = SplitSum.apply(x, y)
+    s.sum().backward()  # p unused: backward still gets a zero tensor for it
+    np.testing.assert_allclose(x.grad.numpy(), [1, 1])
+
+
+def test_needs_input_grad_and_non_tensor_arguments():
+    seen = {}
+
+    class Probe(ad.Function):
+        @staticmethod
+        def forward(ctx, x, y, scale):
+            seen["needs"] = ctx.needs_input_grad
+            return x * y * scale
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None, None
+
+    x = ad.tensor([1.0], requires_grad=True)
+    Probe.apply(x, ad.tensor([2.0]), 3.0).sum().backward()
+    assert seen["needs"] == (True, False, False)
+
+
+def test_wrong_gradient_shape_is_reported_with_op_and_index():
+    class Bad(ad.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g.sum()
+
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    y = ad.tensor([3.0, 4.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"BadBackward returned an invalid gradient at index 1 - "
+                                           r"got shape \(\) but expected shape \(2,\)"):
+        Bad.apply(x, y).sum().backward()
+
+
+def test_wrong_number_of_gradients_is_reported():
+    class Bad(ad.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x = ad.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="returned 1 gradient.*took 2 argument"):
+        Bad.apply(x, x).sum().backward()
+
+
+def test_saved_tensors_after_release_raise():
+    x = ad.tensor([1.0], requires_grad=True)
+    y = Cube.apply(x)
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="freed.*retain_graph=True"):
+        y.grad_fn.saved_tensors
+
+
+def test_no_graph_when_nothing_requires_grad():
+    y = Cube.apply(ad.tensor([2.0]))
+    assert y.grad_fn is None and y.item() == 8
+
+
+def test_mark_non_differentiable():
+    class SortWithIndex(ad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            idx = ad.tensor(np.argsort(x.numpy()))
+            ctx.mark_non_differentiable(idx)
+            ctx.idx = idx
+            return x[idx], idx
+
+        @staticmethod
+        def backward(ctx, g, g_idx):
+            return ad.index_add(g, ctx.idx.numpy(), g.shape)
+
+    x = ad.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    values, idx = SortWithIndex.apply(x)
+    assert not idx.requires_grad
+    (values * ad.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3, 1, 2])
