@@ -356,3 +356,8 @@ CATALOG = [
 NON_DIFFERENTIABLE = {"lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or",
                       "logical_xor", "logical_not", "sign", "isnan", "isfinite", "floor", "ceil",
                       "round", "argmax", "argmin", "all", "any"}
+
+# convolution and pooling: entries and naive loop references live in tests/catalog_conv.py
+from catalog_conv import conv_catalog  # noqa: E402
+
+CATALOG += conv_catalog(Op)

@@ -7,3 +7,4 @@ from .shape import (broadcast_to, sum_to, reshape, view, flatten, squeeze, unsqu
                     permute, transpose, swapaxes, expand, getitem, index_add, gather, cat, stack,
                     split, chunk, unbind, repeat, flip, pad, mT)
 from .linalg import matmul, einsum  # noqa
+from .conv import conv2d, conv1d, max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa

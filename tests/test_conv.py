@@ -1,0 +1,186 @@
+"""Convolution and pooling beyond the catalog (tests/catalog_conv.py): the lecture's worked
+numbers and shapes, subgradient rules, double backward chains and error messages."""
+import numpy as np
+import pytest
+
+import autodiff as ad
+from _fd import check_grad, check_gradgrad
+from catalog_conv import np_conv2d, np_max_pool2d
+
+
+def test_curriculum_worked_number():
+    # 3x3 input 1..9, 2x2 filter [[w, x], [y, z]] -> top-left output w + 2x + 4y + 5z
+    x = ad.tensor(np.arange(1.0, 10.0).reshape(1, 1, 3, 3))
+    w, x_, y, z = 1.0, 10.0, 100.0, 1000.0
+    out = ad.conv2d(x, ad.tensor([[[[w, x_], [y, z]]]]))
+    assert out.shape == (1, 1, 2, 2)
+    assert out.data[0, 0, 0, 0] == w + 2 * x_ + 4 * y + 5 * z
+    np.testing.assert_array_equal(out.data[0, 0], [[5421, 6532], [8754, 9865]])
+
+
+def test_lenet_c1_shape_and_parameter_count():
+    w = ad.zeros(6, 1, 5, 5)
+    b = ad.zeros(6)
+    out = ad.conv2d(ad.zeros(1, 1, 32, 32), w, b)
+    assert out.shape == (1, 6, 28, 28)
+    assert w.numel() + b.numel() == 156
+
+
+def test_alexnet_conv1_shape_and_parameter_count():
+    w = ad.zeros(96, 3, 11, 11)
+    b = ad.zeros(96)
+    out = ad.conv2d(ad.zeros(1, 3, 227, 227), w, b, stride=4)
+    assert out.shape == (1, 96, 55, 55)
+    assert w.numel() + b.numel() == 34944
+
+
+def test_livestream_cnn_flatten_size_with_same_padding():
+    x = ad.zeros(2, 1, 28, 28)
+    h = ad.max_pool2d(ad.conv2d(x, ad.zeros(16, 1, 5, 5), padding="same"), 2).relu()
+    h = ad.max_pool2d(ad.conv2d(h, ad.zeros(36, 16, 5, 5), padding="same"), 2).relu()
+    assert h.flatten(1).shape == (2, 1764)
+
+
+def test_relu_and_max_pool_commute():
+    x = ad.tensor(np.random.default_rng(1).standard_normal((2, 3, 6, 6)))
+    np.testing.assert_array_equal(ad.max_pool2d(x, 2).relu().data, ad.max_pool2d(x.relu(), 2).data)
+    np.testing.assert_array_equal(ad.max_pool2d(x, 3, 1, 1).relu().data,
+                                  ad.max_pool2d(x.relu(), 3, 1, 1).data)
+
+
+def test_max_pool_ties_split_the_gradient_evenly():
+    x = ad.tensor([[[[1.0, 3.0], [3.0, 0.0]]]], requires_grad=True)
+    ad.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[[[0.0, 0.5], [0.5, 0.0]]]])
+    x = ad.tensor(np.ones((1, 1, 4, 4)), requires_grad=True)
+    ad.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.full((1, 1, 4, 4), 0.25))
+
+
+def test_overlapping_max_pool_accumulates_where_windows_share_the_max():
+    x = ad.tensor([[[[0.0, 0.0, 0.0], [0.0, 9.0, 0.0], [0.0, 0.0, 0.0]]]], requires_grad=True)
+    ad.max_pool2d(x, 2, stride=1).sum().backward()  # all four windows pick the centre
+    assert x.grad.data[0, 0, 1, 1] == 4.0 and x.grad.data.sum() == 4.0
+
+
+def test_same_padding_even_kernel_pads_after_like_pytorch():
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((1, 2, 5, 6)), rng.standard_normal((3, 2, 2, 4))
+    out = ad.conv2d(ad.tensor(x), ad.tensor(w), padding="same")
+    assert out.shape == (1, 3, 5, 6)
+    np.testing.assert_allclose(out.data, np_conv2d(x, w, padding="same"), atol=1e-12)
+
+
+def test_unbatched_input():
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 5, 5)), rng.standard_normal((4, 2, 3, 3))
+    out = ad.conv2d(ad.tensor(x), ad.tensor(w), padding=1)
+    np.testing.assert_allclose(out.data, np_conv2d(x[None], w, padding=1)[0], atol=1e-12)
+    assert ad.max_pool2d(ad.tensor(x), 2).shape == (2, 2, 2)
+
+
+def test_float32_in_float32_out_with_float32_gradients():
+    x = ad.randn(2, 3, 8, 8, requires_grad=True)
+    w = ad.randn(4, 3, 3, 3, requires_grad=True)
+    b = ad.zeros(4, requires_grad=True)
+    out = ad.avg_pool2d(ad.max_pool2d(ad.conv2d(x, w, b, padding=1), 2), 2)
+    out.sum().backward()
+    assert out.dtype == np.float32
+    for t in (x, w, b):
+        assert t.grad.dtype == np.float32 and t.grad.shape == t.shape
+
+
+def test_only_the_needed_gradients_are_computed():
+    x = ad.randn(1, 2, 5, 5)
+    w = ad.randn(3, 2, 3, 3, requires_grad=True)
+    out = ad.conv2d(x, w)
+    gx, = ad.grad(out.sum(), [w])
+    assert gx.shape == w.shape and x.grad is None
+
+
+@pytest.mark.parametrize("options", [
+    dict(stride=2, padding=1), dict(dilation=2, padding="same"), dict(groups=2, padding=(1, 0))])
+def test_double_backward_through_a_conv_net(options):
+    """A small conv -> tanh -> max_pool -> conv -> avg pool chain: second-order gradients of
+    all inputs against finite differences (float64, random upstream gradients)."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 4, 6, 6))
+    w1 = rng.standard_normal((4, 4 // options.get("groups", 1), 3, 3)) * 0.5
+    w2 = rng.standard_normal((2, 4, 2, 2)) * 0.5
+
+    def net(x, w1, w2):
+        h = ad.conv2d(x, w1, **options).tanh()
+        h = ad.max_pool2d(h, 2, stride=1)
+        return ad.avg_pool2d(ad.conv2d(h, w2, padding=1), 2)
+
+    check_grad(net, [x, w1, w2], rng)
+    check_gradgrad(net, [x, w1, w2], rng, eps=1e-5)
+
+
+def test_hessian_vector_product_of_a_conv_loss():
+    """d/dw <grad_w L, v> through conv's weight-gradient primitive, against differences."""
+    rng = np.random.default_rng(5)
+    x = ad.tensor(rng.standard_normal((2, 2, 5, 5)))
+    v = rng.standard_normal((3, 2, 3, 3))
+
+    def grad_dot_v(w_arr):
+        w = ad.tensor(w_arr, requires_grad=True)
+        loss = (ad.conv2d(x, w, padding=1).tanh() ** 2).sum()
+        g, = ad.grad(loss, [w], create_graph=True)
+        return w, (g * ad.tensor(v)).sum()
+
+    w0 = rng.standard_normal((3, 2, 3, 3)) * 0.3
+    w, gv = grad_dot_v(w0)
+    hv, = ad.grad(gv, [w])
+    eps = 1e-6
+    num = (grad_dot_v(w0 + eps * v)[1].item() - grad_dot_v(w0 - eps * v)[1].item()) / (2 * eps)
+    np.testing.assert_allclose((hv.data * v).sum(), num, rtol=1e-5)
+
+
+def test_max_pool_matches_reference_with_negative_inputs_and_padding():
+    x = -np.abs(np.random.default_rng(6).standard_normal((1, 2, 5, 5))) - 1
+    out = ad.max_pool2d(ad.tensor(x), 3, stride=2, padding=1)
+    np.testing.assert_array_equal(out.data, np_max_pool2d(x, 3, 2, 1))  # -inf pad, not 0
+
+
+def test_adaptive_avg_pool_global_is_the_mean():
+    x = ad.randn(2, 3, 5, 7)
+    np.testing.assert_allclose(ad.adaptive_avg_pool2d(x, 1).data,
+                               x.data.mean(axis=(2, 3), keepdims=True), rtol=1e-6)
+
+
+# --- errors name the op, the sizes and the fix ------------------------------------------------------
+
+def test_output_size_error_names_input_kernel_stride_padding_and_result():
+    with pytest.raises(ValueError) as e:
+        ad.conv2d(ad.zeros(1, 1, 4, 4), ad.zeros(1, 1, 7, 7), stride=2, padding=1)
+    msg = str(e.value)
+    assert "conv2d" in msg and "input height 4" in msg and "kernel 7" in msg
+    assert "stride 2" in msg and "padding (1, 1)" in msg and "= 0" in msg
+
+
+def test_channel_mismatch_error():
+    with pytest.raises(ValueError, match=r"input has 3 channels .* expects 4"):
+        ad.conv2d(ad.zeros(1, 3, 5, 5), ad.zeros(8, 2, 3, 3), groups=2)
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: ad.conv2d(ad.zeros(3, 5, 5, 1, 1), ad.zeros(1, 3, 1, 1)), r"\(N, C, H, W\)"),
+    (lambda: ad.conv2d(ad.zeros(1, 3, 5, 5), ad.zeros(3, 3, 3)), "weight of shape"),
+    (lambda: ad.conv2d(ad.zeros(1, 2, 5, 5), ad.zeros(3, 2, 3, 3), ad.zeros(2)), "bias must"),
+    (lambda: ad.conv2d(ad.zeros(1, 2, 5, 5), ad.zeros(3, 1, 3, 3), groups=2), "divisible"),
+    (lambda: ad.conv2d(ad.zeros(1, 1, 5, 5), ad.zeros(1, 1, 3, 3), stride=2, padding="same"),
+     "needs stride 1"),
+    (lambda: ad.conv2d(ad.zeros(1, 1, 5, 5), ad.zeros(1, 1, 3, 3), padding="full"), "'same'"),
+    (lambda: ad.conv2d(ad.zeros(1, 1, 5, 5), ad.zeros(1, 1, 3, 3), stride=0), "stride must"),
+    (lambda: ad.max_pool2d(ad.zeros(1, 1, 5, 5), 2, padding=2), "at most half"),
+    (lambda: ad.max_pool2d(ad.zeros(1, 1, 1, 5), 2), "max_pool2d: input height 1"),
+])
+def test_errors(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_integer_input_is_rejected_with_a_fix():
+    with pytest.raises(TypeError, match=r"\.float\(\)"):
+        ad.conv2d(ad.zeros(1, 1, 3, 3, dtype=ad.int64), ad.zeros(1, 1, 2, 2))
