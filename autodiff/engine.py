@@ -65,16 +65,20 @@ def _check_finite(node, grads):
                                f"(shape {tuple(g.shape)}).{origin}")
 
 
-def _check_gradient(node, i, g, x):
-    """User Functions: the gradient for input i must have that input's shape; dtype is cast."""
-    if g.shape != x.shape:
-        raise RuntimeError(
-            f"Function {node.name} returned an invalid gradient at index {i} - got shape "
-            f"{tuple(g.shape)} but expected shape {tuple(x.shape)} (the shape of input {i}). "
-            f"Return one gradient per forward argument, shaped like that argument.")
-    if g.dtype != x.dtype:
-        g = g.to(x.dtype)
-    return g
+def _checked(node, grads):
+    """User Functions: each gradient must have its input's shape; dtypes are cast."""
+    out = []
+    for i, (g, x) in enumerate(zip(grads, node.inputs)):
+        if g is not None and x is not None:
+            if g.shape != x.shape:
+                raise RuntimeError(
+                    f"Function {node.name} returned an invalid gradient at index {i} - got shape "
+                    f"{tuple(g.shape)} but expected shape {tuple(x.shape)} (the shape of input "
+                    f"{i}). Return one gradient per forward argument, shaped like that argument.")
+            if g.dtype != x.dtype:
+                g = g.to(x.dtype)
+        out.append(g)
+    return out
 
 
 def _released_error(node):
@@ -123,33 +127,37 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
         _accumulate(r, g, grads, leaves)
     order = toposort(roots)
     captured = {}
+    anomaly = _state.anomaly
     with set_grad_enabled(create_graph):
         for node in order:
-            n_out = node.n_outputs
             g = grads.pop(id(node), None)
             if g is None:
                 continue
-            hooks = node.hooks
-            if hooks is not None or capture_ids is not None:
-                g = _output_hooks(node, g, hooks, capture_ids, captured)
+            if node.hooks is not None or capture_ids is not None:
+                g = _output_hooks(node, g, node.hooks, capture_ids, captured)
                 if g is None:
                     continue
             if node.released:
                 raise _released_error(node)
             input_grads = node._vjp(g)
-            if _state.anomaly:
+            if anomaly:
                 _check_finite(node, input_grads)
-            checks = node.checks_gradients
-            needs = node.needs_input_grad
-            for i, x in enumerate(node.inputs):
-                gi = input_grads[i]
-                if gi is None or not needs[i]:
+            if node.checks_gradients:
+                input_grads = _checked(node, input_grads)
+            for x, gi, need in zip(node.inputs, input_grads, node.needs_input_grad):
+                if gi is None or not need:
                     continue
-                if checks:
-                    gi = _check_gradient(node, i, gi, x)
-                _accumulate(x, gi, grads, leaves)
+                parent = x.grad_fn
+                if parent is not None and parent.n_outputs == 1:  # the common case, inlined
+                    key = id(parent)
+                    prev = grads.get(key)
+                    grads[key] = gi if prev is None else prev + gi
+                else:
+                    _accumulate(x, gi, grads, leaves)
             if not retain_graph:
-                node.release()
+                node.released = True
+                for slot in node.saved:
+                    setattr(node, slot, None)
             del g, input_grads
     if capture is not None:
         for key, ks in capture_ids.items():

@@ -73,12 +73,6 @@ class Node:
         """The op's output, rebuilt from its saved array as a tensor recorded from this node."""
         return Tensor._make(self.out, self)
 
-    def release(self):
-        """Frees saved arrays after backward; a later backward through this node raises."""
-        self.released = True
-        for slot in self.saved:
-            setattr(self, slot, None)
-
     def _tensor_hooks(self):
         if self.hooks is None:
             self.hooks = _TensorHooks()
@@ -159,6 +153,7 @@ class Function(Node):
     """
 
     checks_gradients = True
+    saved = ("_saved",)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -228,10 +223,6 @@ class Function(Node):
         ctx._saved = tuple(own.get(id(t), t) if t is not None else None for t in ctx._to_save)
         ctx._to_save = ()
         return tuple(wrapped) if isinstance(result, tuple) else wrapped[0]
-
-    def release(self):
-        self.released = True
-        self._saved = ()
 
     def _vjp(self, g):
         grads = list(g) if self.n_outputs > 1 else [g]

@@ -41,8 +41,13 @@ def _check_requires_grad(dtype, requires_grad):
 class Tensor:
     """A multi-dimensional array that records the operations applied to it for autograd."""
 
-    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "_output_nr", "_hooks", "name",
-                 "__weakref__")
+    # Hot fields are slots; rarely set ones live in the (lazily made) __dict__ with class-level
+    # defaults, so making a tensor costs three attribute stores.
+    __slots__ = ("data", "_requires_grad", "grad_fn", "__dict__", "__weakref__")
+    _grad = None
+    _output_nr = 0  # which output of grad_fn this is (multi-output custom Functions)
+    _hooks = None
+    name = None  # an optional label (autodiff.viz shows it)
     # numpy on the left (np.ones(3) + t) defers to our reflected operators / ufunc table
     __array_priority__ = 1000
 
@@ -50,12 +55,8 @@ class Tensor:
         arr = np.array(_to_array(data, dtype), copy=True)
         _check_requires_grad(arr.dtype, requires_grad)
         self.data = arr
-        self._grad = None
         self._requires_grad = bool(requires_grad)
         self.grad_fn = None
-        self._output_nr = 0
-        self._hooks = None
-        self.name = None
 
     # --- construction shortcuts used on the hot path (no checks, no copies) -----------------
     @staticmethod
@@ -63,12 +64,10 @@ class Tensor:
         """A non-leaf tensor made by `node` (recorded in the graph)."""
         t = _new(Tensor)
         t.data = arr if type(arr) is np.ndarray else np.asarray(arr)
-        t._grad = None
         t._requires_grad = True
         t.grad_fn = node
-        t._output_nr = output_nr
-        t._hooks = None
-        t.name = None
+        if output_nr:
+            t._output_nr = output_nr
         return t
 
     @staticmethod
@@ -76,12 +75,8 @@ class Tensor:
         """A tensor outside the graph (requires_grad=False)."""
         t = _new(Tensor)
         t.data = arr if type(arr) is np.ndarray else np.asarray(arr)
-        t._grad = None
         t._requires_grad = False
         t.grad_fn = None
-        t._output_nr = 0
-        t._hooks = None
-        t.name = None
         return t
 
     # --- autograd state --------------------------------------------------------------------

@@ -74,9 +74,22 @@ def broadcast_operands(op, *xs):
 
 def binary_operands(x, y, op):
     """Promoted and broadcast operands for a two-input elementwise op."""
-    x, y = promote(x, y, op)
-    if x.data.shape != y.data.shape:
-        x, y = broadcast_operands(op, x, y)
+    tx, ty = type(x), type(y)
+    if tx is ty is Tensor and x.data.dtype == y.data.dtype:
+        if x.data.shape == y.data.shape:
+            return x, y  # the common case, kept cheap
+    elif tx is Tensor and (ty is float or ty is int) and x.data.dtype.kind == "f":
+        return x, Tensor._const(np.asarray(y, x.data.dtype))  # x * 2.0: a 0-d constant
+    elif ty is Tensor and (tx is float or tx is int) and y.data.dtype.kind == "f":
+        return Tensor._const(np.asarray(x, y.data.dtype)), y
+    else:
+        x, y = promote(x, y, op)
+    xs, ys = x.data.shape, y.data.shape
+    if xs != ys:
+        if (x._requires_grad or y._requires_grad) and grad_state.enabled:
+            x, y = broadcast_operands(op, x, y)
+        elif xs and ys:
+            broadcast_shape(op, xs, ys)  # numpy will broadcast; check here for a clear error
     return x, y
 
 

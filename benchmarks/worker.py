@@ -1,0 +1,47 @@
+"""Times one case for one library in this process and prints a JSON line.
+
+    python benchmarks/worker.py LIBRARY CASE [--seconds S]
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from cases import CASES  # noqa: E402
+
+
+def measure(step, seconds, min_runs=5, warmup=2):
+    for _ in range(warmup):
+        step()
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_runs or time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= 2000:
+            break
+    return statistics.median(times), len(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("library", choices=["autodiff", "numpy", "torch"])
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--seconds", type=float, default=1.0)
+    args = ap.parse_args()
+    case = CASES[args.case]
+    step, ops = getattr(case, "setup_" + args.library)()
+    median, runs = measure(step, args.seconds)
+    scale = {"ms": 1e3, "us/op": 1e6, "s": 1.0}[case.unit]
+    print(json.dumps({"library": args.library, "case": args.case, "value": median * scale / ops,
+                      "unit": case.unit, "runs": runs}))
+
+
+if __name__ == "__main__":
+    main()

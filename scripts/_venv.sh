@@ -1,0 +1,29 @@
+# Sourced by the scripts here: makes .venv (once) with the project and its extras installed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${AUTODIFF_VENV:-$ROOT/.venv}"
+PY="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "[setup] creating $VENV" >&2
+    "$PY" -m venv "$VENV"
+fi
+stamp="$VENV/.autodiff-installed"
+if [ ! -f "$stamp" ] || [ "$ROOT/setup.cfg" -nt "$stamp" ]; then
+    echo "[setup] installing autodiff and its test/viz/data extras into $VENV" >&2
+    "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,viz,data,notebooks]"
+    touch "$stamp"
+fi
+# The graphviz binary renders graphs; install it when we can (root on Debian), else say how.
+if ! command -v dot >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "[setup] installing graphviz (apt-get)" >&2
+        (apt-get update -qq && apt-get install -y -qq graphviz) >/dev/null 2>&1 || \
+            echo "[setup] could not install graphviz; graph rendering will be skipped" >&2
+    else
+        echo "[setup] note: the graphviz 'dot' binary is missing (apt-get install graphviz /" \
+             "brew install graphviz); rendering tests will be skipped" >&2
+    fi
+fi
+export PATH="$VENV/bin:$PATH"
+cd "$ROOT"
