@@ -92,18 +92,18 @@ def _windows(xp, kernel, stride, dilation, out_hw):
                       writeable=False)
 
 
-def _scatter_windows(cols, x_shape, kernel, stride, padding, dilation):
-    """col2im: adds cols (N, C, KH, KW, OH, OW) back onto the (padded) input grid and crops
-    the padding; a loop over the KH x KW kernel offsets only."""
+def _scatter_windows(term, x_shape, out_hw, dtype, kernel, stride, padding, dilation):
+    """col2im: adds term(i, j) (N, C, OH, OW) for each kernel offset back onto the (padded)
+    input grid and crops the padding; a loop over the KH x KW kernel offsets only."""
     n, c, h, w = x_shape
     (t, b), (l, r) = padding
-    oh, ow = cols.shape[-2:]
-    out = np.zeros((n, c, h + t + b, w + l + r), cols.dtype)
+    oh, ow = out_hw
+    out = np.zeros((n, c, h + t + b, w + l + r), dtype)
     (sh, sw), (dh, dw) = stride, dilation
     for i in range(kernel[0]):
         rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
         for j in range(kernel[1]):
-            out[:, :, rows, j * dw:j * dw + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
+            out[:, :, rows, j * dw:j * dw + sw * (ow - 1) + 1:sw] += term(i, j)
     if t or b or l or r:
         out = np.ascontiguousarray(out[:, :, t:t + h, l:l + w])
     return out
@@ -176,8 +176,8 @@ class Conv2dInputGrad(_Geometry):
         w3 = w.reshape(grp, o // grp, cg * kh * kw)
         cols = np.matmul(w3.transpose(0, 2, 1), g.reshape(n, grp, o // grp, oh * ow))
         cols = cols.reshape(n, grp * cg, kh, kw, oh, ow)
-        return _scatter_windows(cols, self.x_shape, (kh, kw), self.stride, self.padding,
-                                self.dilation)
+        return _scatter_windows(lambda i, j: cols[:, :, i, j], self.x_shape, (oh, ow), g.dtype,
+                                (kh, kw), self.stride, self.padding, self.dilation)
 
     def backward(self, h):
         g, w = self.inputs
@@ -284,7 +284,8 @@ def _first(v):
 # --- pooling: pool_gather <-> pool_scatter ----------------------------------------------------
 
 class _Pool(Node):
-    """Static parameters of a pooling window and its per-window weights."""
+    """Static parameters of a pooling window and its weights, laid out (KH, KW, N, C, OH, OW)
+    (each of the last four may be 1 to broadcast)."""
     __slots__ = ("kernel_size", "stride", "padding", "dilation", "weight")
     saved = ("weight",)
 
@@ -309,7 +310,7 @@ class PoolGather(_Pool):
         out = np.zeros(x.shape[:2] + out_hw, x.dtype)
         for i in range(self.kernel_size[0]):
             for j in range(self.kernel_size[1]):
-                out += win[:, :, i, j] * wt[:, :, i, j]
+                out += win[:, :, i, j] * wt[i, j]
         return out
 
     def backward(self, g):
@@ -326,9 +327,9 @@ class PoolScatter(_Pool):
         self.x_shape = x_shape
 
     def forward(self, g):
-        cols = g[:, :, None, None] * self.weight
-        return _scatter_windows(cols, self.x_shape, self.kernel_size, self.stride, self.padding,
-                                self.dilation)
+        wt = self.weight
+        return _scatter_windows(lambda i, j: g * wt[i, j], self.x_shape, g.shape[2:], g.dtype,
+                                *self._geom())
 
     def backward(self, h):
         return (apply1(PoolGather(*self._geom(), self.weight), h),)
@@ -348,10 +349,20 @@ class MaxPool2d(_Pool):
         out_hw = _out_size("max_pool2d", x.shape[2:], *self._geom())
         win = _windows(_pad_array(x, self.padding, -np.inf), self.kernel_size, self.stride,
                        self.dilation, out_hw)
-        out = win.max(axis=(2, 3))
-        hit = win == out[:, :, None, None]
-        count = hit.sum(axis=(2, 3), keepdims=True, dtype=x.dtype)
-        self.weight = hit / count if count.max() > 1 else hit.astype(x.dtype)
+        kh, kw = self.kernel_size
+        out = win[:, :, 0, 0].copy()
+        for i in range(kh):
+            for j in range(kw):
+                if i or j:
+                    np.maximum(out, win[:, :, i, j], out=out)
+        hit = np.empty((kh, kw) + out.shape, x.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                np.equal(win[:, :, i, j], out, out=hit[i, j], casting="unsafe")
+        count = hit.sum(axis=(0, 1)) if kh * kw > 1 else None
+        if count is not None and count.max() > 1:  # ties: each tied element gets 1 / count
+            hit /= count
+        self.weight = hit
         return out
 
     def backward(self, g):
@@ -395,14 +406,14 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True,
     (kh, kw), s, pads, d = geom
     dt = x.data.dtype
     if divisor_override is not None:
-        weight = np.full((1, 1, kh, kw, 1, 1), 1.0 / divisor_override, dt)
+        weight = np.full((kh, kw, 1, 1, 1, 1), 1.0 / divisor_override, dt)
     elif count_include_pad or pads == ((0, 0), (0, 0)):
-        weight = np.full((1, 1, kh, kw, 1, 1), 1.0 / (kh * kw), dt)
+        weight = np.full((kh, kw, 1, 1, 1, 1), 1.0 / (kh * kw), dt)
     else:
         ones = np.ones((1, 1) + x.data.shape[2:], dt)
         out_hw = _out_size("avg_pool2d", x.data.shape[2:], *geom)
         count = _windows(_pad_array(ones, pads), (kh, kw), s, d, out_hw).sum(axis=(2, 3))
-        weight = np.broadcast_to((1.0 / count)[:, :, None, None], (1, 1, kh, kw) + out_hw)
+        weight = np.broadcast_to(1.0 / count, (kh, kw, 1, 1) + out_hw)
     out = apply1(PoolGather(*geom, weight), x)
     return squeeze(out, 0) if unbatched else out
 
