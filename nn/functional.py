@@ -16,6 +16,11 @@ pad = ad.pad
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+def _const(arr, dtype=None):
+    """A constant tensor holding arr (0-d results of numpy reductions included)."""
+    return ad.from_numpy(np.asarray(arr, dtype))
+
+
 def _tensor(x, op, name):
     if isinstance(x, Tensor):
         return x
@@ -96,7 +101,7 @@ def embedding(input, weight, padding_idx=None):
     out = weight[ids]
     if padding_idx is not None:
         keep = (ids != padding_idx % weight.shape[0])[..., None].astype(weight.dtype)
-        out = out * ad.from_numpy(keep)
+        out = out * _const(keep)
     return out
 
 
@@ -112,7 +117,7 @@ def one_hot(tensor, num_classes=-1):
             raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass it")
         num_classes = int(arr.max()) + 1
     _check_indices(arr, num_classes, "one_hot", "labels", "labels")
-    return ad.from_numpy((arr[..., None] == np.arange(num_classes)).astype(np.int64))
+    return _const(arr[..., None] == np.arange(num_classes), np.int64)
 
 
 # --- activations ------------------------------------------------------------------------------
@@ -254,7 +259,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     if p == 1.0:
         return input * 0.0
     keep = (generator or ad.default_generator).rng.random(input.shape) >= p
-    return input * ad.from_numpy((keep / (1.0 - p)).astype(input.dtype))
+    return input * _const(keep / (1.0 - p), input.dtype)
 
 
 def _channel_view(t, ndim):
@@ -302,9 +307,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError("batch_norm: eval mode needs running_mean and running_var; pass "
                              "training=True to normalise with the batch statistics")
         shape = (c,) + (1,) * (input.ndim - 2)
-        mean = ad.from_numpy(running_mean.data.reshape(shape).astype(input.dtype, copy=False))
+        mean = _const(running_mean.data.reshape(shape), input.dtype)
         inv = 1.0 / np.sqrt(running_var.data.reshape(shape) + eps)
-        out = (input - mean) * ad.from_numpy(inv.astype(input.dtype, copy=False))
+        out = (input - mean) * _const(inv, input.dtype)
     if weight is not None:
         out = out * _channel_view(weight, input.ndim)
     if bias is not None:
@@ -396,14 +401,21 @@ def _nll(logp, target, weight, ignore_index, reduction, op):
     w = keep.astype(logp.dtype)
     if weight is not None:
         w = w * weight.data[safe]
-    losses = -_pick(logp, safe) * ad.from_numpy(w)
+    losses = -_pick(logp, safe) * _const(w)
     if reduction == "none":
         return losses
     total = losses.sum()
     if reduction == "sum":
         return total
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / float(w.sum())  # every target ignored: 0/0 = nan, as PyTorch
+    return _weighted_mean(total, float(w.sum()))
+
+
+def _weighted_mean(total, denom):
+    """total / denom; when every target is ignored (denom 0) the value is nan and the gradient
+    zero, as in PyTorch"""
+    if denom == 0:
+        return total * 0.0 + float("nan")
+    return total / denom
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -444,7 +456,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     idx = target.data
     keep = idx != ignore_index
     wlogp = logp * _channel_view(weight, input.ndim) if weight is not None else logp
-    smooth = -wlogp.sum(cdim) * ad.from_numpy(keep.astype(input.dtype))
+    smooth = -wlogp.sum(cdim) * _const(keep, input.dtype)
     if reduction == "sum":
         smooth = smooth.sum()
     elif reduction == "mean":
@@ -452,8 +464,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             denom = float(weight.data[np.where(keep, idx, 0)][keep].sum())
         else:
             denom = float(keep.sum())
-        with np.errstate(invalid="ignore", divide="ignore"):
-            smooth = smooth.sum() / denom
+        smooth = _weighted_mean(smooth.sum(), denom)
     return (1.0 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
 
 
@@ -595,7 +606,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     scale = others.astype(input.dtype) / n_classes
     if weight is not None:
         scale = scale * weight.data[y][:, None]
-    losses = (h * ad.from_numpy(scale.astype(input.dtype))).sum(1)
+    losses = (h * _const(scale, input.dtype)).sum(1)
     if input.ndim == 1:
         losses = losses.reshape(())
     return _reduce(losses, reduction)
