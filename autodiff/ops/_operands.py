@@ -52,23 +52,42 @@ def promote(x, y, op):
     return x, y
 
 
+def broadcast_shapes(*shapes):
+    """numpy's broadcast result shape (pure Python: much cheaper than np.broadcast_shapes for
+    the tiny tuples of the hot path); None when the shapes are incompatible."""
+    out = shapes[0]
+    for s in shapes[1:]:
+        if s == out:
+            continue
+        n = max(len(out), len(s))
+        a, b = (1,) * (n - len(out)) + out, (1,) * (n - len(s)) + s
+        res = []
+        for p, q in zip(a, b):
+            if p == q or q == 1:
+                res.append(p)
+            elif p == 1:
+                res.append(q)
+            else:
+                return None
+        out = tuple(res)
+    return out
+
+
 def broadcast_shape(op, *shapes):
-    try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
+    out = broadcast_shapes(*shapes)
+    if out is None:
         raise ValueError(
             f"{op}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast "
-            f"together (numpy rules: aligned from the right, each dimension must match or be 1)"
-        ) from None
+            f"together (numpy rules: aligned from the right, each dimension must match or be 1)")
+    return out
 
 
 def broadcast_operands(op, *xs):
     """Tensors that need a gradient are broadcast explicitly (broadcast_to, whose backward is
     sum_to); constants are left to numpy's implicit broadcasting."""
     shape = broadcast_shape(op, *(x.data.shape for x in xs))
-    from .shape import broadcast_to
     record = grad_state.enabled
-    return tuple(broadcast_to(x, shape) if (record and x._requires_grad and x.data.shape != shape)
+    return tuple(_shape_ops.broadcast_to(x, shape) if (record and x._requires_grad and x.data.shape != shape)
                  else x for x in xs)
 
 
@@ -116,3 +135,6 @@ def check_float(x, op):
     if x.data.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point tensor, got dtype {x.data.dtype}; "
                         f"convert with .float() or .double()")
+
+
+from . import shape as _shape_ops  # noqa: E402  (at the end: shape imports this module)

@@ -243,7 +243,8 @@ class Relu(Node):
         return np.maximum(x, 0)
 
     def backward(self, g):
-        return (g * _const(self.inputs[0].data > 0),)
+        x = self.inputs[0].data
+        return (g * _const((x > 0).astype(x.dtype)),)
 
 
 class Abs(Node):

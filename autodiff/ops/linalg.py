@@ -35,6 +35,9 @@ class MatMul(Node):
 
 def matmul(x, y):
     """Matrix product with numpy's rules: 1-D operands are vectors, leading dims broadcast"""
+    if type(x) is type(y) is Tensor and x.data.ndim == y.data.ndim == 2 and \
+            x.data.dtype == y.data.dtype and x.data.shape[1] == y.data.shape[0]:
+        return apply2(MatMul(), x, y)  # the common case, kept cheap
     x, y = promote(x, y, "matmul")
     if x.data.ndim == 0 or y.data.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..function import Node, apply1, applyn
 from ..tensor import Tensor, _axis
-from ._operands import normalize_dims, tensor_arg
+from ._operands import broadcast_shapes, normalize_dims, promote, tensor_arg
 
 
 def _sum_to_array(x, shape):
@@ -202,13 +202,9 @@ def broadcast_to(x, shape):
     shape = tuple(shape)
     if x.data.shape == shape:
         return x
-    try:
-        np.broadcast_shapes(x.data.shape, shape)
-        if len(shape) < x.data.ndim or np.broadcast_shapes(x.data.shape, shape) != shape:
-            raise ValueError
-    except ValueError:
+    if broadcast_shapes(x.data.shape, shape) != shape:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.data.shape} to {shape}; each "
-                         f"dimension must match or be 1 (aligned from the right)") from None
+                         f"dimension must match or be 1 (aligned from the right)")
     return apply1(BroadcastTo(shape), x)
 
 
@@ -307,7 +303,10 @@ def t_(x):
 
 def mT(x):
     """The last two dims swapped (batched matrix transpose)"""
-    return transpose(x, -2, -1)
+    nd = x.data.ndim
+    if nd < 2:
+        raise ValueError(f"mT: needs at least 2 dims, got shape {x.data.shape}")
+    return apply1(Permute(tuple(range(nd - 2)) + (nd - 1, nd - 2)), x)
 
 
 def expand(x, *sizes):
@@ -353,7 +352,6 @@ def cat(tensors, dim=0):
     xs = [tensor_arg(t, "cat") for t in tensors]
     if not xs:
         raise ValueError("cat: expected a non-empty sequence of tensors")
-    from ._operands import promote
     dt = xs[0]
     for t in xs[1:]:
         dt, _ = promote(t, dt, "cat")
