@@ -237,6 +237,8 @@ CATALOG = [
     Op("cos", ad.cos, np.cos, unary()),
     Op("tanh", ad.tanh, np.tanh, unary()),
     Op("sigmoid", ad.sigmoid, np_sigmoid, unary()),
+    Op("tanh_backward", ad.tanh_backward, lambda g, y: g * (1 - y * y), broadcastable(2)),
+    Op("sigmoid_backward", ad.sigmoid_backward, lambda g, y: g * y * (1 - y), broadcastable(2)),
     Op("relu", ad.relu, lambda x: np.maximum(x, 0), unary(), domain="away"),
     Op("abs", ad.abs, np.abs, unary(), domain="away"),
     Op("clamp", lambda x: ad.clamp(x, -0.5, 1.0), lambda x: np.clip(x, -0.5, 1.0), unary(),

@@ -216,8 +216,21 @@ class Tanh(Node):
         return self.out
 
     def backward(self, g):
-        out = self.output()
-        return (g * (1.0 - out * out),)
+        return (tanh_backward(g, self.output()),)
+
+
+class TanhBackward(Node):
+    """out = g * (1 - y**2), tanh's local rule as one op; dg = gg * (1 - y**2),
+    dy = -2 * gg * g * y"""
+    __slots__ = ()
+
+    def forward(self, g, y):
+        return g * (1 - y * y)
+
+    def backward(self, gg):
+        g, y = self.inputs
+        ng, ny = self.needs_input_grad
+        return (tanh_backward(gg, y) if ng else None), (-2.0 * gg * g * y if ny else None)
 
 
 class Sigmoid(Node):
@@ -231,8 +244,22 @@ class Sigmoid(Node):
         return self.out
 
     def backward(self, g):
-        out = self.output()
-        return (g * out * (1.0 - out),)
+        return (sigmoid_backward(g, self.output()),)
+
+
+class SigmoidBackward(Node):
+    """out = g * y * (1 - y), sigmoid's local rule as one op; dg = gg * y * (1 - y),
+    dy = gg * g * (1 - 2 y)"""
+    __slots__ = ()
+
+    def forward(self, g, y):
+        return g * y * (1 - y)
+
+    def backward(self, gg):
+        g, y = self.inputs
+        ng, ny = self.needs_input_grad
+        return ((sigmoid_backward(gg, y) if ng else None),
+                (gg * g * (1.0 - 2.0 * y) if ny else None))
 
 
 class Relu(Node):
@@ -413,6 +440,18 @@ relu = _unary(Relu, "relu", float_only=False)
 abs = _unary(Abs, "abs", float_only=False)
 
 
+def tanh_backward(g, y):
+    """g * (1 - y**2): the gradient of tanh given its output y (differentiable in g and y)"""
+    g, y = binary_operands(g, y, "tanh_backward")
+    return apply2(TanhBackward(), g, y)
+
+
+def sigmoid_backward(g, y):
+    """g * y * (1 - y): the gradient of sigmoid given its output y (differentiable in g and y)"""
+    g, y = binary_operands(g, y, "sigmoid_backward")
+    return apply2(SigmoidBackward(), g, y)
+
+
 def clamp(x, min=None, max=None):
     """Limits x to [min, max]; at a bound the gradient passes through. Bounds may be tensors."""
     x = tensor_arg(x, "clamp")
@@ -519,7 +558,8 @@ def round(x):
     return Tensor._const(np.round(tensor_arg(x, "round").data))
 
 
-__all__ = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos",
-           "tanh", "sigmoid", "relu", "abs", "clamp", "clip", "maximum", "minimum", "where", "cast",
-           "lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or", "logical_xor",
-           "logical_not", "sign", "isnan", "isfinite", "floor", "ceil", "round"]
+__all__ = ['add', 'sub', 'mul', 'div', 'neg', 'pow', 'exp', 'log', 'log1p', 'sqrt',
+           'sin', 'cos', 'tanh', 'sigmoid', 'tanh_backward', 'sigmoid_backward', 'relu',
+           'abs', 'clamp', 'clip', 'maximum', 'minimum', 'where', 'cast', 'lt', 'le',
+           'gt', 'ge', 'eq', 'ne', 'logical_and', 'logical_or', 'logical_xor',
+           'logical_not', 'sign', 'isnan', 'isfinite', 'floor', 'ceil', 'round']
