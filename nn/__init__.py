@@ -4,6 +4,8 @@
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
     loss = F.cross_entropy(model(x), y)
 """
+import importlib.util
+
 from nn.module import (Module, Parameter, Sequential, ModuleList, ModuleDict,  # noqa: F401
                        ParameterList)
 from nn.layers import (Identity, Linear, MLP, Flatten, Dropout, BatchNorm1d,  # noqa: F401
@@ -12,18 +14,10 @@ from nn.activations import (ReLU, LeakyReLU, PReLU, ELU, GELU, SiLU, Sigmoid, Ta
                             Softplus, Softmax, LogSoftmax)
 from nn.losses import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss,  # noqa: F401
                        HuberLoss, BCELoss, BCEWithLogitsLoss, MultiMarginLoss)
-from nn import functional, init, data  # noqa: F401
+from nn import functional, init, data, optim, utils  # noqa: F401
+from nn.serialization import save, load  # noqa: F401
 
-# Built by another engineer; imported when present so nn works before they land.
-try:
-    from nn import optim  # noqa: F401
-except ImportError:
-    pass
-try:
-    from nn import utils  # noqa: F401
-except ImportError:
-    pass
-try:
-    from nn.serialization import save, load  # noqa: F401
-except ImportError:
-    pass
+# Convolutional layers are being built alongside (nn/conv.py); exported once that file exists.
+if importlib.util.find_spec("nn.conv") is not None:
+    from nn.conv import (Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,  # noqa: F401
+                         BatchNorm2d, ResidualBlock)

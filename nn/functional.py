@@ -361,27 +361,29 @@ def _class_targets(input, target, ignore_index, op):
                          f"of shape {tuple(input.shape)} (classes in dim "
                          f"{1 if input.ndim >= 2 else 0}) needs target shape {expected}{hint}")
     n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
-    valid = arr != ignore_index
+    valid = arr != ignore_index if ignore_index is not None else np.ones(arr.shape, bool)
     if valid.any():
         vals = arr[valid]
         lo, hi = vals.min(), vals.max()
         if lo < 0 or hi >= n_classes:
             bad = lo if lo < 0 else hi
+            also = "" if ignore_index is None else f", or ignore_index={ignore_index}"
             raise IndexError(f"{op}: target contains class index {int(bad)}, but input has "
-                             f"{n_classes} classes (valid: 0 to {n_classes - 1}, or "
-                             f"ignore_index={ignore_index}); check the labels or the layer's "
-                             f"out_features")
+                             f"{n_classes} classes (valid: 0 to {n_classes - 1}{also}); check "
+                             f"the labels or the last layer's out_features")
     return arr.astype(np.int64, copy=False)
 
 
-def _check_weight(weight, n_classes, op):
+def _check_weight(weight, n_classes, op, dtype=None):
+    """weight checked to be (C,), in the input's dtype (a float64 weight must not silently
+    promote a float32 loss)"""
     if weight is None:
         return None
     weight = _float_input(weight, op, "weight")
     if tuple(weight.shape) != (n_classes,):
         raise ValueError(f"{op}: weight must have one entry per class, shape ({n_classes},), "
                          f"got {tuple(weight.shape)}")
-    return weight
+    return weight if dtype is None else weight.to(dtype)
 
 
 def _pick(logp, idx):
@@ -394,7 +396,7 @@ def _pick(logp, idx):
 def _nll(logp, target, weight, ignore_index, reduction, op):
     """Weighted negative log-likelihood of index targets; mean = sum / sum of used weights."""
     n_classes = logp.shape[1] if logp.ndim >= 2 else logp.shape[0]
-    weight = _check_weight(weight, n_classes, op)
+    weight = _check_weight(weight, n_classes, op, logp.dtype)
     idx = _class_targets(logp, target, ignore_index, op)
     keep = idx != ignore_index
     safe = np.where(keep, idx, 0)
@@ -452,7 +454,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if label_smoothing == 0.0:
         return nll
     # smoothing term: -sum_c w_c log p_c per position, normalised like the nll term
-    weight = _check_weight(weight, n_classes, op)
+    weight = _check_weight(weight, n_classes, op, input.dtype)
     idx = target.data
     keep = idx != ignore_index
     wlogp = logp * _channel_view(weight, input.ndim) if weight is not None else logp
@@ -473,7 +475,7 @@ def _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, cdim):
     n_classes = logp.shape[cdim]
     if label_smoothing > 0:
         target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
-    weight = _check_weight(weight, n_classes, "cross_entropy")
+    weight = _check_weight(weight, n_classes, "cross_entropy", logp.dtype)
     if weight is not None:
         logp = logp * _channel_view(weight, logp.ndim)
     losses = -(logp * target).sum(cdim)
@@ -535,7 +537,7 @@ def _check_loss_weight(weight, input, op):
     except ValueError:
         raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} must broadcast to the "
                          f"input's shape {tuple(input.shape)}") from None
-    return weight
+    return weight.to(input.dtype)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -593,7 +595,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
         raise ValueError(f"{op}: input must be scores of shape (N, C) or (C,), got shape "
                          f"{tuple(input.shape)}")
     n_classes = input.shape[-1]
-    weight = _check_weight(weight, n_classes, op)
+    weight = _check_weight(weight, n_classes, op, input.dtype)
     idx = _class_targets(input, target, None, op)
     x = input if input.ndim == 2 else input.unsqueeze(0)
     y = idx.reshape(-1)
@@ -610,3 +612,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     if input.ndim == 1:
         losses = losses.reshape(())
     return _reduce(losses, reduction)
+
+
+# convolution and pooling (NCHW): autodiff's primitives under torch.nn.functional's names
+from autodiff.ops.conv import (conv1d, conv2d, max_pool2d, avg_pool2d,  # noqa: E402,F401
+                               adaptive_avg_pool2d)

@@ -91,6 +91,8 @@ class Module:
         d["_buffers"] = OrderedDict()
         d["_non_persistent_buffers"] = set()
         d["_modules"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_hooks"] = OrderedDict()
         d["training"] = True
 
     # --- registration ---------------------------------------------------------------------
@@ -229,19 +231,39 @@ class Module:
         stack = _call_stack()
         path = _path_from(stack[-1], self) if stack else ()
         stack.append(self)
+        scopes = [ad.name_scope(seg) for seg in path]
+        for s in scopes:
+            s.__enter__()
         try:
-            if not path:
-                return self.forward(*args, **kwargs)
-            scopes = [ad.name_scope(seg) for seg in path]
-            for s in scopes:
-                s.__enter__()
-            try:
-                return self.forward(*args, **kwargs)
-            finally:
-                for s in reversed(scopes):
-                    s.__exit__(None, None, None)
+            if self._forward_pre_hooks or self._forward_hooks:
+                return self._call_with_hooks(args, kwargs)
+            return self.forward(*args, **kwargs)
         finally:
+            for s in reversed(scopes):
+                s.__exit__(None, None, None)
             stack.pop()
+
+    def _call_with_hooks(self, args, kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            new = hook(self, args, out)
+            if new is not None:
+                out = new
+        return out
+
+    def register_forward_pre_hook(self, hook):
+        """hook(module, args) runs before forward and may return replacement args; returns a
+        handle whose .remove() unregisters it."""
+        return _HookHandle(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook):
+        """hook(module, args, output) runs after forward (e.g. to record feature maps) and may
+        return a replacement output; returns a handle whose .remove() unregisters it."""
+        return _HookHandle(self._forward_hooks, hook)
 
     # --- traversal -----------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
@@ -469,6 +491,26 @@ class Module:
         if not self._modules and len(lines) == 1:
             return f"{self._get_name()}({lines[0]})"
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class _HookHandle:
+    """Returned by register_forward_hook and friends; .remove() unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.id = hooks, _HookHandle._next_id
+        _HookHandle._next_id += 1
+        hooks[self.id] = hook
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 def _path_from(caller, callee):

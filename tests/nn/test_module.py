@@ -402,3 +402,90 @@ def test_residual_network_gradients_match_finite_differences():
     net = Net().double()
     x = ad.randn(3, 3, dtype=ad.float64)
     fd_check(lambda: net(x), list(net.parameters()))
+
+
+# --- the package surface and an end-to-end loop ---------------------------------------------------
+
+def test_nn_exports_the_api():
+    for name in ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "MLP",
+                 "Identity", "Flatten", "Dropout", "BatchNorm1d", "LayerNorm", "Embedding",
+                 "ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus",
+                 "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
+                 "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "MultiMarginLoss",
+                 "functional", "init", "data", "optim", "utils", "save", "load"]:
+        assert hasattr(nn, name), name
+    import nn.functional as F
+    for name in ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
+                 "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+                 "multi_margin_loss", "linear", "relu", "leaky_relu", "elu", "gelu", "softplus",
+                 "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "one_hot", "pad",
+                 "batch_norm", "layer_norm", "embedding"]:
+        assert callable(getattr(F, name)), name
+
+
+def test_readme_training_loop_learns_moons():
+    from nn.data import DataLoader, TensorDataset
+    from nn.data.datasets import make_moons
+
+    X, y = make_moons(1000, noise=0.1, seed=0)
+    loader = DataLoader(TensorDataset(X, y), batch_size=50, shuffle=True)
+    model = nn.MLP(2, [32, 32], 2, activation="relu")
+    loss_fn = nn.CrossEntropyLoss()
+    opt = nn.optim.Adam(model.parameters(), lr=1e-2)
+    params = list(model.parameters())
+    for epoch in range(5):
+        model.train()
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+    model.eval()
+    with ad.no_grad():
+        acc = (model(X).argmax(1) == y).float().mean().item()
+    assert acc > 0.95
+    assert all(a is b for a, b in zip(params, model.parameters()))  # updated in place
+
+
+def test_forward_hooks_record_and_replace():
+    net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    seen = {}
+    handle = net[1].register_forward_hook(lambda m, args, out: seen.setdefault("relu", out))
+    y = net(ad.randn(4, 2))
+    assert seen["relu"].shape == (4, 3) and (seen["relu"].data >= 0).all()
+    handle.remove()
+    seen.clear()
+    net(ad.randn(4, 2))
+    assert not seen
+    with net[2].register_forward_pre_hook(lambda m, args: (args[0] * 0,)):
+        out = net(ad.randn(4, 2))
+    np.testing.assert_allclose(out.data, np.broadcast_to(net[2].bias.data, (4, 1)))
+    assert not net[2]._forward_pre_hooks
+
+
+def test_second_order_gradients_through_a_network():
+    """Hessian-vector products through Linear, tanh, GELU, LayerNorm and cross-entropy."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    W1, b1, W2 = rng.standard_normal((5, 3)), rng.standard_normal(5), rng.standard_normal((4, 5))
+    x, y, v = rng.standard_normal((6, 3)), rng.integers(0, 4, 6), rng.standard_normal((5, 3))
+    import nn.functional as F
+
+    def ours(w):
+        h = F.layer_norm(F.gelu(F.linear(ad.tensor(x), w, ad.tensor(b1))).tanh(), (5,))
+        return F.cross_entropy(F.linear(h, ad.tensor(W2)), ad.tensor(y), label_smoothing=0.1)
+
+    def theirs(w):
+        tf = torch.nn.functional
+        h = tf.layer_norm(tf.gelu(tf.linear(torch.tensor(x), w, torch.tensor(b1))).tanh(), (5,))
+        return tf.cross_entropy(tf.linear(h, torch.tensor(W2)), torch.tensor(y),
+                                label_smoothing=0.1)
+
+    w = ad.tensor(W1, requires_grad=True)
+    g, = ad.grad(ours(w), [w], create_graph=True)
+    hv, = ad.grad((g * ad.tensor(v)).sum(), [w])
+    tw = torch.tensor(W1, requires_grad=True)
+    tg, = torch.autograd.grad(theirs(tw), [tw], create_graph=True)
+    thv, = torch.autograd.grad((tg * torch.tensor(v)).sum(), [tw])
+    np.testing.assert_allclose(g.data, tg.detach().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(hv.data, thv.numpy(), rtol=1e-5, atol=1e-6)
