@@ -167,3 +167,116 @@ class MLPSmall(_MLPStep):
 @case("mlp_large", "MLP training step, batch 512, 784-1024-1024-10 (float32)")
 class MLPLarge(_MLPStep):
     batch, sizes = 512, (784, 1024, 1024, 10)
+
+
+# --- higher order --------------------------------------------------------------------------------
+
+@case("tanh2", "second derivative of tanh on 1e6 elements (grad of grad)")
+class Tanh2:
+    n = 1_000_000
+
+    @staticmethod
+    def setup_autodiff():
+        import autodiff as ad
+        x = ad.tensor(np.linspace(-3, 3, Tanh2.n, dtype=np.float32), requires_grad=True)
+
+        def step():
+            (g,) = ad.grad(ad.tanh(x).sum(), x, create_graph=True)
+            (h,) = ad.grad(g.sum(), x)
+            return h
+        return step, 1
+
+    @staticmethod
+    def setup_torch():
+        import torch
+        x = torch.linspace(-3, 3, Tanh2.n, requires_grad=True)
+
+        def step():
+            (g,) = torch.autograd.grad(torch.tanh(x).sum(), x, create_graph=True)
+            (h,) = torch.autograd.grad(g.sum(), x)
+            return h
+        return step, 1
+
+    @staticmethod
+    def setup_numpy():
+        x = np.linspace(-3, 3, Tanh2.n, dtype=np.float32)
+
+        def step():  # d2/dx2 tanh = -2 tanh (1 - tanh^2)
+            t = np.tanh(x)
+            return -2 * t * (1 - t * t)
+        return step, 1
+
+
+# --- long graphs ---------------------------------------------------------------------------------
+
+@case("chain100k", "backward of a 100,000-op chain of scalars (timed part: backward only)",
+      unit="us/op")
+class Chain100k:
+    n = 100_000
+
+    @staticmethod
+    def setup_autodiff():
+        import autodiff as ad
+        import time
+        x = ad.tensor(1.0, requires_grad=True)
+        c = ad.tensor(1.0)
+
+        def step():
+            y = x
+            for _ in range(Chain100k.n):
+                y = y * c
+            t0 = time.perf_counter()
+            y.backward()
+            x.grad = None
+            return time.perf_counter() - t0
+        return step, Chain100k.n
+
+    @staticmethod
+    def setup_torch():
+        import torch
+        import time
+        x = torch.tensor(1.0, requires_grad=True)
+        c = torch.tensor(1.0)
+
+        def step():
+            y = x
+            for _ in range(Chain100k.n):
+                y = y * c
+            t0 = time.perf_counter()
+            y.backward()
+            x.grad = None
+            return time.perf_counter() - t0
+        return step, Chain100k.n
+
+    @staticmethod
+    def setup_numpy():
+        import time
+        x, c = np.float32(1.0), np.float32(1.0)
+
+        def step():
+            tape, y = [], x
+            for _ in range(Chain100k.n):
+                tape.append(c)
+                y = y * c
+            t0 = time.perf_counter()
+            g = np.float32(1.0)
+            for cc in reversed(tape):
+                g = g * cc
+            return time.perf_counter() - t0
+        return step, Chain100k.n
+
+    @staticmethod
+    def extra_autodiff():
+        """Bytes of graph per node (tensor + node + arrays), by tracemalloc."""
+        import tracemalloc
+        import autodiff as ad
+        x, c = ad.tensor(1.0, requires_grad=True), ad.tensor(1.0)
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        y = x
+        for _ in range(Chain100k.n):
+            y = y * c
+        used = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+        y.backward()
+        return {"bytes_per_node": round(used / Chain100k.n, 1)}

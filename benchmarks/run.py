@@ -37,7 +37,7 @@ def run_one(library, case, seconds, env):
                           "--seconds", str(seconds)], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{library} {case} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])["value"]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None):
@@ -60,12 +60,18 @@ def main(argv=None):
           + "   ad/numpy" + ("   ad/torch" if "torch" in libs else ""))
     for name in names:
         samples = {lib: [] for lib in libs}
+        extra = {}
         for r in range(args.rounds):
             for lib in (libs if r % 2 == 0 else libs[::-1]):
-                samples[lib].append(run_one(lib, name, args.seconds, env))
+                res = run_one(lib, name, args.seconds, env)
+                samples[lib].append(res["value"])
+                if "extra" in res:
+                    extra[lib] = res["extra"]
         med = {lib: statistics.median(v) for lib, v in samples.items()}
         row = {"unit": CASES[name].unit, "description": CASES[name].description, "median": med,
                "ratio_vs_numpy": med["autodiff"] / med["numpy"]}
+        if extra:
+            row["extra"] = extra
         if "torch" in med:
             row["ratio_vs_torch"] = med["autodiff"] / med["torch"]
         results[name] = row
@@ -73,6 +79,8 @@ def main(argv=None):
         line += f"   {row['ratio_vs_numpy']:>8.2f}x"
         if "ratio_vs_torch" in row:
             line += f"   {row['ratio_vs_torch']:>8.2f}x"
+        if extra:
+            line += "   " + " ".join(f"{lib}: {v}" for lib, v in extra.items())
         print(line, flush=True)
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
