@@ -1,0 +1,146 @@
+"""Convolutional layers (NCHW): Conv2d, pooling, BatchNorm2d and a residual block, built on
+autodiff's conv2d / pooling ops and nn.functional.batch_norm."""
+import math
+import numbers
+
+import autodiff as ad
+from autodiff.ops import conv as _conv
+from nn import init
+from nn.layers import BatchNorm1d
+from nn.module import Module, Parameter, Sequential
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, numbers.Integral) else tuple(v)
+
+
+class Conv2d(Module):
+    """y = conv2d(x, weight, bias) (cross-correlation); weight (out, in/groups, KH, KW) and bias
+    ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in/groups * KH * KW (PyTorch's default)"""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, dtype=None):
+        super().__init__()
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("groups", groups)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"Conv2d: {name} must be a positive int, got {v!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must both be divisible by groups ({groups})")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding = padding if isinstance(padding, str) else _pair(padding)
+        self.dilation, self.groups = _pair(dilation), groups
+        if isinstance(padding, str) and padding == "same" and self.stride != (1, 1):
+            raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride {self.stride}")
+        self.weight = Parameter(ad.empty(out_channels, in_channels // groups, *self.kernel_size,
+                                         dtype=dtype))
+        self.bias = Parameter(ad.empty(out_channels, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1.0 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return _conv.conv2d(input, self.weight, self.bias, self.stride, self.padding,
+                            self.dilation, self.groups)
+
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding not in ((0, 0), "valid"):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + ("" if self.bias is not None else ", bias=False")
+
+
+class MaxPool2d(Module):
+    """y = max over each kernel_size window (stride defaults to kernel_size); ties share g"""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+
+    def forward(self, input):
+        return _conv.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}")
+
+
+class AvgPool2d(Module):
+    """y = mean over each window; padded zeros count unless count_include_pad=False"""
+
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
+        self.padding, self.count_include_pad = padding, count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input):
+        return _conv.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
+                                self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """y (N, C, *output_size): the mean over adaptive windows (1 = global average pooling)"""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return _conv.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class BatchNorm2d(BatchNorm1d):
+    """y = (x - mean) / sqrt(var + eps) * gamma + beta per channel, stats over (N, H, W):
+    batch mean and biased variance in training (running stats get the unbiased one, with
+    momentum 0.1), running stats in eval"""
+
+    def forward(self, input):
+        if input.ndim != 4 or input.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d({self.num_features}): expected input of shape "
+                             f"(N, {self.num_features}, H, W), got {tuple(input.shape)}")
+        n, c, h, w = input.shape
+        # (N, C, H*W) is BatchNorm1d's (N, C, L) layout: the same per-channel statistics
+        return super().forward(input.reshape(n, c, h * w)).reshape(n, c, h, w)
+
+
+class ResidualBlock(Module):
+    """out = relu(F(x) + shortcut(x)), F = conv3x3(stride) -> BN -> ReLU -> conv3x3 -> BN; the
+    shortcut is the identity, or a 1x1 conv (stride) -> BN when the shape changes"""
+
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.conv1 = Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+        self.bn1 = BatchNorm2d(out_channels)
+        self.conv2 = Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+        self.bn2 = BatchNorm2d(out_channels)
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = Sequential(Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                                       BatchNorm2d(out_channels))
+        else:
+            self.shortcut = None
+
+    def forward(self, x):
+        out = self.bn1(self.conv1(x)).relu()
+        out = self.bn2(self.conv2(out))
+        return (out + (x if self.shortcut is None else self.shortcut(x))).relu()
