@@ -4,6 +4,8 @@ Gradients are summed where paths converge and only here (rules return one gradie
 the engine accumulates). Nothing here recurses, so a 100,000-op chain needs no recursion-limit
 changes.
 """
+import operator
+
 import numpy as np
 
 from .grad_mode import _state, set_grad_enabled
@@ -13,29 +15,30 @@ from .tensor import Tensor
 def toposort(roots):
     """Nodes reachable from `roots` (tensors or nodes), each before the nodes of its inputs.
 
-    Iterative depth-first search; `reversed(toposort(...))` runs leaves-to-roots.
+    An iterative search collects the reachable nodes; sorting them by creation number (a node
+    is always numbered after its inputs' nodes) gives the order, newest first.
     """
-    order, seen, stack = [], set(), []
+    seen, stack = set(), []
     for r in roots:
         node = r.grad_fn if isinstance(r, Tensor) else r
-        if node is not None:
-            stack.append((node, False))
+        if node is not None and id(node) not in seen:
+            seen.add(id(node))
+            stack.append(node)
+    order = []
     while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
+        node = stack.pop()
+        order.append(node)
         for t in node.inputs:
             if t is not None:
                 parent = t.grad_fn
                 if parent is not None and id(parent) not in seen:
-                    stack.append((parent, False))
-    order.reverse()
+                    seen.add(id(parent))
+                    stack.append(parent)
+    order.sort(key=_creation_number, reverse=True)
     return order
+
+
+_creation_number = operator.attrgetter("seq")
 
 
 class detect_anomaly:
@@ -115,7 +118,7 @@ def _initial_gradient(root, gradient, who):
 def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
     """The backward pass. Returns {id(leaf): [leaf, grad]} for leaves reached, or, with
     `capture` (a list of tensors), their gradients only."""
-    grads = {}  # id(node) -> gradient (or list of them for multi-output nodes)
+    grads = {}  # node -> gradient (or a list of them for multi-output nodes); nodes hash by identity
     leaves = {}
     capture_ids = None
     if capture is not None:
@@ -130,7 +133,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
     anomaly = _state.anomaly
     with set_grad_enabled(create_graph):
         for node in order:
-            g = grads.pop(id(node), None)
+            g = grads.pop(node, None)
             if g is None:
                 continue
             if node.hooks is not None or capture_ids is not None:
@@ -149,9 +152,8 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
                     continue
                 parent = x.grad_fn
                 if parent is not None and parent.n_outputs == 1:  # the common case, inlined
-                    key = id(parent)
-                    prev = grads.get(key)
-                    grads[key] = gi if prev is None else prev + gi
+                    prev = grads.get(parent)
+                    grads[parent] = gi if prev is None else prev + gi
                 else:
                     _accumulate(x, gi, grads, leaves)
             if not retain_graph:
@@ -179,14 +181,13 @@ def _accumulate(x, g, grads, leaves):
         else:
             slot[1] = slot[1] + g
         return
-    key = id(node)
     if node.n_outputs == 1:
-        prev = grads.get(key)
-        grads[key] = g if prev is None else prev + g
+        prev = grads.get(node)
+        grads[node] = g if prev is None else prev + g
     else:
-        lst = grads.get(key)
+        lst = grads.get(node)
         if lst is None:
-            lst = grads[key] = [None] * node.n_outputs
+            lst = grads[node] = [None] * node.n_outputs
         k = x._output_nr
         lst[k] = g if lst[k] is None else lst[k] + g
 

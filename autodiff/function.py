@@ -7,6 +7,7 @@ through their output (exp, sigmoid, softmax, ...) save the output's *array* and 
 tensor from it with `self.output()`, which is again recorded as coming from this node, so
 second-order gradients flow through it correctly.
 """
+import itertools
 import traceback
 import weakref
 
@@ -41,7 +42,8 @@ class _TensorHooks:
 class Node:
     """One recorded operation: forward on ndarrays, backward in differentiable Tensor ops."""
 
-    __slots__ = ("inputs", "needs_input_grad", "released", "hooks", "scope", "trace", "__weakref__")
+    __slots__ = ("inputs", "needs_input_grad", "released", "hooks", "scope", "seq", "trace",
+                 "__weakref__")
     n_outputs = 1
     saved = ()  # slots holding saved arrays, cleared when backward releases the graph
     checks_gradients = False  # user Functions get their gradients' shapes checked
@@ -79,7 +81,11 @@ class Node:
         return self.hooks
 
 
+_sequence = itertools.count()  # creation order: every node is numbered after its inputs' nodes
+
+
 def _record(node, inputs, needs, out):
+    node.seq = next(_sequence)
     node.inputs = inputs
     node.needs_input_grad = needs
     node.released = False
@@ -208,6 +214,7 @@ class Function(Node):
         outs = result if isinstance(result, tuple) else (result,)
         ctx.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
         ctx.released, ctx.hooks, ctx.scope = False, None, grad_state.scope
+        ctx.seq = next(_sequence)
         if grad_state.anomaly:
             ctx.trace = creation_trace()
         ctx.n_outputs = len(outs)
