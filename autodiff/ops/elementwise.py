@@ -144,7 +144,8 @@ class Exp(Node):
         return self.out
 
     def backward(self, g):
-        return (g * self.output(),)
+        # guarded: an overflowed out (inf) in a branch `where` left unselected gets g = 0
+        return (g * _guard(g, self.output(), 0.0),)
 
 
 class Log(Node):

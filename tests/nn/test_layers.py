@@ -453,3 +453,13 @@ def test_float32_gelu_matches_torch():
     x = (randn(1000) * 4).astype(np.float32)
     np.testing.assert_allclose(F.gelu(ad.tensor(x)).data,
                                torch.nn.functional.gelu(torch.tensor(x)).numpy(), atol=2e-6)
+
+
+def test_where_masked_exp_overflow_does_not_poison_the_gradient():
+    """Composite activations rely on `where` being a masked select: exp overflowing to inf in
+    the unselected branch must give 0 there, not 0 * inf = nan (core Exp backward guard)."""
+    x = ad.tensor([1000.0, -1.0], requires_grad=True)
+    with np.errstate(over="ignore"):
+        y = ad.where(x < 0, x.exp() - 1.0, x)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [1.0, math.exp(-1.0)], rtol=1e-6)
