@@ -395,7 +395,11 @@ class Module:
         for a in args:
             if isinstance(a, str) and a.split(":")[0] == "cpu":
                 continue
-            dtype = np.dtype(a)
+            try:
+                dtype = np.dtype(a)
+            except TypeError:
+                raise TypeError(f"Module.to: expected a float dtype or 'cpu', got {a!r} "
+                                f"(autodiff runs on the CPU only)") from None
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
