@@ -4,8 +4,6 @@
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
     loss = F.cross_entropy(model(x), y)
 """
-import importlib.util
-
 from nn.module import (Module, Parameter, Sequential, ModuleList, ModuleDict,  # noqa: F401
                        ParameterList)
 from nn.layers import (Identity, Linear, MLP, Flatten, Dropout, BatchNorm1d,  # noqa: F401
@@ -17,7 +15,5 @@ from nn.losses import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss,
 from nn import functional, init, data, optim, utils  # noqa: F401
 from nn.serialization import save, load  # noqa: F401
 
-# Convolutional layers are being built alongside (nn/conv.py); exported once that file exists.
-if importlib.util.find_spec("nn.conv") is not None:
-    from nn.conv import (Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,  # noqa: F401
-                         BatchNorm2d, ResidualBlock)
+from nn.conv import (Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,  # noqa: F401
+                     BatchNorm2d, ResidualBlock)

@@ -451,7 +451,7 @@ def test_forward_hooks_record_and_replace():
     net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
     seen = {}
     handle = net[1].register_forward_hook(lambda m, args, out: seen.setdefault("relu", out))
-    y = net(ad.randn(4, 2))
+    net(ad.randn(4, 2))
     assert seen["relu"].shape == (4, 3) and (seen["relu"].data >= 0).all()
     handle.remove()
     seen.clear()
