@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 
 from . import fmt, health
-from .graph import Graph
+from .graph import Graph, op_name, tensor_key
 from .replay import Replay
 
 KIND_STYLE = {  # tensors: rounded boxes; the fill says what kind of tensor
@@ -46,6 +46,8 @@ def dot_lines(roots, **options):
 
 
 class _Drawing:
+    """One picture: which vertices to draw (_plan), then its DOT statements."""
+
     def __init__(self, roots, show_data=False, show_grad=False, names=None, rankdir="LR",
                  max_nodes=300, legend=None, gradient=None, digits=3, intermediates="auto",
                  highlight=None, replay=None):
@@ -116,7 +118,6 @@ class _Drawing:
                 seen.add(o)
                 order.append(o)
         for r in g.roots:
-            from .graph import tensor_key
             put(t_owner[tensor_key(r)])
         for i in range(len(g.ops)):
             for v in g.outputs(i):
@@ -235,7 +236,7 @@ class _Drawing:
             scope = v.scope[:self._cap(v.scope)]
             fill, _ = KIND_STYLE[v.kind]
             style = "rounded,filled" + (",dashed" if v.kind == "const" else "")
-            attrs = [f"shape=box", f"style=\"{style}\"", f"fillcolor=\"{fill}\""]
+            attrs = ["shape=box", f"style=\"{style}\"", f"fillcolor=\"{fill}\""]
             if v.is_root:
                 attrs.append("peripheries=2")
             if color:
@@ -441,7 +442,7 @@ def _table(rows):
 
 
 def _count_names(graph, ops, most=4):
-    from .graph import op_name
+    """'add ×3, matmul ×3, relu' for a set of ops."""
     counts = {}
     for i in ops:
         n = op_name(graph.ops[i])

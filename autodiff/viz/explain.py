@@ -58,12 +58,12 @@ def explain_grad(tensor, root, gradient=None, names=None, max_paths=10, tiny=1e-
     name = _name(tensor, names)
     if not tensor.requires_grad:
         return Explanation(name, None, f"{name} does not require grad, so it gets no gradient: "
-                           f"create it with requires_grad=True (or call .requires_grad_()) before "
-                           f"the forward pass.", [], 0)
+                           "create it with requires_grad=True (or call .requires_grad_()) before "
+                           "the forward pass.", [], 0)
     if not root.requires_grad:
-        return Explanation(name, None, f"the root has no graph (it does not require grad): it was "
-                           f"computed under no_grad(), or only from detached tensors / tensors "
-                           f"with requires_grad=False, so nothing gets a gradient.", [], 0)
+        return Explanation(name, None, "the root has no graph (it does not require grad): it was "
+                           "computed under no_grad(), or only from detached tensors / tensors "
+                           "with requires_grad=False, so nothing gets a gradient.", [], 0)
     graph = Graph([root], names)
     target = tensor_key(tensor)
     if target not in graph.tensors:
@@ -226,7 +226,7 @@ def _why(graph, i, j, up, small=False):
     if cls == "Mul":
         other = node.inputs[1 - j].data
         if not np.any(np.broadcast_to(other, x.shape)[live]):
-            return f"multiplied by zero: the other factor is 0 where the gradient flows"
+            return "multiplied by zero: the other factor is 0 where the gradient flows"
         return f"multiplied by a small factor (rms {fmt.num(_rms(other), 2)})" if small else \
             "multiplied by zero"
     if cls == "Clamp":

@@ -22,12 +22,16 @@ def quoted(text):
 
 
 def num(v, digits=3):
-    """One number, short: 0.731, -0.197, 1.2e-07, nan."""
+    """One number, short: `digits` decimals between 0.1 and 10 (1.37, -0.53), else `digits`
+    significant digits (22.1, 1.2e-07); nan, inf."""
     v = float(v)
     if v == 0:
         return "0"
     if not np.isfinite(v):
         return str(v)
+    if 0.1 <= abs(v) < 10:
+        s = f"{v:.{digits}f}".rstrip("0").rstrip(".")
+        return "0" if s in ("-0", "") else s
     return f"{v:.{digits}g}"
 
 

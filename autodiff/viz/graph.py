@@ -11,6 +11,7 @@ import numpy as np
 from ..engine import toposort
 from ..function import Function
 from ..tensor import Tensor
+from .fmt import num
 
 _ALIASES = {"PowScalar": "pow", "LogSumExp": "logsumexp", "GetItem": "getitem",
             "BroadcastTo": "broadcast_to", "SumTo": "sum_to", "MatMul": "matmul",
@@ -191,7 +192,6 @@ class Graph:
 
     def label(self, i, digits=3):
         """'sum(dim=1)', 'div(1, ·)': the op, folded scalar constants and static parameters."""
-        from .fmt import num
         node = self.ops[i]
         args = []
         folded = False

@@ -10,7 +10,7 @@ _INSTALL = ("Install Graphviz - `apt install graphviz` (Debian/Ubuntu), `brew in
 
 
 class GraphvizNotFound(RuntimeError):
-    """The Graphviz `dot` program (or the `graphviz` Python package) is missing."""
+    """The Graphviz `dot` program is missing (a missing Python package raises ImportError)."""
 
 
 def have_dot():
@@ -25,18 +25,20 @@ def _require_dot(who):
             f"autodiff.viz.to_dot(...) works without it and returns the DOT source as a string.")
 
 
-def draw_graph(*roots, **options):
-    """The graph as a graphviz.Digraph; takes to_dot's options. Renders inline in Jupyter;
+def draw_graph(*roots, show_data=False, show_grad=False, names=None, rankdir="LR",
+               max_nodes=300, **options):
+    """to_dot's picture as a graphviz.Digraph (same options): inline in Jupyter,
     .render("graph", format="svg") writes a file."""
     try:
         import graphviz
     except ImportError:
-        raise GraphvizNotFound(
+        raise ImportError(
             "draw_graph needs the `graphviz` Python package: pip install graphviz (or "
             "pip install autodiff[viz]); it also needs the Graphviz `dot` program. "
             "autodiff.viz.to_dot(...) works without either and returns the DOT source.") from None
     _require_dot("draw_graph")
-    lines = dot_lines(roots, **options)
+    lines = dot_lines(roots, show_data=show_data, show_grad=show_grad, names=names,
+                      rankdir=rankdir, max_nodes=max_nodes, **options)
     dot = graphviz.Digraph("autodiff")
     dot.body.extend(line + "\n" for line in lines[1:-1])
     return dot

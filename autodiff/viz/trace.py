@@ -134,7 +134,7 @@ class Trace:
             if k:
                 r = steps[k - 1]
                 partial.advance(self.replay, r.index)
-                highlight = {r.index: f"step {r.step}: upstream {_short(r.upstream, 2, True)}"}
+                highlight = {r.index: _step_note(r)}
             d = _Drawing(self.graph, show_data=options.get("show_data"), show_grad=True,
                          names=None, rankdir=options.get("rankdir", "LR"),
                          max_nodes=options.get("max_nodes", 300), legend=options.get("legend", False),
@@ -300,6 +300,17 @@ def trace_backward(*roots, gradient=None, names=None, digits=3):
             leaves.append(LeafGrad(labels[key], v.tensor.data, replay.totals[key],
                                    _branches(graph, replay, v, labels, step_of)))
     return Trace(graph, replay, rows, leaves, gradient, digits)
+
+
+def _step_note(r, digits=3):
+    """'step 3: -0.534 × local 0.368 → -0.197' for a frame's highlighted node."""
+    up = _short(r.upstream, digits, True)
+    grads = [g for g in r.downstream if g is not None]
+    down = ", ".join(_short(g, digits, True) for g in grads)
+    locals_ = [x for x in (r.local or []) if x is not None]
+    if len(locals_) == 1 and len(grads) == 1 and np.size(locals_[0]) == 1:
+        return f"step {r.step}: {up} × local {_short(locals_[0], digits)} → {down}"
+    return f"step {r.step}: upstream {up} → {down}"
 
 
 def _arg(name, x, digits):
