@@ -14,6 +14,5 @@ from nn.losses import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss,
                        HuberLoss, BCELoss, BCEWithLogitsLoss, MultiMarginLoss)
 from nn import functional, init, data, optim, utils  # noqa: F401
 from nn.serialization import save, load  # noqa: F401
-
 from nn.conv import (Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,  # noqa: F401
                      BatchNorm2d, ResidualBlock)
