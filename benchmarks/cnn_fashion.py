@@ -7,10 +7,9 @@ Adam 1e-3, batch 128, a few epochs. Results: benchmarks/results/cnn_fashion.json
 """
 import sys
 
-import numpy as np
+from _cnn_common import deadline_from_argv, train  # first: it pins BLAS to one thread
 
-from _cnn_common import deadline_from_argv, train
-
+import numpy as np  # noqa: E402
 import autodiff as ad
 import nn
 from nn.conv import BatchNorm2d, Conv2d, MaxPool2d

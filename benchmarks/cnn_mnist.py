@@ -7,10 +7,9 @@ N(0, 0.05) truncated at 2 std, biases 0.05. Reference: ~90% after 1,000 steps, ~
 """
 import sys
 
-import numpy as np
+from _cnn_common import deadline_from_argv, train  # first: it pins BLAS to one thread
 
-from _cnn_common import deadline_from_argv, train
-
+import numpy as np  # noqa: E402
 import autodiff as ad
 import nn
 from nn.conv import Conv2d, MaxPool2d

@@ -144,3 +144,37 @@ class ResidualBlock(Module):
         out = self.bn1(self.conv1(x)).relu()
         out = self.bn2(self.conv2(out))
         return (out + (x if self.shortcut is None else self.shortcut(x))).relu()
+
+
+class _Image(Module):
+    """(N, side * side) -> (N, 1, side, side): flat square images (e.g. 8x8 digits) as NCHW"""
+
+    def __init__(self, side):
+        super().__init__()
+        self.side = side
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], 1, self.side, self.side)
+
+
+def livestream_cnn(in_shape, n_classes, hidden=128):
+    """The livestream's CNN for (C, H, W) images, or flat square ones: 5x5 conv 16 ('same') ->
+    2x2 max-pool -> ReLU -> 5x5 conv 36 -> 2x2 max-pool -> ReLU -> flatten -> FC hidden ->
+    ReLU -> FC n_classes (for 28x28 MNIST the flatten size is 7*7*36 = 1764)"""
+    from nn.layers import Flatten, Linear
+    from nn.activations import ReLU
+    head = []
+    if len(in_shape) == 1:
+        side = math.isqrt(in_shape[0])
+        if side * side != in_shape[0]:
+            raise ValueError(f"livestream_cnn: flat inputs must be square images; {in_shape[0]} "
+                             f"features are not side*side")
+        head, in_shape = [_Image(side)], (1, side, side)
+    if len(in_shape) != 3:
+        raise ValueError(f"livestream_cnn: expected images of shape (C, H, W), got {in_shape}")
+    c, h, w = in_shape
+    return Sequential(*head,
+                      Conv2d(c, 16, 5, padding="same"), MaxPool2d(2), ReLU(),
+                      Conv2d(16, 36, 5, padding="same"), MaxPool2d(2), ReLU(),
+                      Flatten(), Linear(36 * (h // 4) * (w // 4), hidden), ReLU(),
+                      Linear(hidden, n_classes))

@@ -210,3 +210,14 @@ def test_layers_are_exported_from_nn_and_functional():
         assert hasattr(nn, name), name
     for name in ("conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm"):
         assert hasattr(F, name), name
+
+
+def test_livestream_cnn_shapes_and_parameter_count():
+    from nn.conv import livestream_cnn
+    model = livestream_cnn((1, 28, 28), 10)
+    assert model(ad.zeros(2, 1, 28, 28)).shape == (2, 10)
+    assert model[7].in_features == 1764  # 7 * 7 * 36
+    assert sum(p.numel() for p in model.parameters()) == 416 + 14436 + 225920 + 1290
+    assert livestream_cnn((64,), 10)(ad.zeros(3, 64)).shape == (3, 10)  # flat 8x8 digits
+    with pytest.raises(ValueError, match="square"):
+        livestream_cnn((10,), 2)
