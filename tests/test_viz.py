@@ -142,6 +142,27 @@ def test_awkward_names_are_escaped_and_accepted_by_dot(name):
     assert accepted(src)
 
 
+def test_awkward_module_and_function_names():
+    class Weird(ad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    Weird.__name__ = 'We"ird<Op>{|}'
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    with ad.name_scope('blocks["a"]'), ad.name_scope("<1> {x|y} \\"):
+        y = Weird.apply(x).exp()
+    src = to_dot(y.sum(), show_grad=True)
+    assert fmt.html('blocks["a"].<1> {x|y} \\') in src and fmt.html('We"ird<Op>{|}') in src
+    assert accepted(src)
+    with pytest.warns(UserWarning):
+        assert accepted(to_dot(y.sum(), max_nodes=4))
+
+
 def test_custom_function_with_non_tensor_argument():
     class Scale(ad.Function):
         @staticmethod
@@ -335,12 +356,17 @@ def test_real_nn_mlp_clusters_when_nn_is_available():
     nn = pytest.importorskip("nn")
     if not hasattr(nn, "MLP"):
         pytest.skip("nn.MLP not available")
-    model = nn.MLP(8, [16, 16], 3)
-    y = model(ad.randn(4, 8)).sum()
-    src = to_dot(y, names=dict(model.named_parameters()), show_grad=True)
-    assert "<B>0.weight</B>" in src and "cluster" in src
-    assert len(edges(src)) < 200
-    assert accepted(src)
+    model = nn.MLP(64, [256, 256, 256], 10)  # four Linear layers, 256 wide
+    F = pytest.importorskip("nn.functional")
+    loss = F.cross_entropy(model(ad.randn(32, 64)), ad.randint(0, 10, (32,)))
+    loss.backward()
+    for kw in ({}, dict(show_grad=True, show_data=True)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # fits under the default max_nodes
+            src = to_dot(loss, names=dict(model.named_parameters()), **kw)
+        assert "<B>0.weight</B>" in src and "<B>6</B>" in src  # cluster of the last Linear
+        assert len(edges(src)) < 100
+        assert accepted(src)
 
 
 def test_above_max_nodes_modules_collapse_with_a_warning():

@@ -220,9 +220,10 @@ class _Drawing:
                     " (retain_grad)" if v.producer is not None else " (no backward yet)")
                 rows.append(f"<FONT COLOR=\"#999999\">grad —{hint}</FONT>")
             else:
-                kind = health.classify(g, t.data)
-                color = health.color(kind)
-                rows.append(f"<FONT COLOR=\"{color}\">grad {fmt.html(fmt.grad_text(g, self.digits))}</FONT>")
+                seed = v.is_root and not v.consumers  # the seed gradient says nothing of health
+                color = None if seed else health.color(health.classify(g, t.data))
+                rows.append(f"<FONT COLOR=\"{color or '#333333'}\">grad "
+                            f"{fmt.html(fmt.grad_text(g, self.digits))}</FONT>")
                 if note:
                     rows.append(f"<FONT POINT-SIZE=\"9\" COLOR=\"#666666\">{fmt.html(note)}</FONT>")
         return _table(rows), color
@@ -400,7 +401,7 @@ class _Drawing:
         return f" [{', '.join(attrs)}]" if attrs else ""
 
     def _out_edge_attrs(self, v):
-        if not self.grad_mode:
+        if not self.grad_mode or (v.is_root and not v.consumers):
             return ""
         g, _ = self._grad(v)
         if g is None:

@@ -161,7 +161,7 @@ def _analyse(graph, replay, hops, tiny, name):
         if r_up == 0:
             return PathReport(ops, "dead", _where(graph, i), "the gradient arriving here is already zero", rms)
         if r_c == 0 or not np.any(c):
-            return PathReport(ops, "dead", _where(graph, i), _why(graph, i, j, up), rms)
+            return PathReport(ops, "dead", _where(graph, i), _safe_why(graph, i, j, up), rms)
         gain = r_c / r_up
         if biggest is None or gain < biggest[0]:
             biggest = (gain, i, j, up)
@@ -196,10 +196,18 @@ def _drops(graph, replay, hops, most=3):
     for name, (prod, n, (gain, i, j, up)) in sorted(by_kind.items(), key=lambda kv: kv[1][0]):
         if prod >= 0.5 or len(parts) == most:
             break
-        why = _why(graph, i, j, up, small=True)
+        why = _safe_why(graph, i, j, up, small=True)
         parts.append(f"{n} {name}: x{fmt.num(prod, 2)}" + (" together" if n > 1 else "")
                      + (f" ({why})" if why else ""))
     return "; ".join(parts) or "many ops each shrink it a little"
+
+
+def _safe_why(graph, i, j, up, small=False):
+    """_why, or a generic reason if inspecting the op fails (an explanation must not crash)."""
+    try:
+        return _why(graph, i, j, up, small)
+    except Exception:
+        return "" if small else f"the local gradient of {op_name(graph.ops[i])} is zero here"
 
 
 def _why(graph, i, j, up, small=False):
