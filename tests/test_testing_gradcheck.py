@@ -235,6 +235,19 @@ def test_clamp_at_its_bound_is_a_kink_not_a_mismatch():
         assert gradcheck(lambda x: ad.clamp(x, -1.0, 1.0), (leaf([1.0, -1.0, 0.5]),))
 
 
+def test_a_jump_is_not_differentiable_not_a_mismatch():
+    step_up = lambda x: ad.where(x > 0, x + 1.0, x)  # noqa: E731  (jumps by 1 at 0)
+    with pytest.warns(GradcheckWarning, match="not differentiable here.*jumps"):
+        assert gradcheck(step_up, (leaf([0.0, 0.5, -0.5]),))
+
+
+def test_second_order_at_a_max_tie_is_not_a_mismatch():
+    # d max(x, y)/dx jumps from 0 to 1 at the tie, so its own derivative does not exist there
+    x, y = leaf([0.0, 1.0, 2.0]), leaf([0.0, -1.0, 2.0])
+    with pytest.warns(GradcheckWarning, match="not differentiable here"):
+        assert gradgradcheck(ad.maximum, (x, y))
+
+
 def test_strong_curvature_is_not_mistaken_for_a_kink():
     class ReciprocalOff(SquareInTensorOps):
         @staticmethod

@@ -8,9 +8,11 @@ How a check runs, in float64:
     a step scaled to the element's magnitude, h = eps * max(1, |x|), central differences and one
     Richardson extrapolation (error O(h^4)); output differences are taken before contracting;
   * one symmetric closeness rule: |a - n| <= atol + rtol * max(|a|, |n|);
-  * at a kink (the one-sided slopes disagree: relu at 0, abs at 0, ties of max) the function is
-    not differentiable; an analytic value between the one-sided slopes is accepted, with a
-    warning that says so.
+  * where fn is not differentiable there is no bogus mismatch: at a kink (relu or abs at 0,
+    ties of max: the one-sided slopes disagree, and keep disagreeing as h halves) an analytic
+    value within the one-sided slopes is accepted; at a jump (x[x > 0] switching, or, for
+    gradgradcheck, a kink of the first derivative) there is no derivative to compare with. Both
+    are reported as a GradcheckWarning "the function is not differentiable here".
 """
 import warnings
 
@@ -94,46 +96,58 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=None, atol=None, rtol=No
     with enable_grad():
         first = _Problem(fn, inputs, "gradgradcheck", seed)
         outs = first.float_outputs(first.call(first.base))
-        if grad_outputs is None:
-            vs = [Tensor(first.rng_vector(o.shape), requires_grad=True) for o in outs]
-        else:
-            given = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
-            if len(given) != len(outs):
-                raise ValueError(f"gradgradcheck: fn returns {len(outs)} float output(s) but "
-                                 f"{len(given)} grad_outputs were given; give one per output")
-            vs = []
-            for j, (g, o) in enumerate(zip(given, outs)):
-                arr = np.asarray(g.data if isinstance(g, Tensor) else g, np.float64)
-                if arr.shape != o.shape:
-                    raise ValueError(f"gradgradcheck: grad_outputs[{j}] has shape {arr.shape} "
-                                     f"but output {j} has shape {tuple(o.shape)}")
-                vs.append(Tensor(arr, requires_grad=True))
-        n_args = len(first.args)
-        positions = first.positions
-
-        def first_order(*flat):
-            args, v = list(flat[:n_args]), flat[n_args:]
-            with enable_grad():
-                out = first.float_outputs(fn(*args))
-                pairs = [(o, g) for o, g in zip(out, v) if o.requires_grad]
-                xs = [args[p] for p in positions]
-                if pairs:
-                    gs = _grad([o for o, _ in pairs], xs, [g for _, g in pairs],
-                               create_graph=True, allow_unused=True)
-                else:
-                    gs = (None,) * len(xs)
-            return tuple(g if g is not None else Tensor._const(np.zeros(x.shape, x.dtype))
-                         for g, x in zip(gs, xs))
-
+        vs = _grad_outputs(first, outs, grad_outputs)
         args = list(first.args)
-        for p, leaf in zip(positions, first.leaves()):
+        for p, leaf in zip(first.positions, first.leaves()):
             args[p] = leaf
-        second = _Problem(first_order, tuple(args) + tuple(vs), "gradgradcheck", seed + 1,
-                          labels=first.labels + [f"grad_outputs[{j}]" for j in range(len(vs))],
-                          warn=False)
+        second = _Problem(_first_order(fn, first), tuple(args) + tuple(vs), "gradgradcheck",
+                          seed + 1, warn=False,
+                          labels=first.labels + [f"grad_outputs[{j}]" for j in range(len(vs))])
         second.original_dtypes = first.original_dtypes + [np.dtype(np.float64)] * len(vs)
         return second.run(eps, atol, rtol, raise_exception, nondet_tol, max_full,
                           n_projections, order=2)
+
+
+def _grad_outputs(first, outs, grad_outputs):
+    """v for gradgradcheck: random (default) or the user's, as float64 leaves."""
+    if grad_outputs is None:
+        return [Tensor(first.rng_vector(o.shape), requires_grad=True) for o in outs]
+    given = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+    if len(given) != len(outs):
+        raise ValueError(f"gradgradcheck: fn returns {len(outs)} float output(s) but "
+                         f"{len(given)} grad_outputs were given; give one per output")
+    vs = []
+    for j, (g, o) in enumerate(zip(given, outs)):
+        arr = np.asarray(g.data if isinstance(g, Tensor) else g, np.float64)
+        if arr.shape != o.shape:
+            raise ValueError(f"gradgradcheck: grad_outputs[{j}] has shape {arr.shape} but "
+                             f"output {j} has shape {tuple(o.shape)}")
+        vs.append(Tensor(arr, requires_grad=True))
+    return vs
+
+
+def _first_order(fn, first):
+    """(*args, *v) -> grad(fn(*args), the differentiable args, v, create_graph=True)."""
+    n_args, positions = len(first.args), first.positions
+
+    def first_order(*flat):
+        args, v = list(flat[:n_args]), flat[n_args:]
+        with enable_grad():
+            out = first.float_outputs(fn(*args))
+            if any(o.shape != g.shape for o, g in zip(out, v)):
+                raise _ShapeChanged()
+            pairs = [(o, g) for o, g in zip(out, v) if o.requires_grad]
+            xs = [args[p] for p in positions]
+            gs = (_grad([o for o, _ in pairs], xs, [g for _, g in pairs], create_graph=True,
+                        allow_unused=True) if pairs else (None,) * len(xs))
+        return tuple(g if g is not None else Tensor._const(np.zeros(x.shape, x.dtype))
+                     for g, x in zip(gs, xs))
+
+    return first_order
+
+
+class _ShapeChanged(Exception):
+    """fn's output shape changed at a perturbed point (gradgradcheck's v no longer fits)."""
 
 
 class _Problem:
@@ -209,6 +223,7 @@ class _Problem:
         try:
             analytic = self.analytic(nondet_tol)
             f0 = self.values(self.base)
+            self.scale = sum(float(np.sum(np.abs(v * f))) for v, f in zip(self.vs, f0))
             total = sum(b.size for b in self.base)
             if total <= max_full:
                 failure = self.sweep_all(analytic, f0)
@@ -233,7 +248,7 @@ class _Problem:
         if not pairs:
             return [np.zeros_like(b) for b in self.base]
         runs = []
-        for attempt in range(2):
+        for _ in range(2):
             gs = _grad([o for o, _ in pairs], leaves, [v for _, v in pairs], retain_graph=True,
                        allow_unused=True)
             runs.append(gs)
@@ -249,7 +264,7 @@ class _Problem:
                     f"a backward rule must return a gradient shaped and typed like its input",
                     input=self.labels[k], dtype=str(g.dtype))
             a, a2 = np.array(g.data, np.float64), np.array(g2.data, np.float64)
-            diff = np.abs(a - a2)
+            diff = np.where((a == a2) | (np.isnan(a) & np.isnan(a2)), 0.0, np.abs(a - a2))
             if diff.size and not np.max(diff) <= nondet_tol:
                 i = int(np.argmax(np.where(np.isnan(diff), np.inf, diff)))
                 idx = np.unravel_index(i, a.shape)
@@ -269,46 +284,67 @@ class _Problem:
         return float(sum(np.sum(v * (p - n)) for v, p, n in zip(self.vs, pos, neg)))
 
     def slopes(self, at, f0, h):
-        """Richardson-extrapolated central difference and the two one-sided slopes for the
-        perturbation at(s) (which returns the point x + s*direction and its actual offset)."""
+        """(central, lo, hi, kink, jump) for the perturbation at(s) (which returns the point
+        x + s*direction and its actual offset): the Richardson-extrapolated central difference,
+        the range [lo, hi] of one-sided slopes, and whether a kink or a jump lies within x +- h."""
         f = {}
-        for s in (1.0, -1.0, 0.5, -0.5):
-            arrays, offset = at(s * h)
-            f[s] = (self.values(arrays), offset)
+        try:
+            for s in (1.0, -1.0, 0.5, -0.5):
+                arrays, offset = at(s * h)
+                f[s] = (self.values(arrays), offset)
+        except _ShapeChanged:
+            return np.nan, np.nan, np.nan, False, "shape"
         (fp, dp), (fm, dm) = f[1.0], f[-1.0]
         (hp, dhp), (hm, dhm) = f[0.5], f[-0.5]
+        if any(p.shape != c.shape for s in f.values() for p, c in zip(s[0], f0)):
+            # a data-dependent selection (x[x > 0]) switched within x +- h: a discontinuity
+            return np.nan, np.nan, np.nan, False, "shape"
         c1 = self.contract(fp, fm) / (dp - dm)
         c2 = self.contract(hp, hm) / (dhp - dhm)
         central = c2 + (c2 - c1) / 3.0
-        forward = self.contract(fp, f0) / dp
-        backward = self.contract(f0, fm) / -dm
-        # the one-sided slopes differ by ~h * f'' on a smooth function, so halving h halves the
-        # gap; at a kink the gap stays. Only a gap that does not shrink counts as a kink.
-        half_gap = self.contract(hp, f0) / dhp - self.contract(f0, hm) / -dhm
-        if abs(half_gap) < 0.75 * abs(forward - backward):
-            backward = forward
-        return central, forward, backward
+        lo, hi = self.one_sided(fp, f0, fm, dp, dm)
+        lo2, hi2 = self.one_sided(hp, f0, hm, dhp, dhm)
+        # on a smooth function the one-sided slopes differ by ~h * f'', so halving h halves
+        # the gap; at a kink the gap stays
+        kink = (hi2 - lo2) >= 0.75 * (hi - lo)
+        # a jump J inside x +- h gives central differences ~J / h that double when h halves;
+        # rounding noise does that too, so the jump must also stand out of the noise
+        size = max(abs(c1 * (dp - dm)), abs(c2 * (dhp - dhm)))
+        jump = (max(abs(c1), abs(c2)) > 1.5 * min(abs(c1), abs(c2))
+                and size > 1e4 * np.finfo(np.float64).eps * self.scale)
+        return central, lo, hi, kink, jump
 
-    def judge(self, a, central, forward, backward):
-        """None if a matches; 'kink' if accepted between disagreeing one-sided slopes; else a
-        short reason."""
+    def one_sided(self, fp, f0, fm, dp, dm):
+        """The range of sum_j v_j * (left or right slope of output j): several kinks crossed
+        at once (a broadcast scalar tied with many elements) each pick their own side."""
+        lo = hi = 0.0
+        for v, p, c, m in zip(self.vs, fp, f0, fm):
+            right, left = v * (p - c) / dp, v * (c - m) / -dm
+            lo += float(np.sum(np.minimum(left, right)))
+            hi += float(np.sum(np.maximum(left, right)))
+        return lo, hi
+
+    def judge(self, a, central, lo, hi, kink, jump):
+        """None if a matches; 'kink' if a lies in the range of one-sided slopes at a kink,
+        'jump' at a discontinuity (no derivative to compare with); else a short reason."""
         eps, atol, rtol, _ = self.tol
         if not np.isfinite(a):
             return "analytic is not finite"
-        if not (np.isfinite(central) and np.isfinite(forward) and np.isfinite(backward)):
+        if jump == "shape":
+            return "jump"
+        if not (np.isfinite(central) and np.isfinite(lo) and np.isfinite(hi)):
             return "domain"
         if close(a, central, atol=atol, rtol=rtol):
             return None
-        if not close(forward, backward, atol=atol, rtol=rtol):
-            lo, hi = min(forward, backward), max(forward, backward)
+        if jump:
+            return "jump"
+        if kink and not close(lo, hi, atol=atol, rtol=rtol):
             tol = atol + rtol * max(abs(lo), abs(hi))
-            if lo - tol <= a <= hi + tol:
-                return "kink"
-            return "kink-outside"
+            return "kink" if lo - tol <= a <= hi + tol else "kink-outside"
         return "mismatch"
 
     def sweep(self, k, analytic, f0):
-        """Every element of input k: (ratio, index, a, n, fwd, bwd, h, verdict) for the worst
+        """Every element of input k: (ratio, index, a, n, lo, hi, h, x, verdict) for the worst
         failing element (None if all pass), and the count of failing and kink elements."""
         eps, atol, rtol, _ = self.tol
         x = self.base[k]
@@ -324,21 +360,21 @@ class _Problem:
                 arrays[k] = arr
                 return arrays, float(arr.flat[i]) - xi
 
-            central, fwd, bwd = self.slopes(at, f0, h)
+            central, lo, hi, kink, jump = self.slopes(at, f0, h)
             a = float(analytic[k].flat[i])
-            verdict = self.judge(a, central, fwd, bwd)
+            verdict = self.judge(a, central, lo, hi, kink, jump)
             if verdict is None:
                 continue
             idx = tuple(int(j) for j in np.unravel_index(i, x.shape))
-            if verdict == "kink":
-                kinks.append((idx, a, fwd, bwd))
+            if verdict in ("kink", "jump"):
+                kinks.append((verdict, idx, a, lo, hi))
                 continue
             bad += 1
             diff = abs(a - central)
             tol = atol + rtol * max(abs(a), abs(central))
             ratio = np.inf if verdict != "mismatch" and verdict != "kink-outside" else diff / tol
             if worst is None or ratio > worst[0]:
-                worst = (ratio, idx, a, central, fwd, bwd, h, xi, verdict)
+                worst = (ratio, idx, a, central, lo, hi, h, xi, verdict)
         return worst, bad, kinks
 
     def sweep_all(self, analytic, f0):
@@ -361,10 +397,10 @@ class _Problem:
             def at(s):
                 return [b + s * d for b, d in zip(self.base, dirs)], s
 
-            central, fwd, bwd = self.slopes(at, f0, eps)
+            central, lo, hi, kink, jump = self.slopes(at, f0, eps)
             a = float(sum(np.sum(g * d) for g, d in zip(analytic, dirs)))
-            verdict = self.judge(a, central, fwd, bwd)
-            if verdict == "kink":
+            verdict = self.judge(a, central, lo, hi, kink, jump)
+            if verdict in ("kink", "jump"):
                 kinks += 1
             elif verdict is not None:
                 # localize: a per-element sweep names the element, when affordable
@@ -386,24 +422,30 @@ class _Problem:
                     dtype="float64")
         if kinks:
             warnings.warn(f"{self.who}: the function is not differentiable here: along {kinks} "
-                          f"random direction(s) the one-sided slopes disagree (a kink); the "
-                          f"analytic values lie between them and were accepted",
+                          f"random direction(s) it has a kink or a jump; the analytic values "
+                          f"there were accepted",
                           GradcheckWarning, stacklevel=4)
         return None
 
     def warn_kinks(self, kinks):
         if not kinks:
             return
-        k, idx, a, fwd, bwd = kinks[0]
+        k, kind, idx, a, lo, hi = kinks[0]
         more = f" (and {len(kinks) - 1} more element(s))" if len(kinks) > 1 else ""
+        if kind == "kink":
+            what = (f"has one-sided slopes from {lo:.6g} to {hi:.6g}; the analytic value "
+                    f"{a:.6g} lies between them and was accepted as a subgradient")
+        else:
+            what = (f"jumps within x +- h (a discontinuity: for gradgradcheck, a kink of the "
+                    f"first derivative, e.g. a tie of max; or a data-dependent selection such "
+                    f"as x[x > 0] that switches); no derivative exists to compare the analytic "
+                    f"value {a:.6g} with, so it was accepted")
         warnings.warn(f"{self.who}: the function is not differentiable here: {self.labels[k]} "
-                      f"at index {idx}{more} has one-sided slopes {bwd:.6g} (left) and {fwd:.6g} "
-                      f"(right); the analytic value {a:.6g} lies between them and was accepted "
-                      f"as a subgradient", GradcheckWarning, stacklevel=4)
+                      f"at index {idx}{more} {what}", GradcheckWarning, stacklevel=4)
 
     def mismatch(self, k, worst, bad):
         eps, atol, rtol, order = self.tol
-        _, idx, a, n, fwd, bwd, h, xi, verdict = worst
+        _, idx, a, n, lo, hi, h, xi, verdict = worst
         diff = abs(a - n)
         tol = atol + rtol * max(abs(a), abs(n))
         x = self.base[k]
@@ -423,8 +465,8 @@ class _Problem:
             tail = " The analytic gradient is NaN or Inf there; the backward rule divides by zero " \
                    "or overflows."
         elif verdict == "kink-outside":
-            tail = (f" The function is not differentiable here (one-sided slopes {bwd:.6g} and "
-                    f"{fwd:.6g}), and the analytic value is not between them, so it is not a "
+            tail = (f" The function is not differentiable here (one-sided slopes from {lo:.6g} "
+                    f"to {hi:.6g}), and the analytic value is not between them, so it is not a "
                     f"valid subgradient either.")
         elif order == 2:
             tail = (" First-order gradients may still be right: a backward rule that computes "
