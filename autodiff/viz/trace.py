@@ -295,7 +295,8 @@ def trace_backward(*roots, gradient=None, names=None, digits=3):
             output=None if out is None else out.data, upstream=replay.upstream[i],
             branches=branches, local=locals_.get(i), downstream=down, node=node, index=i))
     leaves = []
-    for key, v in graph.tensors.items():
+    for key in _forward_order(graph, replay):
+        v = graph.tensors[key]
         if v.producer is None and v.kind != "const" and key in replay.totals:
             leaves.append(LeafGrad(labels[key], v.tensor.data, replay.totals[key],
                                    _branches(graph, replay, v, labels, step_of)))
@@ -328,11 +329,24 @@ def _branches(graph, replay, v, labels, step_of):
     return out
 
 
+def _forward_order(graph, replay):
+    """Tensor keys in roughly the order the forward pass used them: ops last-visited first."""
+    order, seen = [], set()
+    for i in reversed(range(len(graph.ops))):
+        for key in graph.op_inputs[i]:
+            if key is not None and key not in seen:
+                seen.add(key)
+                order.append(key)
+    return order + [k for k in graph.tensors if k not in seen]
+
+
 def _labels(graph, replay):
-    """Names for tensors in the table: user names, else x0, x1... for leaves, op#step otherwise."""
+    """Names for tensors in the table: user names, else leaf0, param1... for leaves (numbered
+    roughly in creation order), op#step for op outputs."""
     labels, counters = {}, {}
     step_of = {i: k + 1 for k, i in enumerate(replay.visited)}
-    for key, v in graph.tensors.items():
+    for key in _forward_order(graph, replay):
+        v = graph.tensors[key]
         if v.name:
             labels[key] = v.name
         elif v.producer is not None:
@@ -342,7 +356,7 @@ def _labels(graph, replay):
         elif v.folded:
             labels[key] = fmt.num(v.tensor.data.reshape(()))
         else:
-            prefix = {"param": "p", "input": "x", "const": "c"}[v.kind]
+            prefix = {"param": "param", "input": "leaf", "const": "const"}[v.kind]
             n = counters.get(prefix, 0)
             counters[prefix] = n + 1
             labels[key] = f"{prefix}{n}"
