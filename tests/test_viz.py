@@ -189,6 +189,7 @@ def test_multiple_roots_and_multi_output_ops():
     a, b = x.split(3)
     src = to_dot(a.sum(), (b * 2).sum())
     assert src.count("peripheries=2") == 2
+    assert to_dot([a.sum(), (b * 2).sum()]).count("peripheries=2") == 2
     assert accepted(src)
 
 

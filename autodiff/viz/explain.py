@@ -102,13 +102,11 @@ def _name(tensor, names):
 def _count_paths(graph, target):
     """Number of paths from each tensor key down to target (leaves-to-root over the toposort)."""
     counts = {target: 1}
-    per_op = {}
     for i in range(len(graph.ops) - 1, -1, -1):
         n = 0
         for j, key in enumerate(graph.op_inputs[i]):
             if key is not None and graph.ops[i].needs_input_grad[j]:
                 n += counts.get(key, 0)
-        per_op[i] = n
         for v in graph.outputs(i):
             if v.key != target:
                 counts[v.key] = n

@@ -105,7 +105,10 @@ class Graph:
     """ops (nodes, roots first, in backward's visiting order), tensors by key, and the edges."""
 
     def __init__(self, roots, names=None):
-        roots = [r for r in roots]
+        flat = []
+        for r in roots:  # to_dot(outputs) with a list or tuple of tensors works too
+            flat.extend(r if isinstance(r, (list, tuple)) else [r])
+        roots = flat
         for i, r in enumerate(roots):
             if not isinstance(r, Tensor):
                 raise TypeError(f"autodiff.viz: root {i} is a {type(r).__name__}, expected a "

@@ -13,6 +13,7 @@ import numpy as np
 from ..function import Function
 from ..grad_mode import no_grad
 from ..tensor import Tensor
+from .graph import tensor_key
 
 
 def _revive(node):
@@ -66,7 +67,6 @@ class Replay:
         self.failed = {}
         self.visited = []
         self.seeds = {}
-        from .graph import tensor_key
         for r, g in zip(graph.roots, initial_gradients(graph.roots, gradients)):
             self._add(tensor_key(r), g)
             self.seeds[tensor_key(r)] = self.totals[tensor_key(r)]

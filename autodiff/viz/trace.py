@@ -6,9 +6,12 @@ from typing import Any, List, Optional
 
 import numpy as np
 
+from ..tensor import Tensor
 from . import fmt
-from .graph import Graph, tensor_key
-from .replay import Replay
+from .graph import Graph, op_name, tensor_key
+from .dot import _Drawing
+from .render import dot_to_svg, have_dot
+from .replay import Replay, initial_gradients
 
 _ELEMENTWISE_EXTRA = {"Clone"}
 
@@ -124,7 +127,6 @@ class Trace:
     def frames(self, max_frames=60, **options):
         """DOT sources: frame 0 before backward, frame k after step k (its node highlighted,
         gradients known so far on the wires). Takes to_dot's drawing options."""
-        from .dot import _Drawing
         options.setdefault("show_data", True)
         out = []
         partial = _Partial(self.graph, self.gradient)
@@ -146,7 +148,6 @@ class Trace:
     def to_html(self, max_frames=60, full_page=True, **options):
         """An HTML page stepping through backward one node at a time (graph frames when the
         Graphviz `dot` program is installed, the table alone otherwise)."""
-        from .render import dot_to_svg, have_dot
         svgs = [dot_to_svg(f) for f in self.frames(max_frames, **options)] if have_dot() else []
         d = self.digits
         rows_html = []
@@ -212,7 +213,6 @@ class _Partial:
     """The gradients known after the first k backward steps (for frames)."""
 
     def __init__(self, graph, gradient):
-        from .replay import initial_gradients
         self.totals, self.contrib, self.failed = {}, {}, {}
         for r, g in zip(graph.roots, initial_gradients(graph.roots, gradient)):
             key = tensor_key(r)
@@ -267,7 +267,6 @@ def trace_backward(*roots, gradient=None, names=None, digits=3):
         out = graph.output_tensor(i)
         if out is None:
             return
-        from ..tensor import Tensor
         ones = Tensor._const(np.ones(out.shape, out.dtype))
         try:
             res = runner._vjp(ones)
@@ -350,7 +349,6 @@ def _labels(graph, replay):
         if v.name:
             labels[key] = v.name
         elif v.producer is not None:
-            from .graph import op_name
             s = step_of.get(v.producer)
             labels[key] = op_name(graph.ops[v.producer]) + (f"#{s}" if s else "")
         elif v.folded:
