@@ -248,6 +248,23 @@ def test_second_order_at_a_max_tie_is_not_a_mismatch():
         assert gradgradcheck(ad.maximum, (x, y))
 
 
+def test_a_broadcast_scalar_tied_with_several_elements_is_a_kink():
+    # y ties with two elements at once; with mixed-sign v the subgradient lies strictly inside
+    # the range of one-sided slopes, which are taken per output element
+    x, y = leaf([1e-260, 0.0, 0.0, 0.5]), leaf(0.0)
+    for seed in range(5):
+        with pytest.warns(GradcheckWarning, match="not differentiable here"):
+            assert gradcheck(ad.maximum, (x, y), seed=seed)
+
+
+def test_a_mask_that_switches_within_the_step_is_not_a_mismatch():
+    select = lambda x: x[x > 0]  # noqa: E731
+    with pytest.warns(GradcheckWarning, match="not differentiable here"):
+        assert gradcheck(select, (leaf([1e-60, 0.5, -0.5]),))
+    with pytest.warns(GradcheckWarning, match="not differentiable here"):
+        assert gradgradcheck(select, (leaf([0.0, 0.5, -0.5]),))
+
+
 def test_strong_curvature_is_not_mistaken_for_a_kink():
     class ReciprocalOff(SquareInTensorOps):
         @staticmethod

@@ -441,7 +441,7 @@ class _Problem:
                     f"as x[x > 0] that switches); no derivative exists to compare the analytic "
                     f"value {a:.6g} with, so it was accepted")
         warnings.warn(f"{self.who}: the function is not differentiable here: {self.labels[k]} "
-                      f"at index {idx}{more} {what}", GradcheckWarning, stacklevel=4)
+                      f"at index {idx}{more} {what}", GradcheckWarning, stacklevel=5)
 
     def mismatch(self, k, worst, bad):
         eps, atol, rtol, order = self.tol
