@@ -280,3 +280,283 @@ class Chain100k:
         tracemalloc.stop()
         y.backward()
         return {"bytes_per_node": round(used / Chain100k.n, 1)}
+
+
+# --- the micrograd demo --------------------------------------------------------------------------
+
+def _moons(n=100, seed=0):
+    from nn.data.datasets import make_moons
+    X, y = make_moons(n_samples=n, noise=0.1, seed=seed)
+    return X.numpy(), (2 * y.numpy() - 1).astype(np.float32)  # labels -1 / +1 as in micrograd
+
+
+@case("moons", "micrograd demo: 2-16-16-1 MLP, 100 moons points, one full-batch epoch "
+      "(hinge + L2 loss, backward, SGD)")
+class Moons:
+    @staticmethod
+    def setup_autodiff():
+        import autodiff as ad
+        import nn
+        X, y = _moons()
+        X, y = ad.tensor(X), ad.tensor(y)
+        ad.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                              nn.Linear(16, 1))
+        params = list(model.parameters())
+        opt = nn.optim.SGD(params, lr=0.05)
+
+        def step():
+            scores = model(X).reshape(-1)
+            loss = (1 - y * scores).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return step, 1
+
+    @staticmethod
+    def setup_torch():
+        import torch
+        X, y = _moons()
+        X, y = torch.from_numpy(X), torch.from_numpy(y)
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(),
+                                    torch.nn.Linear(16, 16), torch.nn.ReLU(),
+                                    torch.nn.Linear(16, 1))
+        params = list(model.parameters())
+        opt = torch.optim.SGD(params, lr=0.05)
+
+        def step():
+            scores = model(X).reshape(-1)
+            loss = (1 - y * scores).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return step, 1
+
+    @staticmethod
+    def setup_numpy():
+        X, y = _moons()
+        rng = np.random.default_rng(0)
+        sizes = (2, 16, 16, 1)
+        ws = [rng.uniform(-1, 1, (a, b)).astype(np.float32) / np.sqrt(a)
+              for a, b in zip(sizes[:-1], sizes[1:])]
+        bs = [np.zeros(b, np.float32) for b in sizes[1:]]
+
+        def step():
+            acts, h = [X], X
+            for i in range(3):
+                h = h @ ws[i] + bs[i]
+                if i < 2:
+                    h = np.maximum(h, 0)
+                acts.append(h)
+            margin = 1 - y * h[:, 0]
+            g = (-(margin > 0).astype(np.float32) * y / len(y))[:, None]
+            for i in reversed(range(3)):
+                gw, gb = acts[i].T @ g + 2e-4 * ws[i], g.sum(0) + 2e-4 * bs[i]
+                if i > 0:
+                    g = (g @ ws[i].T) * (acts[i] > 0)
+                ws[i] -= 0.05 * gw
+                bs[i] -= 0.05 * gb
+        return step, 1
+
+
+# --- convolution ---------------------------------------------------------------------------------
+
+@case("conv2d", "conv2d forward+backward, 32x3x32x32 input, 16 3x3 filters, padding 1")
+class Conv2d:
+    shape, filters = (32, 3, 32, 32), (16, 3, 3, 3)
+
+    @classmethod
+    def _arrays(cls):
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal(cls.shape, dtype=np.float32)
+        w = rng.standard_normal(cls.filters, dtype=np.float32)
+        g = rng.standard_normal((32, 16, 32, 32), dtype=np.float32)
+        return x, w, g
+
+    @classmethod
+    def setup_autodiff(cls):
+        import autodiff as ad
+        x, w, g = cls._arrays()
+        x, w = ad.tensor(x, requires_grad=True), ad.tensor(w, requires_grad=True)
+        b, g = ad.zeros(16, requires_grad=True), ad.tensor(g)
+
+        def step():
+            ad.conv2d(x, w, b, padding=1).backward(g)
+            x.grad = w.grad = b.grad = None
+        return step, 1
+
+    @classmethod
+    def setup_torch(cls):
+        import torch
+        x, w, g = cls._arrays()
+        x = torch.tensor(x, requires_grad=True)
+        w = torch.tensor(w, requires_grad=True)
+        b, g = torch.zeros(16, requires_grad=True), torch.from_numpy(g)
+
+        def step():
+            torch.nn.functional.conv2d(x, w, b, padding=1).backward(g)
+            x.grad = w.grad = b.grad = None
+        return step, 1
+
+
+# --- whole training runs -------------------------------------------------------------------------
+
+def _train_to_target(framework, loader_name, hidden, target, max_epochs, lr=1e-3, batch=64):
+    """Seconds for an MLP (Adam) to reach `target` held-out accuracy; (seconds, acc, epochs)."""
+    import time
+    from nn.data import datasets
+    if loader_name == "digits":
+        X, y = datasets.load_digits()
+        X, y = X.numpy(), y.numpy()
+        perm = np.random.default_rng(0).permutation(len(y))
+        cut = int(0.8 * len(y))
+        (Xtr, ytr), (Xte, yte) = (X[perm[:cut]], y[perm[:cut]]), (X[perm[cut:]], y[perm[cut:]])
+    else:
+        Xtr, ytr = (t.numpy() for t in datasets.load_mnist(train=True))
+        Xte, yte = (t.numpy() for t in datasets.load_mnist(train=False))
+        Xtr, Xte = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
+    sizes = (Xtr.shape[1],) + hidden + (int(ytr.max()) + 1,)
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    if framework == "autodiff":
+        import autodiff as ad
+        import nn
+        import nn.functional as F
+        ad.manual_seed(0)
+        model = nn.MLP(sizes[0], list(sizes[1:-1]), sizes[-1])
+        opt = nn.optim.Adam(model.parameters(), lr=lr)
+        as_t, no_grad = ad.tensor, ad.no_grad
+
+        def train_step(xb, yb):
+            loss = F.cross_entropy(model(as_t(xb)), as_t(yb))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        def predict(xb):
+            with no_grad():
+                return model(as_t(xb)).numpy().argmax(1)
+    else:
+        import torch
+        torch.manual_seed(0)
+        layers = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+        model = torch.nn.Sequential(*layers[:-1])
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+        def train_step(xb, yb):
+            loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(xb)),
+                                                     torch.from_numpy(yb))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        def predict(xb):
+            with torch.no_grad():
+                return model(torch.from_numpy(xb)).numpy().argmax(1)
+    acc = 0.0
+    for epoch in range(1, max_epochs + 1):
+        perm = rng.permutation(len(ytr))
+        for i in range(0, len(perm), batch):
+            idx = perm[i:i + batch]
+            train_step(Xtr[idx], ytr[idx])
+        acc = float(np.mean(predict(Xte) == yte))
+        if acc >= target:
+            break
+    return time.perf_counter() - start, acc, epoch
+
+
+class _TrainRun:
+    dataset, hidden, target, max_epochs = "digits", (128,), 0.97, 60
+
+    @classmethod
+    def _setup(cls, framework):
+        info = {}
+
+        def step():
+            seconds, acc, epochs = _train_to_target(framework, cls.dataset, cls.hidden,
+                                                    cls.target, cls.max_epochs)
+            info.update(accuracy=round(acc, 4), epochs=epochs)
+            return seconds
+        cls._info = info
+        return step, 1
+
+    @classmethod
+    def setup_autodiff(cls):
+        return cls._setup("autodiff")
+
+    @classmethod
+    def setup_torch(cls):
+        return cls._setup("torch")
+
+    @classmethod
+    def extra_autodiff(cls):
+        return dict(cls._info)
+
+    @classmethod
+    def extra_torch(cls):
+        return dict(cls._info)
+
+
+@case("train_digits", "time for an MLP (64-128-10, Adam 1e-3, batch 64) to reach 97% on "
+      "held-out digits", unit="s")
+class TrainDigits(_TrainRun):
+    dataset, hidden, target, max_epochs = "digits", (128,), 0.97, 60
+    runs = 1
+
+
+@case("train_mnist", "time for an MLP (784-256-128-10, Adam 1e-3, batch 64) to reach 98% on "
+      "the MNIST test set", unit="s")
+class TrainMNIST(_TrainRun):
+    dataset, hidden, target, max_epochs = "mnist", (256, 128), 0.98, 20
+    runs = 1
+
+
+# --- memory --------------------------------------------------------------------------------------
+
+@case("memory", "10,000 training steps (MLP 64-128-10, digits batches): traced memory growth "
+      "between step 1,000 and step 10,000", unit="KiB")
+class Memory:
+    runs = 1
+
+    @staticmethod
+    def setup_autodiff():
+        import gc
+        import tracemalloc
+        import autodiff as ad
+        import nn
+        import nn.functional as F
+        from nn.data import datasets
+        X, y = datasets.load_digits()
+        model = nn.MLP(64, [128], 10)
+        opt = nn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        info = {}
+
+        def step():
+            gc.collect()
+            gc.disable()  # graphs must be freed by reference counting alone
+            tracemalloc.start()
+            marks = {}
+            for i in range(1, 10_001):
+                idx = (np.arange(64) + 64 * i) % len(y)
+                loss = F.cross_entropy(model(X[idx]), y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                if i in (1_000, 10_000):
+                    marks[i] = tracemalloc.get_traced_memory()[0]
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            gc.enable()
+            info.update(kib_at_1000=round(marks[1000] / 1024, 1),
+                        kib_at_10000=round(marks[10_000] / 1024, 1),
+                        peak_kib=round(peak / 1024, 1), cycle_collector="disabled")
+            return float(marks[10_000] - marks[1_000]) / 1024
+        Memory._info = info
+        return step, 1
+
+    @staticmethod
+    def extra_autodiff():
+        return dict(Memory._info)
