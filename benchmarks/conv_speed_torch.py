@@ -16,11 +16,12 @@ def main(n, c, h, w, o, k, pad, repeats):
     g = torch.tensor(rng.standard_normal((n, o, h + 2 * pad - k + 1, w + 2 * pad - k + 1),
                                          dtype=np.float32))
     times = []
-    for _ in range(repeats):
+    for i in range(repeats + 3):  # 3 warm-up runs
         t0 = time.perf_counter()
         y = torch.nn.functional.conv2d(x, wt, b, padding=pad)
         y.backward(g)
-        times.append(time.perf_counter() - t0)
+        if i >= 3:
+            times.append(time.perf_counter() - t0)
         x.grad = wt.grad = b.grad = None
     print(json.dumps({"median_s": float(np.median(times)), "min_s": float(min(times)),
                       "threads": torch.get_num_threads()}))

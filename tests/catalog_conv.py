@@ -24,7 +24,7 @@ def _two(v):
 
 
 def np_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """out[n, o, h, w] = b[o] + sum_{c,i,j} w[o, c, i, j] xpad[n, g*C/G + c, s h + d i, s w + d j]"""
+    """out[n, o, h, w] = b[o] + sum_{c,i,j} w[o, c, i, j] xpad[n, g Cg + c, s h + d i, s w + d j]"""
     (sh, sw), (dh, dw) = _two(stride), _two(dilation)
     o_ch, cg, kh, kw = w.shape
     (t, bt), (l, r) = _pads(padding, (kh, kw), (dh, dw))

@@ -149,7 +149,7 @@ def test_adaptive_avg_pool_global_is_the_mean():
                                x.data.mean(axis=(2, 3), keepdims=True), rtol=1e-6)
 
 
-# --- errors name the op, the sizes and the fix ------------------------------------------------------
+# --- errors name the op, the sizes and the fix -----------------------------------------------
 
 def test_output_size_error_names_input_kernel_stride_padding_and_result():
     with pytest.raises(ValueError) as e:

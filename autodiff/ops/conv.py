@@ -14,7 +14,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..function import Node, apply1, apply2, applyn
 from ._operands import check_float, promote, tensor_arg
 from .linalg import einsum
-from .shape import reshape, squeeze, unsqueeze
+from .shape import squeeze, unsqueeze
 
 
 # --- geometry ------------------------------------------------------------------------------------
