@@ -184,3 +184,19 @@ def test_errors(call, pattern):
 def test_integer_input_is_rejected_with_a_fix():
     with pytest.raises(TypeError, match=r"\.float\(\)"):
         ad.conv2d(ad.zeros(1, 1, 3, 3, dtype=ad.int64), ad.zeros(1, 1, 2, 2))
+
+
+def test_graph_is_freed_by_reference_counting_alone():
+    import gc
+    import weakref
+    gc.disable()
+    try:
+        x = ad.randn(2, 3, 6, 6, requires_grad=True)
+        w = ad.randn(4, 3, 3, 3, requires_grad=True)
+        out = ad.max_pool2d(ad.conv2d(x, w, padding=1), 2)
+        nodes = [weakref.ref(out.grad_fn), weakref.ref(out.grad_fn.inputs[0].grad_fn)]
+        gx, gw = ad.grad(out.sum(), [x, w], create_graph=True)
+        del out, gx, gw
+        assert all(r() is None for r in nodes)
+    finally:
+        gc.enable()
