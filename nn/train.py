@@ -1,0 +1,395 @@
+"""Training CLI: `python -m nn.train [options]` trains a classifier, evaluating and checkpointing
+every epoch. With no options: an MLP (hidden 128, ReLU) on the bundled 8x8 digits, Adam.
+
+    python -m nn.train                                   # digits, ~98% held-out accuracy
+    python -m nn.train --dataset moons --hidden 32,32 --epochs 50 --optimizer momentum
+    python -m nn.train --resume runs/digits-mlp/checkpoint.npz --epochs 60
+
+Each epoch writes OUT/checkpoint.npz atomically with nn.save: {"epoch", "config", "model"
+(state dict), "optimizer" (state dict), "rng" (generator states), "history", "best_val_acc",
+"best_epoch", "normalization" ({"mean", "scale"} applied to the inputs, or None)}; --resume
+continues from it exactly (same split, same batches, same updates).
+`main(argv)` runs in-process and returns a result dict. Models come from MODELS (name ->
+builder(in_shape, n_classes, config) -> Module); add one with register_model.
+"""
+import argparse
+import importlib
+import importlib.util
+import math
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+
+import autodiff as ad
+import nn
+import nn.functional as F
+from nn import optim
+from nn.data import DataLoader, TensorDataset, datasets
+from nn.serialization import load, save
+
+CHECKPOINT = "checkpoint.npz"
+
+
+# --- datasets: name -> () -> (X, y, n_classes, test (X, y) or None) ---------------------------
+
+def _synthetic(maker, classes, **kwargs):
+    def load_fn(seed):
+        X, y = maker(seed=seed, **kwargs)
+        return X, y, classes, None
+    return load_fn
+
+
+def _idx_dataset(loader):
+    def load_fn(seed):
+        X, y = loader(train=True)
+        return X, y, 10, loader(train=False)
+    return load_fn
+
+
+DATASETS = {
+    "digits": lambda seed: (*datasets.load_digits(), 10, None),
+    "moons": _synthetic(datasets.make_moons, 2, n_samples=1000, noise=0.2),
+    "circles": _synthetic(datasets.make_circles, 2, n_samples=1000, noise=0.1, factor=0.5),
+    "spirals": _synthetic(datasets.make_spirals, 3, n_samples=900, n_classes=3, noise=0.2),
+    "mnist": _idx_dataset(datasets.load_mnist),
+    "fashion-mnist": _idx_dataset(datasets.load_fashion_mnist),
+}
+
+
+# --- models: name -> builder(in_shape, n_classes, config) -> nn.Module ------------------------
+
+def build_mlp(in_shape, n_classes, config):
+    """[Flatten] -> MLP(hidden, activation, dropout, batchnorm) -> n_classes logits."""
+    mlp = nn.MLP(math.prod(in_shape), config["hidden"], n_classes,
+                 activation=config["activation"], dropout=config["dropout"],
+                 batchnorm=config["batchnorm"])
+    return nn.Sequential(nn.Flatten(), mlp) if len(in_shape) > 1 else mlp
+
+
+def build_cnn(in_shape, n_classes, config):
+    """The livestream CNN (nn.conv.livestream_cnn): two 5x5 conv + max-pool stages, FC hidden."""
+    from nn.conv import livestream_cnn
+    return livestream_cnn(tuple(in_shape), n_classes, hidden=config["hidden"][-1])
+
+
+MODELS = {"mlp": build_mlp, "cnn": build_cnn}
+
+
+def register_model(name, builder):
+    """Make `--model name` build builder(in_shape, n_classes, config) (e.g. a CNN)."""
+    MODELS[name] = builder
+
+
+# --- optimizers: name -> (factory(params, lr, weight_decay), default lr) ----------------------
+
+OPTIMIZERS = {
+    "sgd": (lambda ps, lr, wd: optim.SGD(ps, lr=lr, weight_decay=wd), 0.1),
+    "momentum": (lambda ps, lr, wd: optim.SGD(ps, lr=lr, momentum=0.9, weight_decay=wd), 0.05),
+    "nesterov": (lambda ps, lr, wd: optim.SGD(ps, lr=lr, momentum=0.9, nesterov=True,
+                                              weight_decay=wd), 0.05),
+    "adagrad": (lambda ps, lr, wd: optim.Adagrad(ps, lr=lr, weight_decay=wd), 0.05),
+    "rmsprop": (lambda ps, lr, wd: optim.RMSprop(ps, lr=lr, weight_decay=wd), 1e-3),
+    "adam": (lambda ps, lr, wd: optim.Adam(ps, lr=lr, weight_decay=wd), 1e-3),
+    "adamw": (lambda ps, lr, wd: optim.AdamW(ps, lr=lr, weight_decay=wd), 1e-3),
+}
+
+DEFAULTS = dict(dataset="digits", model="mlp", hidden=[128], activation="relu", dropout=0.0,
+                batchnorm=False, optimizer="adam", lr=None, weight_decay=0.0, epochs=30,
+                batch_size=32, seed=0, val_fraction=0.2, standardize=True)
+# options that may change when resuming; the others define the run and must match
+RESUMABLE = {"epochs"}
+
+
+def _hidden(text):
+    try:
+        return [int(h) for h in text.replace(" ", "").split(",") if h]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden takes comma-separated layer widths such as "
+                                         f"128,64 (or '' for none), got {text!r}") from None
+
+
+def _fraction(text):
+    v = float(text)
+    if not 0.0 < v < 1.0:
+        raise argparse.ArgumentTypeError(f"--val-fraction must be in (0, 1), got {text}")
+    return v
+
+
+def _positive(text):
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return v
+
+
+def build_parser():
+    d = DEFAULTS
+    p = argparse.ArgumentParser(
+        prog="python -m nn.train",
+        description="Train a classifier with autodiff/nn; evaluates on a held-out split and "
+                    "checkpoints (OUT/checkpoint.npz) every epoch.")
+    # every option defaults to None so that --resume can tell what was given explicitly
+    p.add_argument("--dataset", choices=sorted(DATASETS), help=f"(default {d['dataset']})")
+    p.add_argument("--model", choices=sorted(MODELS), help=f"(default {d['model']})")
+    p.add_argument("--hidden", type=_hidden, metavar="W1,W2,...",
+                   help="hidden layer widths (default 128)")
+    p.add_argument("--activation", help=f"hidden activation: relu, tanh, sigmoid, gelu, "
+                                        f"leaky_relu, elu, ... (default {d['activation']})")
+    p.add_argument("--dropout", type=float, help="drop probability after each hidden layer "
+                                                 "(default 0)")
+    p.add_argument("--batchnorm", action="store_const", const=True,
+                   help="BatchNorm1d after each hidden Linear")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS),
+                   help="momentum/nesterov = SGD with momentum 0.9 (default adam)")
+    p.add_argument("--lr", type=float, help="learning rate (default: per optimizer - sgd 0.1, "
+                                            "momentum/nesterov/adagrad 0.05, others 1e-3)")
+    p.add_argument("--weight-decay", type=float, help="L2 weight decay (default 0)")
+    p.add_argument("--epochs", type=_positive, help=f"total epochs (default {d['epochs']})")
+    p.add_argument("--batch-size", type=_positive, help=f"(default {d['batch_size']})")
+    p.add_argument("--seed", type=int, help="seeds init, split, shuffling, dropout (default 0)")
+    p.add_argument("--val-fraction", type=_fraction, help="held-out fraction (default 0.2)")
+    p.add_argument("--standardize", action=argparse.BooleanOptionalAction,
+                   help="z-score the inputs with the training split's statistics (default on)")
+    p.add_argument("--out", help="output directory (default runs/<dataset>-<model>)")
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT")
+    p.add_argument("--graph", action="store_true", help="write the computational graph of one "
+                   "batch's loss to OUT/graph.svg (or OUT/graph.dot without graphviz)")
+    p.add_argument("--quiet", action="store_true", help="no progress output, summary only")
+    return p
+
+
+# --- progress output --------------------------------------------------------------------------
+
+class Progress:
+    """A one-line progress bar on stderr: redrawn with \\r on a TTY, plain lines otherwise."""
+
+    def __init__(self, stream=None, enabled=True):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last = 0.0
+
+    def update(self, prefix, done, total, metrics):
+        if not self.tty:
+            return
+        now = time.perf_counter()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 20
+        fill = int(width * done / max(total, 1))
+        bar = "#" * fill + "." * (width - fill)
+        self.stream.write(f"\r{prefix} [{bar}] {done}/{total} {metrics}\033[K")
+        self.stream.flush()
+
+    def line(self, text):
+        if not self.enabled:
+            return
+        self.stream.write(("\r" if self.tty else "") + text + ("\033[K\n" if self.tty else "\n"))
+        self.stream.flush()
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+def _config(args):
+    """The run's configuration: defaults < checkpoint (on resume) < options given explicitly."""
+    given = {k: v for k, v in vars(args).items()
+             if k in DEFAULTS and v is not None}
+    config = dict(DEFAULTS)
+    ckpt = None
+    if args.resume:
+        ckpt = load(args.resume)
+        if not isinstance(ckpt, dict) or "config" not in ckpt or "model" not in ckpt:
+            raise SystemExit(f"nn.train: {args.resume} is an nn.save file but not a training "
+                             f"checkpoint (no 'config'/'model' entries)")
+        saved = ckpt["config"]
+        for k, v in given.items():
+            if k not in RESUMABLE and saved.get(k) != v:
+                raise SystemExit(f"nn.train: --{k.replace('_', '-')} {v} differs from the "
+                                 f"checkpoint's {saved.get(k)}; a resumed run keeps its "
+                                 f"configuration (only --epochs, --out may change). Drop the "
+                                 f"option or start a new run.")
+        config.update(saved)
+    config.update(given)
+    if config["lr"] is None:
+        config["lr"] = OPTIMIZERS[config["optimizer"]][1]
+    return config, ckpt
+
+
+def _split(n, fraction, seed):
+    """(train indices, val indices): a seeded random permutation, the last part held out."""
+    perm = np.random.default_rng([seed, 1]).permutation(n)
+    n_val = max(1, int(round(n * fraction)))
+    return perm[n_val:], perm[:n_val]
+
+
+def standardizer(Xtr):
+    """(mean, scale) of the training inputs: per feature for flat data, one pair for images;
+    scale = std + 0.3 * mean(std), so near-constant features (digit borders) are not blown up."""
+    x = Xtr.data.astype(np.float64)
+    if x.ndim > 2:
+        mean, std = np.array(x.mean()), np.array(x.std())
+    else:
+        mean, std = x.mean(0), x.std(0)
+    return mean.astype(Xtr.dtype), (std + 0.3 * std.mean()).astype(Xtr.dtype)
+
+
+def evaluate(model, X, y, batch_size=2048):
+    """(mean cross-entropy, accuracy) of model on (X, y), in eval mode without a graph."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with ad.no_grad():
+        for start in range(0, len(y), batch_size):
+            xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+            logits = model(xb)
+            total_loss += float(F.cross_entropy(logits, yb, reduction="sum"))
+            correct += int((logits.data.argmax(1) == yb.data).sum())
+    model.train(was_training)
+    n = max(len(y), 1)
+    return total_loss / n, correct / n
+
+
+def render_graph(model, xb, yb, out_dir, say):
+    """Write the graph of one batch's loss to out_dir/graph.svg (graphviz) or graph.dot."""
+    if importlib.util.find_spec("autodiff.viz") is None:
+        say("note: --graph skipped: autodiff.viz is not available in this build")
+        return None
+    viz = importlib.import_module("autodiff.viz")
+    state = ad.default_generator.get_state()
+    was_training = model.training
+    model.eval()  # no dropout draws, no batch-norm statistics updates: the run is unchanged
+    try:
+        loss = F.cross_entropy(model(xb), yb)
+        if hasattr(viz, "draw_graph") and shutil.which("dot"):
+            try:
+                svg = viz.draw_graph(loss).pipe(format="svg")
+            except ImportError:
+                svg = None  # the graphviz Python package is missing: fall back to DOT
+            if svg is not None:
+                path = os.path.join(out_dir, "graph.svg")
+                with open(path, "wb") as f:
+                    f.write(svg)
+                return path
+        path = os.path.join(out_dir, "graph.dot")
+        with open(path, "w") as f:
+            f.write(viz.to_dot(loss))
+        return path
+    finally:
+        model.train(was_training)
+        ad.default_generator.set_state(state)
+
+
+def main(argv=None):
+    """Parse argv, train, and return {'best_val_acc', 'final_val_acc', 'checkpoint', ...}."""
+    args = build_parser().parse_args(argv)
+    config, ckpt = _config(args)
+    out_dir = args.out or (os.path.dirname(args.resume) or "." if args.resume else
+                           os.path.join("runs", f"{config['dataset']}-{config['model']}"))
+    os.makedirs(out_dir, exist_ok=True)
+    progress = Progress(enabled=not args.quiet)
+    say = (lambda s: None) if args.quiet else print
+    t0 = time.perf_counter()
+
+    seed = config["seed"]
+    ad.manual_seed(seed)  # init and dropout draw from the default generator
+    shuffle = ad.Generator(seed + 1)
+    X, y, n_classes, test = DATASETS[config["dataset"]](seed)
+    train_idx, val_idx = _split(len(y), config["val_fraction"], seed)
+    Xtr, ytr, Xval, yval = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+    norm = None
+    if config["standardize"]:
+        mean, scale = standardizer(Xtr)
+        norm = {"mean": mean, "scale": scale}
+        Xtr, Xval = [ad.from_numpy((t.data - mean) / scale) for t in (Xtr, Xval)]
+        if test is not None:
+            test = (ad.from_numpy((test[0].data - mean) / scale), test[1])
+    loader = DataLoader(TensorDataset(Xtr, ytr), batch_size=config["batch_size"], shuffle=True,
+                        generator=shuffle)
+    if config["model"] not in MODELS:
+        raise SystemExit(f"nn.train: unknown model {config['model']!r}; known: {sorted(MODELS)}")
+    model = MODELS[config["model"]](tuple(X.shape[1:]), n_classes, config)
+    factory = OPTIMIZERS[config["optimizer"]][0]
+    opt = factory(model.parameters(), config["lr"], config["weight_decay"])
+
+    start, history, best, best_epoch = 0, [], -1.0, 0
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        ad.default_generator.set_state(ckpt["rng"]["default"])
+        shuffle.set_state(ckpt["rng"]["shuffle"])
+        start, history = ckpt["epoch"], list(ckpt["history"])
+        best, best_epoch = ckpt["best_val_acc"], ckpt["best_epoch"]
+        say(f"resumed {args.resume} at epoch {start}")
+    n_params = sum(p.numel() for p in model.parameters())
+    say(f"{config['dataset']}: {len(ytr)} train / {len(yval)} val, {n_classes} classes; "
+        f"{config['model']} with {n_params} parameters; {config['optimizer']} lr "
+        f"{config['lr']:g}, batch {config['batch_size']}, {config['epochs']} epochs")
+    graph = None
+    if args.graph:
+        graph = render_graph(model, Xtr[:8], ytr[:8], out_dir, say)
+        if graph:
+            say(f"graph: {graph}")
+
+    ckpt_path = os.path.join(out_dir, CHECKPOINT)
+    epochs = config["epochs"]
+    width = len(str(epochs))
+    for epoch in range(start + 1, epochs + 1):
+        t_epoch = time.perf_counter()
+        model.train()
+        seen, loss_sum, correct = 0, 0.0, 0
+        prefix = f"epoch {epoch:>{width}}/{epochs}"
+        for i, (xb, yb) in enumerate(loader, 1):
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            n = len(yb)
+            seen += n
+            loss_sum += float(loss) * n
+            correct += int((logits.data.argmax(1) == yb.data).sum())
+            progress.update(prefix, i, len(loader),
+                            f"loss {loss_sum / seen:.4f} acc {100 * correct / seen:.2f}%")
+        val_loss, val_acc = evaluate(model, Xval, yval)
+        if val_acc > best:
+            best, best_epoch = val_acc, epoch
+        history.append({"epoch": epoch, "loss": loss_sum / seen, "acc": correct / seen,
+                        "val_loss": val_loss, "val_acc": val_acc})
+        save({"epoch": epoch, "config": config, "model": model.state_dict(),
+              "optimizer": opt.state_dict(),
+              "rng": {"default": ad.default_generator.get_state(),
+                      "shuffle": shuffle.get_state()},
+              "history": history, "best_val_acc": best, "best_epoch": best_epoch,
+              "normalization": norm}, ckpt_path)
+        progress.line(f"{prefix} loss {loss_sum / seen:.4f} acc {100 * correct / seen:.2f}% | "
+                      f"val loss {val_loss:.4f} acc {100 * val_acc:.2f}% | "
+                      f"{time.perf_counter() - t_epoch:.2f}s")
+
+    elapsed = time.perf_counter() - t0
+    final = history[-1]["val_acc"] if history else float("nan")
+    result = {"best_val_acc": best, "best_epoch": best_epoch, "final_val_acc": final,
+              "epochs": epochs, "start_epoch": start, "history": history, "time": elapsed,
+              "checkpoint": ckpt_path if epochs > start else args.resume, "out": out_dir, "graph": graph,
+              "config": config, "model": model, "optimizer": opt}
+    if test is not None:
+        result["test_loss"], result["test_acc"] = evaluate(model, *test)
+    if args.quiet:
+        return result
+    print(f"done: {config['dataset']}/{config['model']}, epochs {start + 1}-{epochs} in "
+          f"{elapsed:.1f}s")
+    if epochs > start:
+        print(f"best val acc {100 * best:.2f}% (epoch {best_epoch}), final val acc "
+              f"{100 * final:.2f}%" + (f", test acc {100 * result['test_acc']:.2f}%"
+                                       if test is not None else ""))
+        print(f"checkpoint: {ckpt_path}")
+    else:
+        print(f"nothing to do: the checkpoint is already at epoch {start} of {epochs}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""python -m nn.train, in-process: runs, checkpoints, resumes exactly, reaches 97% on digits."""
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nn
+from nn import train
+from nn.serialization import load
+
+TINY = ["--dataset", "moons", "--hidden", "16,16", "--batch-size", "64", "--quiet"]
+
+
+def _run(tmp_path, *extra, name="run"):
+    return train.main(TINY + ["--out", str(tmp_path / name)] + list(extra))
+
+
+def test_runs_and_writes_a_checkpoint(tmp_path):
+    result = _run(tmp_path, "--epochs", "2")
+    ckpt_path = result["checkpoint"]
+    assert ckpt_path == str(tmp_path / "run" / "checkpoint.npz") and os.path.isfile(ckpt_path)
+    assert [h["epoch"] for h in result["history"]] == [1, 2]
+    assert 0.5 < result["final_val_acc"] <= 1.0 and result["best_val_acc"] >= result["final_val_acc"]
+    ckpt = load(ckpt_path)
+    assert ckpt["epoch"] == 2 and ckpt["config"]["hidden"] == [16, 16]
+    assert set(ckpt) >= {"model", "optimizer", "rng", "history", "best_val_acc", "normalization"}
+    assert list(ckpt["model"]) == list(result["model"].state_dict())
+    assert ckpt["optimizer"]["param_groups"][0]["lr"] == 1e-3
+    assert not [f for f in os.listdir(tmp_path / "run") if f.endswith(".tmp")]
+
+
+def test_resume_continues_exactly(tmp_path):
+    opts = ["--dropout", "0.2", "--batchnorm", "--optimizer", "nesterov"]  # rng + buffers + momentum
+    straight = _run(tmp_path, "--epochs", "3", *opts, name="straight")
+    first = _run(tmp_path, "--epochs", "1", *opts, name="resumed")
+    resumed = train.main(["--resume", first["checkpoint"], "--epochs", "3", "--quiet"])
+    assert resumed["start_epoch"] == 1 and resumed["out"] == str(tmp_path / "resumed")
+    assert resumed["history"] == straight["history"]
+    a, b = straight["model"].state_dict(), resumed["model"].state_dict()
+    for k in a:
+        np.testing.assert_array_equal(a[k].data, b[k].data, err_msg=k)
+    assert load(resumed["checkpoint"])["epoch"] == 3
+
+
+def test_resume_keeps_the_configuration(tmp_path):
+    first = _run(tmp_path, "--epochs", "1")
+    with pytest.raises(SystemExit, match="--hidden"):
+        train.main(["--resume", first["checkpoint"], "--hidden", "8", "--quiet"])
+    done = train.main(["--resume", first["checkpoint"], "--epochs", "1", "--quiet"])
+    assert done["history"] == first["history"] and done["checkpoint"] == first["checkpoint"]
+
+
+def test_resume_from_a_foreign_file(tmp_path):
+    nn.save({"w": np.ones(2)}, tmp_path / "x.npz")
+    with pytest.raises(SystemExit, match="not a training checkpoint"):
+        train.main(["--resume", str(tmp_path / "x.npz"), "--quiet"])
+
+
+@pytest.mark.parametrize("name", sorted(train.OPTIMIZERS))
+def test_every_optimizer_choice_trains(tmp_path, name):
+    result = _run(tmp_path, "--epochs", "3", "--optimizer", name)
+    assert result["history"][-1]["loss"] < result["history"][0]["loss"] * 1.05
+    assert np.isfinite(result["history"][-1]["loss"])
+
+
+def test_progress_and_summary_output(tmp_path, capsys):
+    train.main(["--dataset", "circles", "--epochs", "2", "--out", str(tmp_path / "o")])
+    out, err = capsys.readouterr()
+    assert "epoch 1/2 loss" in err and "val loss" in err and "\r" not in err  # not a TTY
+    assert "best val acc" in out and "checkpoint:" in out and "circles: 800 train / 200 val" in out
+
+
+def test_graph_option(tmp_path):
+    result = _run(tmp_path, "--epochs", "1", "--graph")
+    if importlib.util.find_spec("autodiff.viz") is None:
+        assert result["graph"] is None  # skipped with a one-line note
+    else:
+        assert result["graph"].endswith(("graph.svg", "graph.dot"))
+        assert os.path.getsize(result["graph"]) > 0
+
+
+def test_register_model(tmp_path):
+    def linear(in_shape, n_classes, config):
+        return nn.Linear(int(np.prod(in_shape)), n_classes)
+
+    train.register_model("softmax", linear)
+    try:
+        result = _run(tmp_path, "--epochs", "1", "--model", "softmax")
+        assert len(list(result["model"].parameters())) == 2
+    finally:
+        del train.MODELS["softmax"]
+
+
+@pytest.mark.parametrize("argv", [["--val-fraction", "1.5"], ["--dataset", "cifar"],
+                                  ["--hidden", "a,b"], ["--epochs", "0"]])
+def test_bad_options(argv, capsys):
+    with pytest.raises(SystemExit):
+        train.main(argv)
+    assert "error" in capsys.readouterr().err
+
+
+def test_default_run_reaches_97_percent(tmp_path):
+    """The no-argument run (digits, MLP 128, Adam, 30 epochs); deselect with -k 'not default_run'."""
+    result = train.main(["--out", str(tmp_path), "--quiet"])
+    assert result["config"]["dataset"] == "digits" and result["epochs"] == 30
+    assert result["final_val_acc"] >= 0.97, result["history"][-1]
+    assert result["time"] < 60
+
+
+def test_module_entry_point(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "nn.train", "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0 and "--resume CHECKPOINT" in proc.stdout
