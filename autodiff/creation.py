@@ -42,7 +42,9 @@ def as_tensor(data, dtype=None):
 
 
 def from_numpy(array):
-    """A tensor sharing memory with a numpy array (its dtype kept)"""
+    """A tensor sharing memory with a numpy array (its dtype kept; numpy scalars give 0-d)"""
+    if isinstance(array, np.generic):
+        array = np.asarray(array)
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects an ndarray, got {type(array).__name__}")
     return Tensor._const(array)
