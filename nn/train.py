@@ -373,7 +373,8 @@ def main(argv=None):
     final = history[-1]["val_acc"] if history else float("nan")
     result = {"best_val_acc": best, "best_epoch": best_epoch, "final_val_acc": final,
               "epochs": epochs, "start_epoch": start, "history": history, "time": elapsed,
-              "checkpoint": ckpt_path if epochs > start else args.resume, "out": out_dir, "graph": graph,
+              "checkpoint": ckpt_path if epochs > start else args.resume, "out": out_dir,
+              "graph": graph,
               "config": config, "model": model, "optimizer": opt}
     if test is not None:
         result["test_loss"], result["test_acc"] = evaluate(model, *test)

@@ -45,7 +45,7 @@ class Optimizer:
         if isinstance(params, ad.Tensor):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of "
                             f"dicts, got a single Tensor of shape {tuple(params.shape)}; wrap it "
-                            f"in a list: [{'param'}]")
+                            f"in a list: [param]")
         if isinstance(params, dict):
             raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of "
                             f"dicts (param groups), got one dict; wrap it in a list: [group]")
@@ -186,9 +186,10 @@ class Optimizer:
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "state" not in state_dict \
                 or "param_groups" not in state_dict:
+            got = sorted(map(str, state_dict)) if isinstance(state_dict, dict) \
+                else type(state_dict).__name__
             raise ValueError(f"{name}.load_state_dict: expected a dict with keys 'state' and "
-                             f"'param_groups' (from Optimizer.state_dict()), got "
-                             f"{sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__}")
+                             f"'param_groups' (from Optimizer.state_dict()), got {got}")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved_groups)} "
@@ -226,7 +227,7 @@ def _snapshot(value):
 
 
 def _restore(value, p, key, name):
-    """A state entry loaded for parameter p: float buffers take p's dtype and must match its shape."""
+    """A state entry for parameter p: buffers must have p's shape; float ones take p's dtype."""
     if isinstance(value, (ad.Tensor, np.ndarray)):
         arr = value.data if isinstance(value, ad.Tensor) else value
         if arr.ndim and arr.shape != p.shape:

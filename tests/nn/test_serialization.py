@@ -8,6 +8,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import autodiff as ad
 import nn.serialization as ser
@@ -248,3 +249,23 @@ def test_torch_save_file_is_refused(tmp_path):
     torch.save({"w": torch.ones(2)}, tmp_path / "t.pt")
     with pytest.raises(SerializationError, match="torch.save"):
         load(tmp_path / "t.pt")
+
+
+_leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70), st.text(max_size=8),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.lists(st.floats(-1e3, 1e3, width=32), max_size=6).map(
+        lambda v: ad.tensor(np.array(v, dtype=np.float32))),
+    st.lists(st.integers(-5, 5), max_size=4).map(lambda v: np.array(v, dtype=np.int64)))
+_keys = st.one_of(st.text(max_size=6), st.integers(-3, 3))
+_trees = st.recursive(_leaves, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.lists(inner, max_size=3).map(tuple),
+    st.dictionaries(_keys, inner, max_size=4)), max_leaves=12)
+
+
+@given(_trees)
+@settings(max_examples=40)
+def test_round_trip_property(tmp_path_factory, obj):
+    path = tmp_path_factory.mktemp("rt") / "obj.npz"
+    save(obj, path)
+    _same(obj, load(path))
