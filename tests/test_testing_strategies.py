@@ -102,6 +102,13 @@ def test_tensor_dtypes(f, i):
     assert i.dtype == np.int64 and i.shape == (5,) and not i.requires_grad
 
 
+@given(ts.broadcastable_tensors(3, elements=ts.positive()))
+def test_broadcastable_tensors_combine(xyz):
+    x, y, z = xyz
+    assert (x * y / z).shape == np.broadcast_shapes(x.shape, y.shape, z.shape)
+    assert all(t.requires_grad and (t.data > 0).all() for t in xyz)
+
+
 # --- profiles and pytest helpers ---------------------------------------------------------------
 
 def test_register_profiles_defines_a_derandomized_ci_profile():

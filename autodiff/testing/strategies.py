@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 from ..creation import tensor as _tensor
 
-__all__ = ["shapes", "broadcastable_shapes", "tensors", "floats", "positive", "bounded",
+__all__ = ["shapes", "broadcastable_shapes", "broadcastable_tensors", "tensors", "floats", "positive", "bounded",
            "away_from", "separated_tensors"]
 
 
@@ -60,6 +60,21 @@ def broadcastable_shapes(n, *, min_dims=0, max_dims=3, min_side=1, max_side=4):
         return tuple(out)
 
     return group()
+
+
+def broadcastable_tensors(n, *, elements=None, dtype=np.float64, requires_grad=True,
+                          **shape_options):
+    """A tuple of n tensors whose shapes broadcast together (see broadcastable_shapes), for
+    property-testing binary and ternary functions.
+
+    >>> from hypothesis import find
+    >>> x, y = find(broadcastable_tensors(2), lambda xy: xy[0].shape != xy[1].shape)
+    >>> (x + y).shape == np.broadcast_shapes(x.shape, y.shape)
+    True
+    """
+    return broadcastable_shapes(n, **shape_options).flatmap(
+        lambda group: st.tuples(*(tensors(s, dtype, elements, requires_grad=requires_grad)
+                                  for s in group)))
 
 
 def floats(min_value=-3.0, max_value=3.0, *, min_magnitude=0.0):
