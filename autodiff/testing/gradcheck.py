@@ -459,8 +459,8 @@ class _Problem:
                 f"h = {h:.3g} (eps {eps:g} * max(1, |x|)); {bad} of {x.size} element(s) fail. "
                 f"The gradient checked is J^T v for a random upstream v, not of .sum().")
         if verdict == "domain":
-            tail = (f" fn returned NaN or Inf within x +- h, so the step leaves fn's domain: keep "
-                    f"inputs farther than h from the boundary (e.g. strategies.positive()).")
+            tail = (" fn returned NaN or Inf within x +- h, so the step leaves fn's domain: keep "
+                    "inputs farther than h from the boundary (e.g. strategies.positive()).")
         elif verdict == "analytic is not finite":
             tail = " The analytic gradient is NaN or Inf there; the backward rule divides by zero " \
                    "or overflows."
@@ -469,9 +469,10 @@ class _Problem:
                     f"to {hi:.6g}), and the analytic value is not between them, so it is not a "
                     f"valid subgradient either.")
         elif order == 2:
-            tail = (" First-order gradients may still be right: a backward rule that computes "
-                    "on .data or with numpy cuts the graph, so its own gradient is missing. "
-                    "Write backward rules with differentiable Tensor ops.")
+            tail = (" Either a backward rule computes on .data or with numpy, which cuts the "
+                    "graph (its first-order values can still be right, so gradcheck passes): "
+                    "write it with differentiable Tensor ops; or the derivative of a backward "
+                    "rule is itself wrong.")
         else:
             tail = " The backward rule for this input is wrong at that element."
         return GradcheckError(head + tail, input=self.labels[k], index=idx, analytic=a,
