@@ -269,3 +269,30 @@ def test_round_trip_property(tmp_path_factory, obj):
     path = tmp_path_factory.mktemp("rt") / "obj.npz"
     save(obj, path)
     _same(obj, load(path))
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: optim.lr_scheduler.MultiStepLR(o, milestones=[2, 2, 4], gamma=0.5),
+    lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.01),
+    lambda o: optim.lr_scheduler.ReduceLROnPlateau(o, patience=0),
+    lambda o: optim.lr_scheduler.LambdaLR(o, lambda e: 0.9 ** e),
+])
+def test_scheduler_state_dict_through_a_file(tmp_path, make):
+    def fresh():
+        opt = optim.SGD([ad.zeros(1, requires_grad=True)], lr=0.1)
+        return opt, make(opt)
+
+    def advance(s, n):
+        for _ in range(n):
+            s.step(1.0) if isinstance(s, optim.lr_scheduler.ReduceLROnPlateau) else s.step()
+
+    opt, s = fresh()
+    advance(s, 3)
+    save({"opt": opt.state_dict(), "sched": s.state_dict()}, tmp_path / "s.npz")
+    advance(s, 3)
+    opt2, s2 = fresh()
+    ckpt = load(tmp_path / "s.npz")
+    opt2.load_state_dict(ckpt["opt"])
+    s2.load_state_dict(ckpt["sched"])
+    advance(s2, 3)
+    assert s2.get_last_lr() == s.get_last_lr()
