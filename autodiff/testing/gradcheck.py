@@ -462,8 +462,8 @@ class _Problem:
             tail = (" fn returned NaN or Inf within x +- h, so the step leaves fn's domain: keep "
                     "inputs farther than h from the boundary (e.g. strategies.positive()).")
         elif verdict == "analytic is not finite":
-            tail = " The analytic gradient is NaN or Inf there; the backward rule divides by zero " \
-                   "or overflows."
+            tail = (" The analytic gradient is NaN or Inf there; the backward rule divides by "
+                    "zero or overflows.")
         elif verdict == "kink-outside":
             tail = (f" The function is not differentiable here (one-sided slopes from {lo:.6g} "
                     f"to {hi:.6g}), and the analytic value is not between them, so it is not a "

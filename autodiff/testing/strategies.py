@@ -16,8 +16,8 @@ from hypothesis.extra import numpy as hnp
 
 from ..creation import tensor as _tensor
 
-__all__ = ["shapes", "broadcastable_shapes", "broadcastable_tensors", "tensors", "floats", "positive", "bounded",
-           "away_from", "separated_tensors"]
+__all__ = ["shapes", "broadcastable_shapes", "broadcastable_tensors", "tensors",
+           "separated_tensors", "floats", "positive", "bounded", "away_from"]
 
 
 def shapes(*, min_dims=0, max_dims=3, min_side=1, max_side=4):
