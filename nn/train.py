@@ -201,7 +201,10 @@ def _config(args):
     config = dict(DEFAULTS)
     ckpt = None
     if args.resume:
-        ckpt = load(args.resume)
+        try:
+            ckpt = load(args.resume)
+        except (OSError, ValueError) as e:  # missing, truncated, foreign: the message says which
+            raise SystemExit(f"nn.train: cannot resume: {e}") from None
         if not isinstance(ckpt, dict) or "config" not in ckpt or "model" not in ckpt:
             raise SystemExit(f"nn.train: {args.resume} is an nn.save file but not a training "
                              f"checkpoint (no 'config'/'model' entries)")
@@ -235,6 +238,25 @@ def standardizer(Xtr):
     else:
         mean, std = x.mean(0), x.std(0)
     return mean.astype(Xtr.dtype), (std + 0.3 * std.mean()).astype(Xtr.dtype)
+
+
+def train_epoch(model, loader, opt, progress, prefix):
+    """One pass over loader (cross-entropy, opt.step per batch) -> (mean loss, accuracy)."""
+    model.train()
+    seen, loss_sum, correct = 0, 0.0, 0
+    for i, (xb, yb) in enumerate(loader, 1):
+        logits = model(xb)
+        loss = F.cross_entropy(logits, yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        n = len(yb)
+        seen += n
+        loss_sum += float(loss) * n
+        correct += int((logits.data.argmax(1) == yb.data).sum())
+        progress.update(prefix, i, len(loader),
+                        f"loss {loss_sum / seen:.4f} acc {100 * correct / seen:.2f}%")
+    return loss_sum / max(seen, 1), correct / max(seen, 1)
 
 
 def evaluate(model, X, y, batch_size=2048):
@@ -297,7 +319,11 @@ def main(argv=None):
     seed = config["seed"]
     ad.manual_seed(seed)  # init and dropout draw from the default generator
     shuffle = ad.Generator(seed + 1)
-    X, y, n_classes, test = DATASETS[config["dataset"]](seed)
+    try:
+        X, y, n_classes, test = DATASETS[config["dataset"]](seed)
+    except (datasets.DatasetUnavailableError, ModuleNotFoundError, FileNotFoundError) as e:
+        raise SystemExit(f"nn.train: dataset {config['dataset']!r} is not available: {e}") \
+            from None
     train_idx, val_idx = _split(len(y), config["val_fraction"], seed)
     Xtr, ytr, Xval, yval = X[train_idx], y[train_idx], X[val_idx], y[val_idx]
     norm = None
@@ -337,27 +363,24 @@ def main(argv=None):
     ckpt_path = os.path.join(out_dir, CHECKPOINT)
     epochs = config["epochs"]
     width = len(str(epochs))
+    last_saved = args.resume
     for epoch in range(start + 1, epochs + 1):
         t_epoch = time.perf_counter()
-        model.train()
-        seen, loss_sum, correct = 0, 0.0, 0
         prefix = f"epoch {epoch:>{width}}/{epochs}"
-        for i, (xb, yb) in enumerate(loader, 1):
-            logits = model(xb)
-            loss = F.cross_entropy(logits, yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            n = len(yb)
-            seen += n
-            loss_sum += float(loss) * n
-            correct += int((logits.data.argmax(1) == yb.data).sum())
-            progress.update(prefix, i, len(loader),
-                            f"loss {loss_sum / seen:.4f} acc {100 * correct / seen:.2f}%")
+        try:
+            loss, acc = train_epoch(model, loader, opt, progress, prefix)
+        except KeyboardInterrupt:
+            progress.line("")
+            if last_saved is None:
+                raise SystemExit(f"interrupted in epoch {epoch}, before any checkpoint was "
+                                 f"written") from None
+            raise SystemExit(f"interrupted in epoch {epoch}; {last_saved} holds epoch "
+                             f"{epoch - 1}: continue with python -m nn.train --resume "
+                             f"{last_saved}") from None
         val_loss, val_acc = evaluate(model, Xval, yval)
         if val_acc > best:
             best, best_epoch = val_acc, epoch
-        history.append({"epoch": epoch, "loss": loss_sum / seen, "acc": correct / seen,
+        history.append({"epoch": epoch, "loss": loss, "acc": acc,
                         "val_loss": val_loss, "val_acc": val_acc})
         save({"epoch": epoch, "config": config, "model": model.state_dict(),
               "optimizer": opt.state_dict(),
@@ -365,7 +388,8 @@ def main(argv=None):
                       "shuffle": shuffle.get_state()},
               "history": history, "best_val_acc": best, "best_epoch": best_epoch,
               "normalization": norm}, ckpt_path)
-        progress.line(f"{prefix} loss {loss_sum / seen:.4f} acc {100 * correct / seen:.2f}% | "
+        last_saved = ckpt_path
+        progress.line(f"{prefix} loss {loss:.4f} acc {100 * acc:.2f}% | "
                       f"val loss {val_loss:.4f} acc {100 * val_acc:.2f}% | "
                       f"{time.perf_counter() - t_epoch:.2f}s")
 

@@ -117,3 +117,25 @@ def test_module_entry_point(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "nn.train", "--help"], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0 and "--resume CHECKPOINT" in proc.stdout
+
+
+def test_interrupt_points_at_the_checkpoint(tmp_path, monkeypatch):
+    real = train.train_epoch
+    calls = []
+
+    def interrupted_second_epoch(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(train, "train_epoch", interrupted_second_epoch)
+    with pytest.raises(SystemExit, match=r"interrupted in epoch 2; .*checkpoint.npz holds epoch 1"):
+        _run(tmp_path, "--epochs", "3")
+    assert load(tmp_path / "run" / "checkpoint.npz")["epoch"] == 1
+
+
+def test_unreadable_resume_file(tmp_path):
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04garbage")
+    with pytest.raises(SystemExit, match=r"cannot resume: .*bad\.npz"):
+        train.main(["--resume", str(tmp_path / "bad.npz"), "--quiet"])
