@@ -15,6 +15,7 @@ builder(in_shape, n_classes, config) -> Module); add one with register_model.
 import argparse
 import importlib
 import importlib.util
+import inspect
 import math
 import os
 import shutil
@@ -286,9 +287,12 @@ def render_graph(model, xb, yb, out_dir, say):
     model.eval()  # no dropout draws, no batch-norm statistics updates: the run is unchanged
     try:
         loss = F.cross_entropy(model(xb), yb)
+        options = {}
+        if "names" in inspect.signature(viz.to_dot).parameters:  # label parameters by name
+            options["names"] = dict(model.named_parameters())
         if hasattr(viz, "draw_graph") and shutil.which("dot"):
             try:
-                svg = viz.draw_graph(loss).pipe(format="svg")
+                svg = viz.draw_graph(loss, **options).pipe(format="svg")
             except ImportError:
                 svg = None  # the graphviz Python package is missing: fall back to DOT
             if svg is not None:
@@ -298,7 +302,7 @@ def render_graph(model, xb, yb, out_dir, say):
                 return path
         path = os.path.join(out_dir, "graph.dot")
         with open(path, "w") as f:
-            f.write(viz.to_dot(loss))
+            f.write(viz.to_dot(loss, **options))
         return path
     finally:
         model.train(was_training)
