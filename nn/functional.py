@@ -64,21 +64,8 @@ def _same_shape(input, target, op):
 # --- linear, embedding ------------------------------------------------------------------------
 
 def linear(input, weight, bias=None):
-    """y = x W^T + b, for x (..., in), W (out, in), b (out,)"""
-    input = _tensor(input, "linear", "input")
-    if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
-                         f"{tuple(weight.shape)}")
-    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(
-            f"linear: input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0}"
-            f" features in its last dim, but the weight of shape {tuple(weight.shape)} expects "
-            f"in_features={weight.shape[1]}; reshape the input (e.g. x.flatten(1)) or build the "
-            f"layer with in_features={input.shape[-1] if input.ndim else '?'}")
-    out = input @ weight.T
-    if bias is not None:
-        out = out + bias
-    return out
+    """y = x W^T + b, for x (..., in), W (out, in), b (out,): one fused autodiff op"""
+    return ad.linear(_tensor(input, "linear", "input"), weight, bias)
 
 
 def _check_indices(idx, n, op, name, what):

@@ -6,5 +6,5 @@ from .reduce import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, 
 from .shape import (broadcast_to, sum_to, reshape, view, flatten, squeeze, unsqueeze,  # noqa
                     permute, transpose, swapaxes, expand, getitem, index_add, gather, cat, stack,
                     split, chunk, unbind, repeat, flip, pad, mT)
-from .linalg import matmul, einsum  # noqa
+from .linalg import matmul, einsum, linear  # noqa
 from .conv import conv2d, conv1d, max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa

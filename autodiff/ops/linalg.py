@@ -64,6 +64,54 @@ def matmul(x, y):
     return out
 
 
+class Linear(Node):
+    """out = x @ w^T + b for x (..., in), w (out, in), b (out,) - one node instead of four;
+    dx = g @ w, dw = g^T x and db = g summed over all leading dims"""
+    __slots__ = ()
+
+    def forward(self, x, w, b=None):
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, g):
+        x, w = self.inputs[0], self.inputs[1]
+        needs = self.needs_input_grad
+        n_out, n_in = w.data.shape
+        g2 = g if g.data.ndim == 2 else g.reshape(-1, n_out)
+        gx = g @ w if needs[0] else None
+        gw = None
+        if needs[1]:
+            x2 = x if x.data.ndim == 2 else x.reshape(-1, n_in)
+            gw = g2.mT @ x2
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, (g2.sum(0) if needs[2] else None)
+
+
+def linear(x, weight, bias=None):
+    """x @ weight^T + bias for x (..., in_features), weight (out_features, in_features)"""
+    x, weight = promote(x, weight, "linear")
+    if weight.data.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
+                         f"{weight.data.shape}")
+    if x.data.ndim == 0 or x.data.shape[-1] != weight.data.shape[1]:
+        got = x.data.shape[-1] if x.data.ndim else 0
+        raise ValueError(
+            f"linear: input of shape {x.data.shape} has {got} features in its last dim, but the "
+            f"weight of shape {weight.data.shape} expects in_features={weight.data.shape[1]}; "
+            f"reshape the input (e.g. x.flatten(1)) or build the layer with "
+            f"in_features={got if x.data.ndim else '?'}")
+    if bias is None:
+        return apply2(Linear(), x, weight)
+    bias, weight = promote(bias, weight, "linear")
+    if bias.data.shape != (weight.data.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.data.shape[0]},) to match the "
+                         f"weight's out_features, got {bias.data.shape}")
+    return applyn(Linear(), x, weight, bias)
+
+
 # --- einsum ------------------------------------------------------------------------------------
 
 class Einsum(Node):
