@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..function import Node, apply1, apply2, applyn
+from ..tensor import grad_state
 from ._operands import check_float, promote, tensor_arg
 from .linalg import einsum
 from .shape import squeeze, unsqueeze
@@ -343,7 +344,7 @@ def pool_scatter(g, weight, x_shape, kernel_size, stride, padding, dilation):
 class MaxPool2d(_Pool):
     """out = max of each window of x (padded with -inf); dx = g split evenly among each
     window's maxima (pool_scatter with weights hit / count)"""
-    __slots__ = ()
+    __slots__ = ("_recording",)  # False: no graph will be kept, so skip the weights
 
     def forward(self, x):
         out_hw = _out_size("max_pool2d", x.shape[2:], *self._geom())
@@ -355,14 +356,18 @@ class MaxPool2d(_Pool):
             for j in range(kw):
                 if i or j:
                     np.maximum(out, win[:, :, i, j], out=out)
-        hit = np.empty((kh, kw) + out.shape, x.dtype)
+        if not self._recording:
+            return out
+        hit = np.empty((kh, kw) + out.shape, np.bool_)
         for i in range(kh):
             for j in range(kw):
-                np.equal(win[:, :, i, j], out, out=hit[i, j], casting="unsafe")
-        count = hit.sum(axis=(0, 1)) if kh * kw > 1 else None
-        if count is not None and count.max() > 1:  # ties: each tied element gets 1 / count
-            hit /= count
-        self.weight = hit
+                np.equal(win[:, :, i, j], out, out=hit[i, j])
+        weight = hit.astype(x.dtype)
+        if kh * kw > 1:
+            count = hit.view(np.uint8).sum(axis=(0, 1), dtype=np.int32)
+            if count.max() > 1:  # ties: each tied element gets 1 / count
+                weight /= count
+        self.weight = weight
         return out
 
     def backward(self, g):
@@ -394,7 +399,9 @@ def _pool_args(x, kernel_size, stride, padding, dilation, op):
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
     """out = max over each kernel_size window (stride defaults to kernel_size); ties share g"""
     x, unbatched, geom = _pool_args(x, kernel_size, stride, padding, dilation, "max_pool2d")
-    out = apply1(MaxPool2d(*geom), x)
+    node = MaxPool2d(*geom)
+    node._recording = x.requires_grad and grad_state.enabled
+    out = apply1(node, x)
     return squeeze(out, 0) if unbatched else out
 
 
