@@ -19,7 +19,8 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, 
                        full_like, rand_like, randn_like)
 from .ops import *  # noqa: F401,F403
 from .ops import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, logsumexp,  # noqa
-                  softmax, log_softmax, prod, norm, all, any, broadcast_to, sum_to, reshape,
+                  softmax, log_softmax, softmax_cross_entropy, prod, norm, all, any, broadcast_to,
+                  sum_to, reshape,
                   flatten, squeeze, unsqueeze, permute, transpose, swapaxes, expand, gather, cat,
                   stack, split, chunk, unbind, repeat, flip, pad, matmul, einsum, linear, index_add)
 from ._methods import clone

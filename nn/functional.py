@@ -434,6 +434,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     cdim = 1 if input.ndim >= 2 else 0
     n_classes = input.shape[cdim]
+    if weight is None and label_smoothing == 0.0 and target.dtype.kind in "iu":
+        idx = _class_targets(input, target, ignore_index, op)
+        if ignore_index is None or not (idx == ignore_index).any():
+            # the common case: one fused op, -log softmax(x)[y] per position
+            return _reduce(ad.softmax_cross_entropy(input, idx, cdim), reduction)
     logp = ad.log_softmax(input, cdim)
     if target.dtype.kind == "f" and target.shape == input.shape:
         return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, cdim)

@@ -179,6 +179,14 @@ def _np_gather(x, dim, index):
     return np.take_along_axis(x, index, axis=dim)
 
 
+def _class_target(draw, shapes):
+    shape = shapes[0]
+    d = draw(st.integers(0, len(shape) - 1))
+    seed = draw(st.integers(0, 2**16))
+    target_shape = shape[:d] + shape[d + 1:]
+    return {"dim": d, "target": np.random.default_rng(seed).integers(0, shape[d], target_shape)}
+
+
 def _split_params(draw, shapes):
     d = draw(st.integers(0, len(shapes[0]) - 1))
     return {"size": draw(st.integers(1, MAX_SIDE)), "dim": d}
@@ -274,6 +282,10 @@ CATALOG = [
     Op("softmax", ad.softmax, _softmax_ref, unary(min_dims=1), params=one_dim_param),
     Op("log_softmax", ad.log_softmax, lambda x, dim: np.log(np_softmax(x, dim)),
        unary(min_dims=1), params=one_dim_param),
+    Op("softmax_cross_entropy", lambda x, target, dim: ad.softmax_cross_entropy(x, target, dim),
+       lambda x, target, dim: -np.take_along_axis(np.log(np_softmax(x, dim)),
+                                                  np.expand_dims(target, dim), dim).squeeze(dim),
+       unary(min_dims=1), params=_class_target),
     Op("prod", ad.prod, lambda x, dim, keepdim: np.prod(x, axis=dim, keepdims=keepdim), unary(),
        params=reduce_params(allow_tuple=False)),
     Op("prod", lambda x: ad.prod(x * ad.tensor([1.0, 0.0, 1.0], dtype=ad.float64), 0),

@@ -2,7 +2,7 @@
 from .elementwise import *  # noqa: F401,F403
 from .elementwise import __all__ as _elementwise
 from .reduce import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, logsumexp,  # noqa
-                     softmax, log_softmax, prod, norm, all, any)
+                     softmax, log_softmax, softmax_cross_entropy, prod, norm, all, any)
 from .shape import (broadcast_to, sum_to, reshape, view, flatten, squeeze, unsqueeze,  # noqa
                     permute, transpose, swapaxes, expand, getitem, index_add, gather, cat, stack,
                     split, chunk, unbind, repeat, flip, pad, mT)

@@ -39,7 +39,9 @@ class Sum(Node):
 
     def backward(self, g):
         shape = self.inputs[0].data.shape
-        return (broadcast_to(_unreduce(g, shape, self.dim, self.keepdim), shape),)
+        if g.data.ndim:
+            g = _unreduce(g, shape, self.dim, self.keepdim)
+        return (broadcast_to(g, shape),)
 
 
 class Mean(Node):
@@ -55,7 +57,10 @@ class Mean(Node):
     def backward(self, g):
         shape = self.inputs[0].data.shape
         count = int(np.prod(shape)) if self.dim is None else int(np.prod([shape[d] for d in self.dim]))
-        return (broadcast_to(_unreduce(g, shape, self.dim, self.keepdim), shape) * (1.0 / (count or 1)),)
+        g = g * (1.0 / (count or 1))
+        if g.data.ndim:
+            g = _unreduce(g, shape, self.dim, self.keepdim)
+        return (broadcast_to(g, shape),)
 
 
 class _Extreme(Node):
@@ -152,6 +157,29 @@ class LogSoftmax(Node):
 
     def backward(self, g):
         return (g - self.output().exp() * g.sum(self.dim, keepdim=True),)
+
+
+class SoftmaxCrossEntropy(Node):
+    """out = logsumexp(x) - x[target] along dim (per position), i.e. -log softmax(x)[target];
+    dx = (softmax(x) - onehot(target)) * g"""
+    __slots__ = ("dim", "target")
+
+    def __init__(self, dim, target):
+        self.dim, self.target = dim, target
+
+    def forward(self, x):
+        d = self.dim
+        shifted = x - np.max(x, axis=d, keepdims=True)
+        lse = np.log(np.sum(np.exp(shifted), axis=d, keepdims=True))
+        picked = np.take_along_axis(shifted, np.expand_dims(self.target, d), d)
+        return np.squeeze(lse - picked, axis=d)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        d = self.dim
+        onehot = np.zeros(x.data.shape, x.data.dtype)
+        np.put_along_axis(onehot, np.expand_dims(self.target, d), 1, d)
+        return ((softmax(x, d) - Tensor._const(onehot)) * g.unsqueeze(d),)
 
 
 class Prod(Node):
@@ -306,6 +334,22 @@ def log_softmax(x, dim=-1):
     """x - logsumexp(x) along dim"""
     x = _float_input(x, "log_softmax")
     return apply1(LogSoftmax(normalize_dims(dim, x.data.ndim, "log_softmax")), x)
+
+
+def softmax_cross_entropy(logits, target, dim=-1):
+    """-log softmax(logits)[target] along dim, per position (one fused, stable op; the
+    target holds class indices with logits' shape minus dim)"""
+    x = _float_input(logits, "softmax_cross_entropy")
+    d = normalize_dims(dim, x.data.ndim, "softmax_cross_entropy")[0]
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    expected = x.data.shape[:d] + x.data.shape[d + 1:]
+    if t.dtype.kind not in "iu" or t.shape != expected:
+        raise ValueError(f"softmax_cross_entropy: target must be integer class indices of shape "
+                         f"{expected}, got dtype {t.dtype} and shape {t.shape}")
+    if t.size and (t.min() < 0 or t.max() >= x.data.shape[d]):
+        raise IndexError(f"softmax_cross_entropy: target holds class indices outside 0.."
+                         f"{x.data.shape[d] - 1}")
+    return apply1(SoftmaxCrossEntropy(d, t.astype(np.intp, copy=False)), x)
 
 
 def prod(x, dim=None, keepdim=False):
