@@ -31,10 +31,9 @@ class Chain:
     n = 1000
 
     @staticmethod
-    def setup_autodiff():
-        import autodiff as ad
-        x = ad.tensor(np.linspace(-1, 1, 4, dtype=np.float32), requires_grad=True)
-        a, b = ad.tensor(np.full(4, 0.999, np.float32)), ad.tensor(np.full(4, 0.001, np.float32))
+    def _setup(tensor):
+        x = tensor(np.linspace(-1, 1, 4, dtype=np.float32), requires_grad=True)
+        a, b = tensor(np.full(4, 0.999, np.float32)), tensor(np.full(4, 0.001, np.float32))
 
         def step():
             y = x
@@ -45,18 +44,14 @@ class Chain:
         return step, Chain.n
 
     @staticmethod
+    def setup_autodiff():
+        import autodiff as ad
+        return Chain._setup(ad.tensor)
+
+    @staticmethod
     def setup_torch():
         import torch
-        x = torch.linspace(-1, 1, 4, requires_grad=True)
-        a, b = torch.full((4,), 0.999), torch.full((4,), 0.001)
-
-        def step():
-            y = x
-            for _ in range(Chain.n // 4):
-                y = ((y * a) + b).tanh() * a
-            y.sum().backward()
-            x.grad = None
-        return step, Chain.n
+        return Chain._setup(torch.tensor)
 
     @staticmethod
     def setup_numpy():
@@ -218,11 +213,10 @@ class Chain100k:
     n = 100_000
 
     @staticmethod
-    def setup_autodiff():
-        import autodiff as ad
+    def _setup(tensor):
         import time
-        x = ad.tensor(1.0, requires_grad=True)
-        c = ad.tensor(1.0)
+        x = tensor(1.0, requires_grad=True)
+        c = tensor(1.0)
 
         def step():
             y = x
@@ -235,21 +229,14 @@ class Chain100k:
         return step, Chain100k.n
 
     @staticmethod
+    def setup_autodiff():
+        import autodiff as ad
+        return Chain100k._setup(ad.tensor)
+
+    @staticmethod
     def setup_torch():
         import torch
-        import time
-        x = torch.tensor(1.0, requires_grad=True)
-        c = torch.tensor(1.0)
-
-        def step():
-            y = x
-            for _ in range(Chain100k.n):
-                y = y * c
-            t0 = time.perf_counter()
-            y.backward()
-            x.grad = None
-            return time.perf_counter() - t0
-        return step, Chain100k.n
+        return Chain100k._setup(torch.tensor)
 
     @staticmethod
     def setup_numpy():
@@ -297,16 +284,15 @@ def _moons(n=100, seed=0):
       "(hinge + L2 loss, backward, SGD)")
 class Moons:
     @staticmethod
-    def setup_autodiff():
-        import autodiff as ad
-        import nn
+    def _setup(tensor, seed, nn, optim):
+        """The same code for both libraries: a PyTorch program ported by changing imports."""
         X, y = _moons()
-        X, y = ad.tensor(X), ad.tensor(y)
-        ad.manual_seed(0)
+        X, y = tensor(X), tensor(y)
+        seed(0)
         model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
                               nn.Linear(16, 1))
         params = list(model.parameters())
-        opt = nn.optim.SGD(params, lr=0.05)
+        opt = optim.SGD(params, lr=0.05)
 
         def step():
             scores = model(X).reshape(-1)
@@ -317,24 +303,15 @@ class Moons:
         return step, 1
 
     @staticmethod
+    def setup_autodiff():
+        import autodiff as ad
+        import nn
+        return Moons._setup(ad.tensor, ad.manual_seed, nn, nn.optim)
+
+    @staticmethod
     def setup_torch():
         import torch
-        X, y = _moons()
-        X, y = torch.from_numpy(X), torch.from_numpy(y)
-        torch.manual_seed(0)
-        model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(),
-                                    torch.nn.Linear(16, 16), torch.nn.ReLU(),
-                                    torch.nn.Linear(16, 1))
-        params = list(model.parameters())
-        opt = torch.optim.SGD(params, lr=0.05)
-
-        def step():
-            scores = model(X).reshape(-1)
-            loss = (1 - y * scores).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        return step, 1
+        return Moons._setup(torch.from_numpy, torch.manual_seed, torch.nn, torch.optim)
 
     @staticmethod
     def setup_numpy():
