@@ -6,12 +6,12 @@
 """
 from nn.module import (Module, Parameter, Sequential, ModuleList, ModuleDict,  # noqa: F401
                        ParameterList)
-from nn.layers import (Identity, Linear, MLP, Flatten, Dropout, BatchNorm1d,  # noqa: F401
-                       LayerNorm, Embedding)
+from nn.layers import (Identity, Linear, MLP, Flatten, Unflatten, Dropout,  # noqa: F401
+                       BatchNorm1d, LayerNorm, Embedding)
 from nn.activations import (ReLU, LeakyReLU, PReLU, ELU, GELU, SiLU, Sigmoid, Tanh,  # noqa
                             Softplus, Softmax, LogSoftmax)
 from nn.losses import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss,  # noqa: F401
-                       HuberLoss, BCELoss, BCEWithLogitsLoss, MultiMarginLoss)
+                       HuberLoss, BCELoss, BCEWithLogitsLoss, MultiMarginLoss, KLDivLoss)
 from nn import functional, init, data, optim, utils  # noqa: F401
 from nn.serialization import save, load  # noqa: F401
 from nn.conv import (Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,  # noqa: F401

@@ -606,6 +606,40 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     return _reduce(losses, reduction)
 
 
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """sum t (log t - x) for log-probabilities x and probabilities t (0 log 0 = 0); with
+    log_target=True, t is given as log t. reduction='batchmean' divides the sum by the batch
+    size (the true KL divergence); 'mean' averages over every element, as PyTorch does"""
+    op = "kl_div"
+    if reduction != "batchmean":
+        _check_reduction(reduction, op)
+    input, target = _float_input(input, op), _float_input(target, op, "target")
+    _same_shape(input, target, op)
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:
+        pos = target > 0
+        t_log_t = ad.where(pos, target * ad.where(pos, target, 1.0).log(), 0.0)
+        losses = t_log_t - target * input
+    if reduction == "batchmean":
+        return losses.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(losses, reduction)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """x / max(||x||_p over dim, eps)"""
+    input = _float_input(input, "normalize")
+    return input / ad.clamp(input.norm(p=p, dim=dim, keepdim=True), min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum over dim of (x1 / max(||x1||, eps)) * (x2 / max(||x2||, eps)); x1, x2 broadcast"""
+    x1, x2 = _float_input(x1, "cosine_similarity", "x1"), _float_input(x2, "cosine_similarity",
+                                                                       "x2")
+    return (normalize(x1, 2.0, dim, eps) * normalize(x2, 2.0, dim, eps)).sum(dim)
+
+
 # convolution and pooling (NCHW): autodiff's primitives under torch.nn.functional's names
 from autodiff.ops.conv import (conv1d, conv2d, max_pool2d, avg_pool2d,  # noqa: E402,F401
                                adaptive_avg_pool2d)

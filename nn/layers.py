@@ -60,6 +60,25 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+
+class Unflatten(Module):
+    """Splits dim into unflattened_size (the inverse of Flatten)"""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, input):
+        shape = tuple(input.shape)
+        if not -len(shape) <= self.dim < len(shape):
+            raise IndexError(f"Unflatten: dim {self.dim} is out of range for input of shape "
+                             f"{shape}")
+        d = self.dim % len(shape)
+        return input.reshape(shape[:d] + self.unflattened_size + shape[d + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
 class Dropout(Module):
     """Inverted dropout: zeroes each element with probability p and scales the rest by
     1/(1 - p) in training (a new mask every call); the identity in eval. p is the DROP

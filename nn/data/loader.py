@@ -23,13 +23,15 @@ def _tensor_source(dataset):
 class DataLoader:
     """Iterate over a dataset in batches; len() = number of batches; shuffle redraws every epoch.
 
-    Single-process only (no num_workers/sampler). batch_size=None (unbatched) is not supported.
+    Single-process: num_workers, pin_memory and persistent_workers are accepted so PyTorch code
+    ports unchanged, but loading always runs in the main process (same batches, same order).
+    No sampler; batch_size=None (unbatched) is not supported.
     A TensorDataset (or a Subset of one) without collate_fn takes a fast path: each batch is
     one fancy-index of the underlying tensors, not a per-sample loop.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
-                 collate_fn=None):
+                 collate_fn=None, *, num_workers=0, pin_memory=False, persistent_workers=False):
         if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
             raise TypeError(f"DataLoader: dataset must define __getitem__ and __len__ "
                             f"(a map-style Dataset), got {type(dataset).__name__}")
@@ -39,6 +41,10 @@ class DataLoader:
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) \
+                or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r} "
+                             f"(loading always runs in the main process)")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable or None, "
                             f"got {type(collate_fn).__name__}")
@@ -50,6 +56,9 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.generator = generator
         self.collate_fn = collate_fn
+        self.num_workers = int(num_workers)
+        self.pin_memory = bool(pin_memory)
+        self.persistent_workers = bool(persistent_workers)
 
     def __len__(self):
         n = len(self.dataset)
