@@ -83,12 +83,12 @@ def _check_indices(idx, n, op, name, what):
 
 def embedding(input, weight, padding_idx=None):
     """out[..., :] = weight[input[...]]: rows of weight picked by integer ids (gradients of
-    repeated ids accumulate); the padding_idx row gets no gradient"""
+    repeated ids accumulate); the padding_idx row is returned as stored but gets no gradient"""
     ids = _check_indices(input, weight.shape[0], "embedding", "input", "indices")
     out = weight[ids]
     if padding_idx is not None:
-        keep = (ids != padding_idx % weight.shape[0])[..., None].astype(weight.dtype)
-        out = out * _const(keep)
+        keep = (ids != padding_idx % weight.shape[0])[..., None]
+        out = ad.where(_const(keep), out, out.detach())
     return out
 
 

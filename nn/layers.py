@@ -210,6 +210,18 @@ class Embedding(Module):
             with ad.no_grad():
                 self.weight[self.padding_idx] = 0.0
 
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+        """An Embedding whose weight is the 2-D tensor embeddings (values kept as given, the
+        padding_idx row included); freeze=True (default, as PyTorch) makes it untrainable"""
+        embeddings = F._float_input(embeddings, "Embedding.from_pretrained", "embeddings")
+        if embeddings.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D "
+                             f"(num_embeddings, embedding_dim), got shape {tuple(embeddings.shape)}")
+        module = cls(*embeddings.shape, padding_idx=padding_idx, dtype=embeddings.dtype)
+        module.weight = Parameter(embeddings.detach(), requires_grad=not freeze)
+        return module
+
     def forward(self, input):
         return F.embedding(input, self.weight, self.padding_idx)
 
