@@ -806,3 +806,79 @@ def test_cross_entropy_ignore_index_with_smoothing_and_weight_matches_torch(kw):
         "avg_pool-pad", "adaptive-uneven", "softplus-threshold", "activations-extreme"])
 def test_functional_ops_match_torch(fn, args):
     _both(lambda m, *xs: fn(TF if m is torch else F, *xs), *args)
+
+
+def _causal_attention(m, q, k, v):
+    s = q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5
+    s = s.masked_fill(m.tensor(np.triu(np.ones((4, 4), dtype=bool), 1)), float("-inf"))
+    return s.softmax(dim=-1) @ v
+
+
+def _multihead_reshape(m, x, W):
+    B, T, C = x.shape
+    qkv = (x @ W).reshape(B, T, 3, 2, C // 2).permute(2, 0, 3, 1, 4)
+    a = (qkv[0] @ qkv[1].transpose(-2, -1)).softmax(-1) @ qkv[2]
+    return a.transpose(1, 2).reshape(B, T, C)
+
+
+def _vae_loss(m, mu, logvar, eps):
+    z = mu + eps * (0.5 * logvar).exp()
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1).mean() + z.pow(2).mean()
+
+
+def _clip_loss(m, a, b):
+    f = TF if m is torch else F
+    a, b = a / a.norm(dim=1, keepdim=True), b / b.norm(dim=1, keepdim=True)
+    logits, labels = a @ b.T / 0.1, m.arange(a.shape[0])
+    return (f.cross_entropy(logits, labels) + f.cross_entropy(logits.T, labels)) / 2
+
+
+def _dqn_td(m, q, qn):
+    target = 0.5 + 0.9 * qn.max(dim=1)[0].detach()
+    return (TF if m is torch else F).smooth_l1_loss(
+        q.gather(1, m.tensor([[0], [1], [0]])).squeeze(), target)
+
+
+def _masks_and_ints(m, w):
+    counts, mask = m.tensor([1, 2, 3, 1, 2]), w > 0
+    return ((w * counts).sum() + (counts / 2 * w).sum() + w[counts - 1].sum() +
+            (w * mask).sum() + w[~mask].sum() + (w * m.tensor(0.1) + m.tensor(0.1) ** 2).sum())
+
+
+@pytest.mark.parametrize("fn,shapes", [
+    (_causal_attention, [(2, 4, 8)] * 3),
+    (_multihead_reshape, [(2, 3, 4), (4, 12)]),
+    (lambda m, x, W: (lambda q, k, v: (q * k).sum(-1, keepdim=True) * v)(*(x @ W).chunk(3, -1)),
+     [(2, 3, 4), (4, 12)]),
+    (_vae_loss, [(4, 2)] * 3),
+    (_clip_loss, [(4, 3), (4, 3)]),
+    (lambda m, l: l.log_softmax(-1).gather(1, m.tensor([0, 2, 1, 1]).unsqueeze(1)).squeeze(1),
+     [(4, 3)]),
+    (_dqn_td, [(3, 2), (3, 2)]),
+    (lambda m, x: (-(x.unsqueeze(1) - x.unsqueeze(0)).pow(2).sum(-1)).exp().sum(1), [(5, 3)]),
+    (lambda m, f: f.view(2, 3, 16) @ f.view(2, 3, 16).transpose(1, 2) / 48, [(2, 3, 4, 4)]),
+    (lambda m, x: x[m.arange(2).unsqueeze(1), m.tensor([[0, 1], [2, 0]])], [(2, 3, 4)]),
+    (lambda m, x, W, y: m.einsum("bi,oij,bj->bo", x, W, y), [(2, 3), (4, 3, 5), (2, 5)]),
+    (_masks_and_ints, [(5,)]),
+], ids=["causal-attention", "multihead-reshape", "chunk-qkv", "vae", "clip-loss",
+        "policy-gather", "dqn-td", "pairwise-rbf", "gram-matrix", "batched-fancy-index",
+        "einsum-bilinear", "int-and-bool-tensors"])
+def test_student_programs_match_torch(fn, shapes):
+    rs = np.random.RandomState(7)
+    _both(fn, *[rs.randn(*s) for s in shapes])
+
+
+@pytest.mark.xfail(strict=True, reason="core: prod of an int tensor returns float32 "
+                   "(ad.tensor([3, 4]).prod() -> tensor(12.)); PyTorch keeps int64")
+def test_prod_of_int_tensor_stays_int():
+    out = ad.tensor([3, 4]).prod()
+    assert out.dtype == np.int64 and out.item() == 12
+
+
+@pytest.mark.xfail(strict=True, reason="core: clamp of an int tensor with a Python float bound "
+                   "returns float64; PyTorch promotes int + Python float to the default dtype "
+                   "(float32), as ad does for + and *")
+def test_clamp_int_tensor_with_float_bound_gives_default_dtype():
+    out = ad.tensor([1, 2]).clamp(min=1.5)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), [1.5, 2.0])
