@@ -882,3 +882,41 @@ def test_clamp_int_tensor_with_float_bound_gives_default_dtype():
     out = ad.tensor([1, 2]).clamp(min=1.5)
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out.numpy(), [1.5, 2.0])
+
+
+@pytest.mark.parametrize("opt", [
+    lambda o, ps: o.SGD(ps, lr=0.1, momentum=0.9),
+    lambda o, ps: o.Adam(ps, lr=0.1),
+    lambda o, ps: o.RMSprop(ps, lr=0.01, momentum=0.5),
+], ids=["sgd-momentum", "adam", "rmsprop-momentum"])
+def test_manual_lr_edits_and_intermittent_grads_match_torch(opt):
+    # `for g in opt.param_groups: g["lr"] *= 0.5`, and a parameter that gets no gradient every
+    # other step (its grad is None after zero_grad, so it must be skipped, state untouched)
+    res = []
+    for optim, lib in ((torch.optim, torch), (nn.optim, ad)):
+        p = lib.tensor([1., 2.], requires_grad=True)
+        q = lib.tensor([3.], requires_grad=True)
+        o = opt(optim, [p, q])
+        for i in range(6):
+            o.zero_grad()
+            loss = (p ** 2).sum() + ((q ** 2).sum() if i % 2 == 0 else 0)
+            loss.backward()
+            o.step()
+            for g in o.param_groups:
+                g["lr"] *= 0.5
+        res.append((p, q))
+    _close(res[1][0], res[0][0])
+    _close(res[1][1], res[0][1])
+
+
+@pytest.mark.xfail(strict=True, reason="core: factories reject device= (ad.zeros(3, device='cpu') "
+                   "-> TypeError), and ad.device / ad.cuda.is_available() are missing; "
+                   "`torch.zeros(b, h, device=x.device)` and the `device = torch.device('cuda' if "
+                   "torch.cuda.is_available() else 'cpu')` preamble are in most PyTorch scripts")
+def test_factories_accept_device_cpu():
+    x = ad.ones(2)
+    assert ad.zeros(3, device=x.device).shape == (3,)
+    assert ad.tensor([1.], device="cpu").shape == (1,)
+    assert ad.randn(2, device="cpu").shape == (2,)
+    assert ad.arange(3, device="cpu").shape == (3,)
+    assert not ad.cuda.is_available() and str(ad.device("cpu")) == "cpu"
