@@ -1,4 +1,5 @@
-"""Catalog-driven op checks: forward vs numpy, first and second order vs finite differences."""
+"""Catalog-driven op checks: forward vs numpy, first and second order with autodiff.testing
+(gradcheck / gradgradcheck: float64, random upstream vectors, every input element)."""
 import inspect
 
 import numpy as np
@@ -7,24 +8,54 @@ from hypothesis import given, strategies as st
 
 import autodiff as ad
 import autodiff.ops as ops_module
-from _fd import check_grad, check_gradgrad
-from catalog import CATALOG, DOMAINS, NON_DIFFERENTIABLE
+from autodiff.testing import gradcheck, gradgradcheck
+from autodiff.testing import strategies as ts
+from catalog import CATALOG, NON_DIFFERENTIABLE
+
+# Kinks and jumps the checker accepts (ties of maximum, masks switching within the step) are
+# reported as GradcheckWarning; here they are expected, so they do not fill the summary.
+pytestmark = pytest.mark.filterwarnings("ignore::autodiff.testing.GradcheckWarning")
+
+# The catalog's input domains (see catalog.DOMAINS), drawn by hypothesis: constructive, so
+# values shrink toward simple ones (0, 1, ties) while staying inside the domain.
+# "real" keeps exact zeros but no magnitudes below 1e-3: hypothesis likes values such as 1e-59,
+# which stress float64 cancellation (see prod) rather than the gradient rules.
+ELEMENTS = {
+    "real": st.one_of(st.just(0.0), ts.floats(-2.0, 2.0, min_magnitude=1e-3)),
+    "positive": ts.positive(0.3, 2.0),
+    "away": ts.away_from(0.0, margin=0.2, min_value=-2.0, max_value=2.0),
+    "unit": ts.floats(-0.9, 0.9),
+    "away_half": ts.away_from(-1.0, -0.5, 0.5, 1.0, margin=0.15, min_value=-2.0, max_value=2.0),
+}
+
+
+# std'(x) is 0/0 at zero variance, and hypothesis does draw constant inputs: keep them apart.
+# (Belongs in catalog.py as domain="distinct"; kept here until the catalog's owner moves it.)
+DOMAIN_OVERRIDES = {"std": "distinct"}
+
+
+def _tensor_strategy(domain, shape):
+    if domain == "distinct":  # no ties: amax, max, norm(inf)
+        return ts.separated_tensors(shape, margin=0.1, min_value=-2.0)
+    return ts.tensors(shape, elements=ELEMENTS[domain])
 
 
 def _draw_case(data, op):
     shapes = op.shapes(data.draw)
     params = op.params(data.draw, shapes) if op.params else {}
     seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
-    rng = np.random.default_rng(seed)
-    domains = op.domain if isinstance(op.domain, tuple) else (op.domain,) * len(shapes)
-    arrays = [np.asarray(DOMAINS[d](rng, s), dtype=np.float64) for d, s in zip(domains, shapes)]
-    return arrays, params, rng
+    domain = DOMAIN_OVERRIDES.get(op.name, op.domain)
+    domains = domain if isinstance(domain, tuple) else (domain,) * len(shapes)
+    arrays = [data.draw(_tensor_strategy(d, s), label=f"input {i}").data
+              for i, (d, s) in enumerate(zip(domains, shapes))]
+    return arrays, params, seed
 
 
 def _bind(op, arrays, params):
     """fn over the differentiable inputs only; constants are fixed tensors."""
     const = {i: ad.tensor(arrays[i]) for i in op.constants}
-    free = [a for i, a in enumerate(arrays) if i not in op.constants]
+    free = [ad.tensor(a, requires_grad=True) for i, a in enumerate(arrays)
+            if i not in op.constants]
 
     def fn(*xs):
         it = iter(xs)
@@ -47,17 +78,17 @@ def test_forward_matches_numpy(op, data):
 @pytest.mark.parametrize("op", CATALOG, ids=lambda op: op.id)
 @given(data=st.data())
 def test_first_order_gradient(op, data):
-    arrays, params, rng = _draw_case(data, op)
+    arrays, params, seed = _draw_case(data, op)
     fn, free = _bind(op, arrays, params)
-    check_grad(fn, free, rng, eps=op.eps, rtol=op.rtol)
+    gradcheck(fn, free, eps=op.eps, atol=1e-6, rtol=op.rtol, seed=seed)
 
 
 @pytest.mark.parametrize("op", CATALOG, ids=lambda op: op.id)
 @given(data=st.data())
 def test_second_order_gradient(op, data):
-    arrays, params, rng = _draw_case(data, op)
+    arrays, params, seed = _draw_case(data, op)
     fn, free = _bind(op, arrays, params)
-    check_gradgrad(fn, free, rng, eps=max(op.eps, 1e-5), rtol=max(op.rtol, 1e-4))
+    gradgradcheck(fn, free, eps=max(op.eps, 1e-5), atol=1e-5, rtol=max(op.rtol, 1e-4), seed=seed)
 
 
 @pytest.mark.parametrize("op", CATALOG, ids=lambda op: op.id)
@@ -65,7 +96,7 @@ def test_second_order_gradient(op, data):
 def test_gradient_dtype_and_shape_in_float32(op, data):
     arrays, params, _ = _draw_case(data, op)
     fn, free = _bind(op, [a.astype(np.float32) for a in arrays], params)
-    xs = [ad.tensor(a.astype(np.float32), requires_grad=True) for a in free]
+    xs = [x.detach().to(ad.float32).requires_grad_() for x in free]
     out = fn(*xs)
     if out.requires_grad:
         out.backward(ad.ones_like(out))
