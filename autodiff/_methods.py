@@ -4,6 +4,7 @@ import numpy as np
 from . import ops
 from .function import Node, apply1
 from .grad_mode import no_grad
+from .ops._operands import promote
 from .ops.elementwise import add, cast, div, logical_not, mul, sub, where
 from .ops.linalg import matmul
 from .random import rng
@@ -148,6 +149,10 @@ _UFUNCS = {
 
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    if "out" in kwargs:  # e.g. p.data -= lr * p.grad: plain numpy on the arrays, in place
+        raw = [t.data if isinstance(t, Tensor) else t for t in inputs]
+        out = tuple(t.data if isinstance(t, Tensor) else t for t in kwargs["out"])
+        return getattr(ufunc, method)(*raw, **dict(kwargs, out=out))
     fn = _UFUNCS.get(ufunc)
     if fn is None or method != "__call__" or kwargs:
         return NotImplemented
@@ -175,7 +180,38 @@ def _min_method(self, dim=None, keepdim=False):
 
 
 def _floordiv(self, other):
-    return ops.floor(div(self, other))
+    """floor(x / y); integers stay integers (PyTorch's floor_divide)"""
+    x, y = promote(self, other, "floor_divide")
+    if x.data.dtype.kind in "iu":
+        return Tensor._const(np.floor_divide(x.data, y.data))
+    return ops.floor(div(x, y))
+
+
+def _bitwise(ufunc, name):
+    def op(x, y):
+        x, y = promote(x, y, name)
+        if x.data.dtype.kind not in "biu":
+            raise TypeError(f"{name}: bitwise operations need bool or integer tensors, got "
+                            f"{x.data.dtype}")
+        return Tensor._const(ufunc(x.data, y.data))
+    op.__name__ = name
+    op.__doc__ = f"elementwise {name} (logical for bool tensors, bitwise for integers)"
+    return op
+
+
+def _format(self, spec):
+    """f'{loss:.4f}' works for one-element tensors, as in PyTorch"""
+    if spec and self.data.size == 1:
+        return format(self.item(), spec)
+    return format(repr(self), spec)
+
+
+def _t(self):
+    """The transpose of a tensor with at most 2 dims"""
+    if self.ndim > 2:
+        raise ValueError(f"t() expects a tensor with at most 2 dims, got shape {self.shape}; "
+                         f"use transpose(dim0, dim1) or mT")
+    return self if self.ndim < 2 else ops.transpose(self, 0, 1)
 
 
 def _install():
@@ -223,8 +259,13 @@ def _install():
         "__rmatmul__": _swap(matmul), "__neg__": ops.neg, "__pos__": lambda self: self,
         "__abs__": ops.abs, "__floordiv__": _floordiv, "__rfloordiv__": _swap(_floordiv),
         "__lt__": ops.lt, "__le__": ops.le, "__gt__": ops.gt, "__ge__": ops.ge,
-        "__eq__": ops.eq, "__ne__": ops.ne, "__and__": ops.logical_and, "__or__": ops.logical_or,
-        "__xor__": ops.logical_xor, "__invert__": logical_not,
+        "__eq__": ops.eq, "__ne__": ops.ne, "__and__": _bitwise(np.bitwise_and, "__and__"),
+        "__or__": _bitwise(np.bitwise_or, "__or__"),
+        "__xor__": _bitwise(np.bitwise_xor, "__xor__"),
+        "__invert__": lambda self: Tensor._const(np.invert(self.data)),
+        "__format__": _format, "t": _t, "contiguous": lambda self, *args, **kwargs: self,
+        "bitwise_and": _bitwise(np.bitwise_and, "bitwise_and"),
+        "bitwise_or": _bitwise(np.bitwise_or, "bitwise_or"),
         "__iadd__": _augmented(add, "__iadd__"), "__isub__": _augmented(sub, "__isub__"),
         "__imul__": _augmented(mul, "__imul__"), "__itruediv__": _augmented(div, "__itruediv__"),
         "__getitem__": ops.getitem, "__setitem__": _setitem, "__array_ufunc__": _array_ufunc,

@@ -100,7 +100,9 @@ def randn(*size, generator=None, dtype=None, requires_grad=False):
 
 
 def randint(low, high=None, size=(), generator=None, dtype=None):
-    """Integers uniform on [low, high) (int64)"""
+    """Integers uniform on [low, high) (int64); randint(high, size) as in PyTorch"""
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     dt = np.int64 if dtype is None else dtypes.as_dtype(dtype)

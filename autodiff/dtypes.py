@@ -55,6 +55,12 @@ def result_type(a, b):
     return np.promote_types(a, b)
 
 
+def same_kind(a, b):
+    """Both floating, both integer (signed or not), or both bool."""
+    ka, kb = a.kind, b.kind
+    return ka == kb or (ka in "iu" and kb in "iu")
+
+
 def scalar_result_type(dtype, scalar):
     """Dtype of tensor(dtype) op Python/numpy scalar: the tensor's, unless a float meets an int tensor."""
     if isinstance(scalar, (bool, np.bool_)):

@@ -7,7 +7,7 @@ from .grad_mode import enable_grad
 from .tensor import Tensor
 
 
-def _inputs(inputs, who):
+def _inputs(inputs, who, create_graph=False):
     single = isinstance(inputs, Tensor)
     xs = (inputs,) if single else tuple(inputs)
     for i, x in enumerate(xs):
@@ -16,8 +16,11 @@ def _inputs(inputs, who):
         if x.dtype.kind != "f":
             raise TypeError(f"{who}: input {i} has dtype {x.dtype}; only float inputs can be "
                             f"differentiated")
-    # fresh leaves, so the caller's tensors and their .grad are untouched
-    return single, tuple(Tensor._const(x.data).requires_grad_() for x in xs)
+    # fresh leaves, so the caller's tensors and their .grad are untouched - except that with
+    # create_graph a caller's tensor that requires grad is used as is, so the result stays
+    # connected to it (as in PyTorch)
+    return single, tuple(x if create_graph and x.requires_grad
+                         else Tensor._const(x.data).requires_grad_() for x in xs)
 
 
 def _outputs(out, who):
@@ -50,7 +53,7 @@ def _differentiable(outs):
 
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), v^T J): the vector-Jacobian product. v may be omitted for scalar outputs."""
-    single_in, xs = _inputs(inputs, "vjp")
+    single_in, xs = _inputs(inputs, "vjp", create_graph)
     with enable_grad():
         out = func(*xs)
         single_out, outs = _outputs(out, "vjp")
@@ -68,7 +71,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v): the Jacobian-vector product, by the double-vjp trick."""
-    single_in, xs = _inputs(inputs, "jvp")
+    single_in, xs = _inputs(inputs, "jvp", create_graph)
     vs = (v,) if isinstance(v, Tensor) else (tuple(v) if v is not None else None)
     if vs is None:
         if not all(x.numel() == 1 for x in xs):
@@ -99,7 +102,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False):
     """d func / d inputs, shaped out.shape + in.shape (tuples of these for several
     inputs/outputs: result[i][j] is d out_i / d in_j). Built row by row from vjps."""
-    single_in, xs = _inputs(inputs, "jacobian")
+    single_in, xs = _inputs(inputs, "jacobian", create_graph)
     with enable_grad():
         out = func(*xs)
         single_out, outs = _outputs(out, "jacobian")
@@ -132,7 +135,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False):
 def hessian(func, inputs, create_graph=False, strict=False):
     """Second derivatives of a scalar function: shape in.shape + in.shape
     (result[i][j] = d2 f / d in_i d in_j for several inputs)."""
-    single_in, xs = _inputs(inputs, "hessian")
+    single_in, xs = _inputs(inputs, "hessian", create_graph)
 
     def gradient(*ys):
         out = func(*ys)
@@ -148,7 +151,7 @@ def hessian(func, inputs, create_graph=False, strict=False):
 def hvp(func, inputs, v, create_graph=False, strict=False):
     """(func(inputs), H v) for a scalar function: the Hessian-vector product, via
     two reverse passes (H is symmetric, so v^T H = (H v)^T)."""
-    single_in, xs = _inputs(inputs, "hvp")
+    single_in, xs = _inputs(inputs, "hvp", create_graph)
     vs = (v,) if isinstance(v, Tensor) else tuple(v)
     with enable_grad():
         out = func(*xs)

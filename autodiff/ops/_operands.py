@@ -45,6 +45,9 @@ def promote(x, y, op):
     dx, dy = x.data.dtype, y.data.dtype
     if dx != dy:
         dt = dtypes.result_type(dx, dy)
+        # PyTorch: a 0-d tensor of the same kind (float/int) does not widen a dimensioned one
+        if (x.data.ndim == 0) != (y.data.ndim == 0) and dtypes.same_kind(dx, dy):
+            dt = dy if x.data.ndim == 0 else dx
         if dx != dt:
             x = x.to(dt)
         if dy != dt:

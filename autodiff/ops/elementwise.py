@@ -124,7 +124,11 @@ class Pow(Node):
     def backward(self, g):
         x, y = self.inputs
         nx, ny = self.needs_input_grad
-        gx = g * y * x ** (y - 1.0) if nx else None
+        gx = None
+        if nx:  # y * x**(y - 1), which is 0 (not 0 * inf) where x == y == 0
+            zero = (y.data == 0) & (x.data == 0)
+            exponent = where(_const(zero), 1.0, y - 1.0) if zero.any() else y - 1.0
+            gx = g * y * x ** exponent
         gy = None
         if ny:
             safe_x = where(_const(x.data == 0), 1.0, x)
@@ -458,6 +462,9 @@ def clamp(x, min=None, max=None):
     x = tensor_arg(x, "clamp")
     if min is None and max is None:
         raise ValueError("clamp: give at least one of min and max")
+    if x.data.dtype.kind != "f" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
+        from ..dtypes import get_default_dtype
+        x = x.to(get_default_dtype())  # int tensor, float bound: the default float dtype
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x
         if min is not None:

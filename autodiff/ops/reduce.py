@@ -7,7 +7,7 @@ import numpy as np
 from ..function import Node, apply1
 from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
-from .elementwise import sqrt, where
+from .elementwise import maximum, minimum, sqrt, where
 from .shape import broadcast_to, reshape
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -305,14 +305,20 @@ argmin = _arg(np.argmin, "argmin")
 
 
 def max(x, dim=None, keepdim=False):
-    """No dim: the largest value. With dim: (values, indices), like PyTorch."""
+    """No dim: the largest value. With dim: (values, indices), like PyTorch. With a tensor as
+    second argument: the elementwise maximum."""
+    if isinstance(dim, Tensor):
+        return maximum(x, dim)
     if dim is None:
         return amax(x)
     return values_indices(amax(x, dim, keepdim), argmax(x, dim, keepdim))
 
 
 def min(x, dim=None, keepdim=False):
-    """No dim: the smallest value. With dim: (values, indices), like PyTorch."""
+    """No dim: the smallest value. With dim: (values, indices), like PyTorch. With a tensor as
+    second argument: the elementwise minimum."""
+    if isinstance(dim, Tensor):
+        return minimum(x, dim)
     if dim is None:
         return amin(x)
     return values_indices(amin(x, dim, keepdim), argmin(x, dim, keepdim))
@@ -354,7 +360,11 @@ def softmax_cross_entropy(logits, target, dim=-1):
 
 def prod(x, dim=None, keepdim=False):
     """Product over one dim (all elements when None); exact gradients with zeros"""
-    x = _float_input(x, "prod")
+    x = tensor_arg(x, "prod")
+    if x.data.dtype.kind in "biu":  # integers keep an integer result (no gradient), as PyTorch
+        axis = None if dim is None else normalize_dims(dim, x.data.ndim, "prod")
+        return Tensor._const(np.asarray(np.prod(x.data, axis=axis, keepdims=keepdim,
+                                                dtype=np.int64)))
     if dim is None:
         out = apply1(Prod((0,), False), reshape(x, -1))
         return reshape(out, (1,) * x.data.ndim) if keepdim else out

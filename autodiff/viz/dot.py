@@ -1,4 +1,5 @@
 """to_dot: the graph as Graphviz DOT source, with no dependency beyond the package."""
+import re
 import warnings
 
 import numpy as np
@@ -437,8 +438,12 @@ class _Drawing:
 _ORDERED = {"Sub", "Div", "Pow", "MatMul", "Where", "Cat", "Einsum"}
 
 
+_EMPTY_FONT = re.compile(r"^<FONT[^>]*></FONT>$")
+
+
 def _table(rows):
-    cells = "".join(f"<TR><TD>{r}</TD></TR>" for r in rows)
+    # Graphviz (2.43) rejects an empty <FONT></FONT>, e.g. the values of an empty tensor
+    cells = "".join(f"<TR><TD>{r}</TD></TR>" for r in rows if r and not _EMPTY_FONT.match(r))
     return f"<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"1\">{cells}</TABLE>"
 
 
