@@ -269,7 +269,8 @@ CATALOG = [
        params=lambda draw, s: dict(reduce_params()(draw, s), correction=draw(st.sampled_from([0, 1])))),
     Op("std", lambda x, dim, keepdim: ad.std(x, dim, keepdim=keepdim),
        lambda x, dim, keepdim: np.std(x, axis=_norm_dim(dim, x.ndim), keepdims=keepdim, ddof=1),
-       unary(min_dims=1, min_side=2), params=reduce_params()),
+       unary(min_dims=1, min_side=2), params=reduce_params(),
+       domain="distinct"),  # std'(x) is 0/0 at zero variance: no constant inputs
     Op("amax", ad.amax, _reduce_ref(np.max), unary(), domain="distinct", params=reduce_params()),
     Op("amin", ad.amin, _reduce_ref(np.min), unary(), domain="distinct", params=reduce_params()),
     Op("max", lambda x, dim: ad.max(x, dim)[0] if dim is not None else ad.max(x),

@@ -29,11 +29,6 @@ ELEMENTS = {
 }
 
 
-# std'(x) is 0/0 at zero variance, and hypothesis does draw constant inputs: keep them apart.
-# (Belongs in catalog.py as domain="distinct"; kept here until the catalog's owner moves it.)
-DOMAIN_OVERRIDES = {"std": "distinct"}
-
-
 def _tensor_strategy(domain, shape):
     if domain == "distinct":  # no ties: amax, max, norm(inf)
         return ts.separated_tensors(shape, margin=0.1, min_value=-2.0)
@@ -44,8 +39,7 @@ def _draw_case(data, op):
     shapes = op.shapes(data.draw)
     params = op.params(data.draw, shapes) if op.params else {}
     seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
-    domain = DOMAIN_OVERRIDES.get(op.name, op.domain)
-    domains = domain if isinstance(domain, tuple) else (domain,) * len(shapes)
+    domains = op.domain if isinstance(op.domain, tuple) else (op.domain,) * len(shapes)
     arrays = [data.draw(_tensor_strategy(d, s), label=f"input {i}").data
               for i, (d, s) in enumerate(zip(domains, shapes))]
     return arrays, params, seed
