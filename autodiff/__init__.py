@@ -22,7 +22,8 @@ from .ops import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, log
                   softmax, log_softmax, softmax_cross_entropy, prod, norm, all, any, broadcast_to,
                   sum_to, reshape,
                   flatten, squeeze, unsqueeze, permute, transpose, swapaxes, expand, gather, cat,
-                  stack, split, chunk, unbind, repeat, flip, pad, matmul, einsum, linear, index_add)
+                  stack, split, chunk, unbind, repeat, flip, pad, matmul, einsum, linear, index_add,
+                  index_put)
 from ._methods import clone
 from . import functional
 

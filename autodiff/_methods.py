@@ -4,7 +4,9 @@ import numpy as np
 from . import ops
 from .function import Node, apply1
 from .grad_mode import no_grad
+from .function import _sequence
 from .ops._operands import promote
+from .ops.shape import _index_arg, index_put
 from .ops.elementwise import add, cast, div, logical_not, mul, sub, where
 from .ops.linalg import matmul
 from .random import rng
@@ -63,11 +65,19 @@ def _check_inplace(self, op, other=None):
             f"updates in `with autodiff.no_grad():`, or use the out-of-place form (x = x + y).")
 
 
+def _writable(self):
+    """self.data, ready for an in-place write; stamps self as modified. A tensor made by an op
+    gets a fresh array (its node may have saved the old one)."""
+    if not self.data.flags.writeable or self.grad_fn is not None:
+        self.data = np.array(self.data)
+    self._mutated = next(_sequence)
+    return self.data
+
+
 def _assign(self, value):
     arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-    if not self.data.flags.writeable:
-        self.data = np.array(self.data)
-    np.copyto(self.data, np.broadcast_to(arr, self.data.shape), casting="unsafe")
+    data = _writable(self)
+    np.copyto(data, np.broadcast_to(arr, data.shape), casting="unsafe")
     return self
 
 
@@ -129,11 +139,27 @@ def normal_(self, mean=0.0, std=1.0, generator=None):
 
 
 def _setitem(self, index, value):
-    _check_inplace(self, "__setitem__ (x[i] = v)", value)
-    from .ops.shape import _index_arg
-    if not self.data.flags.writeable:
-        self.data = np.array(self.data)
-    self.data[_index_arg(index)] = value.data if isinstance(value, Tensor) else value
+    """x[index] = value. While gradients are recorded (x or value requires grad) the assignment
+    is recorded too, as PyTorch does: x becomes index_put(old x, index, value). Ops recorded
+    earlier with x as input then refuse to backward (x changed under them)."""
+    recording = grad_state.enabled and (
+        self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
+    if not recording:
+        _writable(self)[_index_arg(index)] = value.data if isinstance(value, Tensor) else value
+        return
+    if self.grad_fn is None and self._requires_grad:
+        raise RuntimeError(
+            "x[i] = v: in-place assignment into a leaf tensor that requires grad while gradients "
+            "are recorded. Assign into a copy (y = x.clone(); y[i] = v), use "
+            "autodiff.index_put(x, i, v), or wrap parameter updates in `with autodiff.no_grad():`.")
+    old = Tensor._const(self.data)  # takes over self's place in the graph so far
+    old._requires_grad, old.grad_fn = self._requires_grad, self.grad_fn
+    if self._output_nr:
+        old._output_nr = self._output_nr
+        del self._output_nr
+    new = index_put(old, index, value)
+    self.data, self.grad_fn, self._requires_grad = new.data, new.grad_fn, True
+    self._mutated = new.grad_fn.seq
 
 
 # --- numpy interop: np.exp(t), np.ones(3) + t -> Tensors in the graph ---------------------------

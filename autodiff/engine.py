@@ -84,6 +84,15 @@ def _checked(node, grads):
     return out
 
 
+def _modified_error(node, x):
+    i = next(i for i, t in enumerate(node.inputs) if t is x)
+    return RuntimeError(
+        f"{node.name}: its input {i} (shape {tuple(x.shape)}) was modified in place (x[...] = v, "
+        f"add_, copy_, x -= ...) after the op was recorded, so its gradient would be computed "
+        f"from the new values or routed through the new assignment. Modify a copy (x.clone()) "
+        f"instead, or run the forward pass again after the change.")
+
+
 def _released_error(node):
     return RuntimeError(
         f"Trying to backward through {node.name} a second time: its saved values were freed "
@@ -142,6 +151,10 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
                     continue
             if node.released:
                 raise _released_error(node)
+            seq = node.seq
+            for x in node.inputs:
+                if x is not None and x._mutated > seq:
+                    raise _modified_error(node, x)
             input_grads = node._vjp(g)
             if anomaly:
                 _check_finite(node, input_grads)

@@ -48,6 +48,7 @@ class Tensor:
     _output_nr = 0  # which output of grad_fn this is (multi-output custom Functions)
     _hooks = None
     name = None  # an optional label (autodiff.viz shows it)
+    _mutated = 0  # creation number of the last in-place change (see engine: modified inputs)
     # numpy on the left (np.ones(3) + t) defers to our reflected operators / ufunc table
     __array_priority__ = 1000
 

@@ -187,6 +187,18 @@ def _class_target(draw, shapes):
     return {"dim": d, "target": np.random.default_rng(seed).integers(0, shape[d], target_shape)}
 
 
+def _np_index_put(x, v):
+    out = x.copy()
+    out[:, [2, 0]] = v
+    return out
+
+
+def _np_index_put_row(x, v):
+    out = x.copy()
+    out[1] = v
+    return out
+
+
 def _split_params(draw, shapes):
     d = draw(st.integers(0, len(shapes[0]) - 1))
     return {"size": draw(st.integers(1, MAX_SIDE)), "dim": d}
@@ -332,6 +344,10 @@ CATALOG = [
     Op("index_add", lambda g: ad.index_add(g, (np.array([0, 2, 0]),), (3, 2)),
        lambda g: np.add.at(z := np.zeros((3, 2)), (np.array([0, 2, 0]),), g) or z, fixed((3, 2))),
     Op("gather", ad.gather, _np_gather, unary(min_dims=1), params=_gather_index),
+    Op("index_put", lambda x, v: ad.index_put(x, (slice(None), [2, 0]), v), _np_index_put,
+       fixed((3, 4), (2,)), label="advanced index, broadcast value"),
+    Op("index_put", lambda x, v: ad.index_put(x, 1, v), _np_index_put_row, fixed((3, 4), (4,)),
+       label="row"),
     Op("cat", lambda x, y: ad.cat([x, y, x], 1), lambda x, y: np.concatenate([x, y, x], 1),
        fixed((2, 3), (2, 1))),
     Op("stack", lambda x, y: ad.stack([x, y], -1), lambda x, y: np.stack([x, y], -1),

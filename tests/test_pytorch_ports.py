@@ -648,9 +648,6 @@ def test_empty_batch_reductions_and_grads():
     assert (ad.randn(4, 0) @ ad.randn(0, 3)).tolist() == [[0.] * 3] * 4
 
 
-@pytest.mark.xfail(strict=True, reason="core: out = zeros(...); out[i] = x * 2 with x requiring "
-                   "grad raises, and the message wrongly says out is 'a leaf tensor that requires "
-                   "grad'; PyTorch records the assignment (CopySlices) and out gets a grad_fn")
 def test_setitem_with_a_value_that_requires_grad_builds_the_graph():
     x = ad.tensor([1., 2., 3.], requires_grad=True)
     out = ad.zeros(2, 3)

@@ -4,7 +4,8 @@ from .elementwise import __all__ as _elementwise
 from .reduce import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, logsumexp,  # noqa
                      softmax, log_softmax, softmax_cross_entropy, prod, norm, all, any)
 from .shape import (broadcast_to, sum_to, reshape, view, flatten, squeeze, unsqueeze,  # noqa
-                    permute, transpose, swapaxes, expand, getitem, index_add, gather, cat, stack,
+                    permute, transpose, swapaxes, expand, getitem, index_add, index_put, gather,
+                    cat, stack,
                     split, chunk, unbind, repeat, flip, pad, mT)
 from .linalg import matmul, einsum, linear  # noqa
 from .conv import conv2d, conv1d, max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa

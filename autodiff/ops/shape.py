@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from ..function import Node, apply1, applyn
+from ..function import Node, apply1, apply2, applyn
 from ..tensor import Tensor, _axis
 from ._operands import broadcast_shapes, normalize_dims, promote, tensor_arg
 
@@ -106,6 +106,31 @@ class IndexAdd(Node):
 
     def backward(self, gg):
         return (getitem(gg, self.index),)
+
+
+class IndexPut(Node):
+    """out = x with out[index] = v; dx = g with zeros at index, dv = g[index] summed to v's
+    shape (where an advanced index repeats a position, the last write wins, as in numpy)"""
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x, v):
+        out = np.array(x)
+        out[self.index] = v
+        return out
+
+    def backward(self, g):
+        x, v = self.inputs
+        nx, nv = self.needs_input_grad
+        gx = index_put(g, self.index, Tensor._const(np.zeros((), g.data.dtype))) if nx else None
+        gv = None
+        if nv:
+            gv = getitem(g, self.index)
+            if gv.data.shape != v.data.shape:
+                gv = sum_to(gv, v.data.shape)
+        return gx, gv
 
 
 class Cat(Node):
@@ -333,6 +358,27 @@ def getitem(x, index):
 def index_add(g, index, shape):
     """zeros(shape) with g added at index (repeated indices accumulate)"""
     return apply1(IndexAdd(index, tuple(shape)), g)
+
+
+def index_put(x, index, value):
+    """A copy of x with x[index] = value (value broadcast to the indexed shape); out of place and
+    differentiable in x and value - what `x[index] = value` records while gradients are on"""
+    from ._operands import promote
+    x = tensor_arg(x, "index_put")
+    value, x = promote(value, x, "index_put")
+    index = _index_arg(index)
+    try:
+        target = np.empty(x.data.shape, np.bool_)[index].shape
+    except IndexError as e:
+        raise IndexError(f"index_put: index {index!r} is invalid for a tensor of shape "
+                         f"{x.data.shape}: {e}") from None
+    if broadcast_shapes(value.data.shape, target) != target:
+        raise ValueError(f"index_put: a value of shape {value.data.shape} cannot be assigned to "
+                         f"the indexed part of shape {target}")
+    if value._requires_grad and value.data.shape != target and len(value.data.shape) > len(target):
+        raise ValueError(f"index_put: value of shape {value.data.shape} has more dims than the "
+                         f"indexed part {target}")
+    return apply2(IndexPut(index), x, value)
 
 
 def gather(x, dim, index):
