@@ -328,3 +328,45 @@ def test_without_anomaly_mode_nan_passes_silently():
     x = leaf([0.0, 1.0])
     ad.sqrt(x).sum().backward()
     assert np.isinf(x.grad.numpy()[0])
+
+
+# --- in-place changes after recording ------------------------------------------------------------
+
+def test_backward_after_an_input_changed_in_place_raises():
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    y = (x * w).sum()
+    with ad.no_grad():
+        w.mul_(2.0)  # the mul rule would read the new w
+    with pytest.raises(RuntimeError, match=r"MulBackward: its input 1 \(shape \(2,\)\) was modified in place"):
+        y.backward()
+
+
+def test_assignment_into_a_buffer_is_recorded():
+    x = leaf([1.0, 2.0, 3.0])
+    out = ad.zeros(2, 3, dtype=ad.float64)
+    out[0] = x * 2
+    out[1, :2] = x[:2] ** 2
+    assert out.grad_fn.name == "IndexPutBackward"
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 6.0, 2.0])
+
+
+def test_assignment_after_the_tensor_was_read_refuses_to_backward():
+    h = ad.zeros(3, 2, dtype=ad.float64)
+    w = leaf([[0.5, 0.1], [0.2, 0.3]])
+    h[0] = ad.ones(2, dtype=ad.float64)
+    for t in range(1, 3):
+        h[t] = (h[t - 1] @ w).tanh()  # reads h, then changes it
+    with pytest.raises(RuntimeError, match="GetItemBackward: its input 0.*modified in place"):
+        h.sum().backward()
+
+
+def test_parameter_updates_between_steps_are_fine():
+    w = leaf([1.0, 2.0])
+    for _ in range(3):
+        loss = (w * w).sum()
+        loss.backward()
+        with ad.no_grad():
+            w -= 0.1 * w.grad
+        w.grad = None
+    np.testing.assert_allclose(w.numpy(), [0.512, 1.024])
