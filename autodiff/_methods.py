@@ -4,7 +4,7 @@ import numpy as np
 from . import ops
 from .function import Node, apply1
 from .grad_mode import no_grad
-from .function import _sequence
+from .function import stamp_mutation
 from .ops._operands import promote
 from .ops.shape import _index_arg, index_put
 from .ops.elementwise import add, cast, div, logical_not, mul, sub, where
@@ -70,7 +70,7 @@ def _writable(self):
     gets a fresh array (its node may have saved the old one)."""
     if not self.data.flags.writeable or self.grad_fn is not None:
         self.data = np.array(self.data)
-    self._mutated = next(_sequence)
+    stamp_mutation(self)
     return self.data
 
 
@@ -159,7 +159,7 @@ def _setitem(self, index, value):
         del self._output_nr
     new = index_put(old, index, value)
     self.data, self.grad_fn, self._requires_grad = new.data, new.grad_fn, True
-    self._mutated = new.grad_fn.seq
+    stamp_mutation(self)
 
 
 # --- numpy interop: np.exp(t), np.ones(3) + t -> Tensors in the graph ---------------------------

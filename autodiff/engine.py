@@ -8,6 +8,7 @@ import operator
 
 import numpy as np
 
+from .function import last_mutation
 from .grad_mode import _state, set_grad_enabled
 from .tensor import Tensor
 
@@ -151,10 +152,10 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
                     continue
             if node.released:
                 raise _released_error(node)
-            seq = node.seq
-            for x in node.inputs:
-                if x is not None and x._mutated > seq:
-                    raise _modified_error(node, x)
+            if node.seq < last_mutation[0]:  # something changed in place since: check inputs
+                for x in node.inputs:
+                    if x is not None and x._mutated > node.seq:
+                        raise _modified_error(node, x)
             input_grads = node._vjp(g)
             if anomaly:
                 _check_finite(node, input_grads)

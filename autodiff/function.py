@@ -82,6 +82,12 @@ class Node:
 
 
 _sequence = itertools.count()  # creation order: every node is numbered after its inputs' nodes
+last_mutation = [0]  # the number of the latest in-place change to any tensor
+
+
+def stamp_mutation(tensor):
+    """Marks tensor as changed in place now (engine: ops recorded before must not backward)."""
+    tensor._mutated = last_mutation[0] = next(_sequence)
 
 
 def _record(node, inputs, needs, out):
