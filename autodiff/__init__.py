@@ -24,6 +24,7 @@ from .ops import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, log
                   flatten, squeeze, unsqueeze, permute, transpose, swapaxes, expand, gather, cat,
                   stack, split, chunk, unbind, repeat, flip, pad, matmul, einsum, linear, index_add,
                   index_put)
+from .ops.extras import mm, bmm, dot, outer, square, tril, triu, cumsum, isinf, allclose  # noqa
 from ._methods import clone
 from . import functional
 
@@ -34,5 +35,27 @@ half = float16
 long = int64
 int = int32
 bool = bool_
+
+inference_mode = no_grad  # PyTorch's faster no_grad; here the same thing
+
+
+def device(spec="cpu"):
+    """PyTorch's torch.device for ported code: only 'cpu' exists (returned as the string)."""
+    if not str(spec).startswith("cpu"):
+        raise ValueError(f"device {spec!r} is not available: autodiff runs on the CPU only")
+    return "cpu"
+
+
+class cuda:
+    """torch.cuda stand-in for ported code: no CUDA devices."""
+
+    @staticmethod
+    def is_available():
+        return False
+
+    @staticmethod
+    def device_count():
+        return 0
+
 
 __version__ = "0.1.0"

@@ -4,6 +4,7 @@ import numpy as np
 from . import ops
 from .function import Node, apply1
 from .grad_mode import no_grad
+from . import creation as ops_creation
 from .function import stamp_mutation
 from .ops._operands import promote
 from .ops.shape import _index_arg, index_put
@@ -291,6 +292,17 @@ def _install():
         "__invert__": lambda self: Tensor._const(np.invert(self.data)),
         "__format__": _format, "t": _t, "contiguous": lambda self, *args, **kwargs: self,
         "bitwise_and": _bitwise(np.bitwise_and, "bitwise_and"),
+        "mm": ops.mm, "bmm": ops.bmm, "dot": ops.dot, "outer": ops.outer, "square": ops.square,
+        "tril": ops.tril, "triu": ops.triu, "cumsum": ops.cumsum, "isinf": ops.isinf,
+        "allclose": ops.allclose,
+        "new_zeros": lambda self, *size, dtype=None, **kw: ops_creation.zeros(
+            *size, dtype=dtype or self.dtype, **kw),
+        "new_ones": lambda self, *size, dtype=None, **kw: ops_creation.ones(
+            *size, dtype=dtype or self.dtype, **kw),
+        "new_full": lambda self, size, fill_value, dtype=None, **kw: ops_creation.full(
+            size, fill_value, dtype=dtype or self.dtype, **kw),
+        "new_tensor": lambda self, data, dtype=None, **kw: ops_creation.tensor(
+            data, dtype=dtype or self.dtype, **kw),
         "bitwise_or": _bitwise(np.bitwise_or, "bitwise_or"),
         "__iadd__": _augmented(add, "__iadd__"), "__isub__": _augmented(sub, "__isub__"),
         "__imul__": _augmented(mul, "__imul__"), "__itruediv__": _augmented(div, "__itruediv__"),

@@ -364,7 +364,16 @@ CATALOG = [
     Op("flip", lambda x, dims: ad.flip(x, dims), lambda x, dims: np.flip(x, dims),
        unary(min_dims=1), params=lambda draw, s: {"dims": a_dim(draw, s[0], allow_none=False)}),
     Op("pad", ad.pad, _np_pad, unary(min_dims=1), params=_pad_params),
+    Op("cumsum", lambda x, dim: ad.cumsum(x, dim), lambda x, dim: np.cumsum(x, axis=dim),
+       unary(min_dims=1), params=one_dim_param),
+    Op("tril", lambda x: ad.tril(x, -1), lambda x: np.tril(x, -1), unary(min_dims=2)),
+    Op("triu", lambda x: x.triu(1), lambda x: np.triu(x, 1), unary(min_dims=2)),
+    Op("square", ad.square, np.square, unary()),
     # linear algebra
+    Op("mm", ad.mm, np.matmul, fixed((2, 3), (3, 4))),
+    Op("bmm", ad.bmm, np.matmul, fixed((2, 2, 3), (2, 3, 2))),
+    Op("dot", ad.dot, np.dot, fixed((3,), (3,))),
+    Op("outer", ad.outer, np.outer, fixed((3,), (2,))),
     Op("matmul", lambda x, y: x @ y, np.matmul, fixed((2, 3), (3, 4)), label="2-d"),
     Op("matmul", lambda x, y: x @ y, np.matmul, fixed((3,), (3, 2)), label="vector @ matrix"),
     Op("matmul", lambda x, y: x @ y, np.matmul, fixed((2, 3), (3,)), label="matrix @ vector"),
@@ -391,7 +400,7 @@ CATALOG = [
 # Public ops with no gradient (piecewise constant or boolean); the guard test accepts these.
 NON_DIFFERENTIABLE = {"lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or",
                       "logical_xor", "logical_not", "sign", "isnan", "isfinite", "floor", "ceil",
-                      "round", "argmax", "argmin", "all", "any"}
+                      "round", "argmax", "argmin", "all", "any", "isinf", "allclose"}
 
 # convolution and pooling: entries and naive loop references live in tests/catalog_conv.py
 from catalog_conv import conv_catalog  # noqa: E402

@@ -1,7 +1,7 @@
 """PyTorch programs ported by changing imports: values and gradients must match torch.
 
 Each test runs the same student-style snippet with `torch` and with `autodiff`/`nn` and compares
-forward values, gradients and dtypes. Known gaps are xfail(strict=True) so a fix shows up.
+forward values, gradients and dtypes.
 """
 import numpy as np
 import pytest
@@ -877,10 +877,6 @@ def test_manual_lr_edits_and_intermittent_grads_match_torch(opt):
     _close(res[1][1], res[0][1])
 
 
-@pytest.mark.xfail(strict=True, reason="core: factories reject device= (ad.zeros(3, device='cpu') "
-                   "-> TypeError), and ad.device / ad.cuda.is_available() are missing; "
-                   "`torch.zeros(b, h, device=x.device)` and the `device = torch.device('cuda' if "
-                   "torch.cuda.is_available() else 'cpu')` preamble are in most PyTorch scripts")
 def test_factories_accept_device_cpu():
     x = ad.ones(2)
     assert ad.zeros(3, device=x.device).shape == (3,)

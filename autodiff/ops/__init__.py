@@ -8,4 +8,5 @@ from .shape import (broadcast_to, sum_to, reshape, view, flatten, squeeze, unsqu
                     cat, stack,
                     split, chunk, unbind, repeat, flip, pad, mT)
 from .linalg import matmul, einsum, linear  # noqa
+from .extras import mm, bmm, dot, outer, square, tril, triu, cumsum, isinf, allclose  # noqa
 from .conv import conv2d, conv1d, max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa
