@@ -6,6 +6,7 @@
     y.backward()
     x.grad  # tensor([2., 4.])
 """
+from . import _malloc  # noqa: F401  (memory reuse between steps; see docs/performance.md)
 from . import dtypes
 from .dtypes import (float16, float32, float64, int8, int16, int32, int64, uint8, bool_,
                      get_default_dtype, set_default_dtype)
