@@ -9,33 +9,29 @@ from .linalg import einsum, matmul
 from .shape import flip
 
 
-def _check_ndim(x, n, op):
-    if x.data.ndim != n:
-        raise ValueError(f"{op}: expected a {n}-d tensor, got shape {x.data.shape}")
+def _product(x, y, ndim, op):
+    """matmul for operands that must both have exactly ndim dims (PyTorch's mm, bmm, dot)"""
+    x, y = tensor_arg(x, op), tensor_arg(y, op, "other")
+    for t in (x, y):
+        if t.data.ndim != ndim:
+            raise ValueError(f"{op}: expected {ndim}-d tensors, got shapes {x.data.shape} and "
+                             f"{y.data.shape} (matmul broadcasts any shapes)")
+    return matmul(x, y)
 
 
 def mm(x, y):
     """Matrix product of two 2-d tensors"""
-    x, y = tensor_arg(x, "mm"), tensor_arg(y, "mm", "mat2")
-    _check_ndim(x, 2, "mm")
-    _check_ndim(y, 2, "mm")
-    return matmul(x, y)
+    return _product(x, y, 2, "mm")
 
 
 def bmm(x, y):
     """Batched matrix product of two 3-d tensors (b, n, k) @ (b, k, m)"""
-    x, y = tensor_arg(x, "bmm"), tensor_arg(y, "bmm", "mat2")
-    _check_ndim(x, 3, "bmm")
-    _check_ndim(y, 3, "bmm")
-    return matmul(x, y)
+    return _product(x, y, 3, "bmm")
 
 
 def dot(x, y):
     """Inner product of two 1-d tensors"""
-    x, y = tensor_arg(x, "dot"), tensor_arg(y, "dot", "other")
-    _check_ndim(x, 1, "dot")
-    _check_ndim(y, 1, "dot")
-    return matmul(x, y)
+    return _product(x, y, 1, "dot")
 
 
 def outer(x, y):
