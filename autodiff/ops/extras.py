@@ -15,7 +15,7 @@ def _product(x, y, ndim, op):
     for t in (x, y):
         if t.data.ndim != ndim:
             raise ValueError(f"{op}: expected {ndim}-d tensors, got shapes {x.data.shape} and "
-                             f"{y.data.shape} (matmul broadcasts any shapes)")
+                             f"{y.data.shape}; use matmul for vectors and batches of other shapes")
     return matmul(x, y)
 
 
