@@ -507,7 +507,6 @@ class Memory:
     def setup_autodiff():
         import gc
         import tracemalloc
-        import autodiff as ad
         import nn
         import nn.functional as F
         from nn.data import datasets

@@ -1,5 +1,4 @@
 """Error messages name the op, the shapes or dtypes involved, and the fix."""
-import numpy as np
 import pytest
 
 import autodiff as ad
