@@ -353,12 +353,10 @@ def test_four_layer_mlp_256_wide_is_compact():
         assert accepted(src)
 
 
-def test_real_nn_mlp_clusters_when_nn_is_available():
-    nn = pytest.importorskip("nn")
-    if not hasattr(nn, "MLP"):
-        pytest.skip("nn.MLP not available")
+def test_real_nn_mlp_clusters_by_module():
+    import nn
+    import nn.functional as F
     model = nn.MLP(64, [256, 256, 256], 10)  # four Linear layers, 256 wide
-    F = pytest.importorskip("nn.functional")
     loss = F.cross_entropy(model(ad.randn(32, 64)), ad.randint(0, 10, (32,)))
     loss.backward()
     for kw in ({}, dict(show_grad=True, show_data=True)):

@@ -59,12 +59,7 @@ def test_round_trip_nested(tmp_path):
 
 
 def test_round_trip_module_state_dict(tmp_path):
-    module = pytest.importorskip("nn.module")
-    if not hasattr(module, "Module"):
-        pytest.skip("nn.Module not available yet")
     import nn
-    if not hasattr(nn, "Linear"):
-        pytest.skip("nn.Linear not available yet")
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     save(model.state_dict(), tmp_path / "model.pt")
     loaded = load(tmp_path / "model.pt")
