@@ -7,6 +7,7 @@ from .grad_mode import no_grad
 from . import creation as ops_creation
 from .function import stamp_mutation
 from .ops._operands import promote
+from .ops.reduce import _numpy_axis
 from .ops.shape import _index_arg, index_put
 from .ops.elementwise import add, cast, div, logical_not, mul, sub, where
 from .ops.linalg import matmul
@@ -194,12 +195,14 @@ def _masked_fill(self, mask, value):
     return where(mask, value, self)
 
 
+@_numpy_axis
 def _max_method(self, dim=None, keepdim=False):
     if isinstance(dim, Tensor):  # x.max(y): elementwise, as in PyTorch
         return ops.maximum(self, dim)
     return ops.max(self, dim, keepdim)
 
 
+@_numpy_axis
 def _min_method(self, dim=None, keepdim=False):
     if isinstance(dim, Tensor):
         return ops.minimum(self, dim)
@@ -294,6 +297,7 @@ def _install():
         "bitwise_and": _bitwise(np.bitwise_and, "bitwise_and"),
         "mm": ops.mm, "bmm": ops.bmm, "dot": ops.dot, "outer": ops.outer, "square": ops.square,
         "tril": ops.tril, "triu": ops.triu, "cumsum": ops.cumsum, "isinf": ops.isinf,
+        "rsqrt": ops.rsqrt, "sort": ops.sort, "topk": ops.topk,
         "allclose": ops.allclose,
         "new_zeros": lambda self, *size, dtype=None, **kw: ops_creation.zeros(
             *size, dtype=dtype or self.dtype, **kw),

@@ -369,6 +369,11 @@ CATALOG = [
     Op("tril", lambda x: ad.tril(x, -1), lambda x: np.tril(x, -1), unary(min_dims=2)),
     Op("triu", lambda x: x.triu(1), lambda x: np.triu(x, 1), unary(min_dims=2)),
     Op("square", ad.square, np.square, unary()),
+    Op("rsqrt", ad.rsqrt, lambda x: 1 / np.sqrt(x), unary(), domain="positive"),
+    Op("sort", lambda x: ad.sort(x, 0, descending=True)[0], lambda x: -np.sort(-x, axis=0),
+       unary(min_dims=1), domain="distinct"),
+    Op("topk", lambda x: x.topk(2, dim=-1)[0], lambda x: -np.sort(-x, axis=-1)[..., :2],
+       fixed((3, 4)), domain="distinct"),
     # linear algebra
     Op("mm", ad.mm, np.matmul, fixed((2, 3), (3, 4))),
     Op("bmm", ad.bmm, np.matmul, fixed((2, 2, 3), (2, 3, 2))),

@@ -175,3 +175,19 @@ def test_max_with_dim_returns_values_and_indices():
     assert values.tolist() == [5, 7] and indices.tolist() == [1, 0]
     assert x.max().item() == 7 and x.argmin().item() == 4
     assert x.max(ad.tensor(4.0)).tolist() == [[4, 5, 4], [7, 4, 4]]
+
+
+def test_numpy_style_axis_and_keepdims_keywords():
+    x = ad.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x.sum(axis=1).tolist() == [3, 7]
+    assert ad.mean(x, axis=0, keepdims=True).shape == (1, 2)
+    assert x.max(axis=1).values.tolist() == [2, 4] and x.argmax(axis=0).tolist() == [1, 1]
+
+
+def test_sort_and_topk_match_numpy_and_route_gradients():
+    x = ad.tensor([[3.0, 1.0, 2.0]], dtype=ad.float64, requires_grad=True)
+    values, indices = x.topk(2)
+    assert values.tolist() == [[3, 2]] and indices.tolist() == [[0, 2]]
+    (values * ad.tensor([[10.0, 1.0]], dtype=ad.float64)).sum().backward()
+    assert x.grad.tolist() == [[10, 0, 1]]
+    assert ad.sort(x, descending=True).values.tolist() == [[3, 2, 1]]

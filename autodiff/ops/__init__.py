@@ -8,5 +8,6 @@ from .shape import (broadcast_to, sum_to, reshape, view, flatten, squeeze, unsqu
                     cat, stack,
                     split, chunk, unbind, repeat, flip, pad, mT)
 from .linalg import matmul, einsum, linear  # noqa
-from .extras import mm, bmm, dot, outer, square, tril, triu, cumsum, isinf, allclose  # noqa
+from .extras import (mm, bmm, dot, outer, square, rsqrt, tril, triu, cumsum, sort, topk,  # noqa
+                     isinf, allclose)
 from .conv import conv2d, conv1d, max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa

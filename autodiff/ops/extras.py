@@ -6,7 +6,8 @@ from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
 from .elementwise import where
 from .linalg import einsum, matmul
-from .shape import flip
+from .reduce import values_indices
+from .shape import flip, gather
 
 
 def _product(x, y, ndim, op):
@@ -84,6 +85,34 @@ def cumsum(x, dim):
     if x.data.ndim == 0:
         return x
     return apply1(Cumsum(normalize_dims(dim, x.data.ndim, "cumsum")[0]), x)
+
+
+def rsqrt(x):
+    """1 / sqrt(x)"""
+    return 1.0 / tensor_arg(x, "rsqrt").sqrt()
+
+
+def sort(x, dim=-1, descending=False):
+    """(values, indices) sorted along dim (stable); values are differentiable (a gather)"""
+    x = tensor_arg(x, "sort")
+    d = normalize_dims(dim, x.data.ndim, "sort")[0] if x.data.ndim else 0
+    if x.data.ndim == 0:
+        return values_indices(x, Tensor._const(np.zeros((), np.int64)))
+    key = -x.data if descending else x.data
+    idx = np.argsort(key, axis=d, kind="stable")
+    return values_indices(gather(x, d, idx), Tensor._const(idx.astype(np.int64)))
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):
+    """(values, indices) of the k largest (or smallest) entries along dim"""
+    x = tensor_arg(x, "topk")
+    d = normalize_dims(dim, x.data.ndim, "topk")[0]
+    n = x.data.shape[d]
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k={k} is out of range for dim {d} of size {n}")
+    key = -x.data if largest else x.data
+    idx = np.take(np.argsort(key, axis=d, kind="stable"), np.arange(k), axis=d)
+    return values_indices(gather(x, d, idx), Tensor._const(idx.astype(np.int64)))
 
 
 def isinf(x):

@@ -1,5 +1,6 @@
 """Reductions and the fused, stable softmax family."""
 import builtins
+import functools
 from collections import namedtuple
 
 import numpy as np
@@ -234,6 +235,18 @@ class Norm2(Node):
         return (_unreduce(g, shape, self.dim, self.keepdim) * x / out,)
 
 
+def _numpy_axis(fn):
+    """Also accept numpy's names: axis= for dim=, keepdims= for keepdim= (PyTorch does too)."""
+    @functools.wraps(fn)
+    def wrapper(x, *args, axis=None, keepdims=None, **kwargs):
+        if axis is not None:
+            kwargs["dim"] = axis
+        if keepdims is not None:
+            kwargs["keepdim"] = keepdims
+        return fn(x, *args, **kwargs)
+    return wrapper
+
+
 # --- the functions users call ------------------------------------------------------------------
 
 def _float_input(x, op):
@@ -244,6 +257,7 @@ def _float_input(x, op):
     return x
 
 
+@_numpy_axis
 def sum(x, dim=None, keepdim=False, *, dtype=None):
     """Sum over dim (all dims when None)"""
     x = tensor_arg(x, "sum")
@@ -254,12 +268,14 @@ def sum(x, dim=None, keepdim=False, *, dtype=None):
     return apply1(Sum(normalize_dims(dim, x.data.ndim, "sum"), keepdim), x)
 
 
+@_numpy_axis
 def mean(x, dim=None, keepdim=False):
     """Mean over dim (all dims when None)"""
     x = _float_input(x, "mean")
     return apply1(Mean(normalize_dims(dim, x.data.ndim, "mean"), keepdim), x)
 
 
+@_numpy_axis
 def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
     """Variance with Bessel's correction by default (correction=1, as PyTorch)"""
     x = _float_input(x, "var")
@@ -271,17 +287,20 @@ def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
     return sum(centred * centred, dims, keepdim) / builtins.max(n - correction, 0)
 
 
+@_numpy_axis
 def std(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
     """sqrt(var(x))"""
     return sqrt(var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased))
 
 
+@_numpy_axis
 def amax(x, dim=None, keepdim=False):
     """Max over dim; tied maxima share the gradient evenly"""
     x = tensor_arg(x, "amax")
     return apply1(Amax(normalize_dims(dim, x.data.ndim, "amax"), keepdim), x)
 
 
+@_numpy_axis
 def amin(x, dim=None, keepdim=False):
     """Min over dim; tied minima share the gradient evenly"""
     x = tensor_arg(x, "amin")
@@ -301,10 +320,11 @@ def _arg(fn, name):
     return op
 
 
-argmax = _arg(np.argmax, "argmax")
-argmin = _arg(np.argmin, "argmin")
+argmax = _numpy_axis(_arg(np.argmax, "argmax"))
+argmin = _numpy_axis(_arg(np.argmin, "argmin"))
 
 
+@_numpy_axis
 def max(x, dim=None, keepdim=False):
     """No dim: the largest value. With dim: (values, indices), like PyTorch. With a tensor as
     second argument: the elementwise maximum."""
@@ -315,6 +335,7 @@ def max(x, dim=None, keepdim=False):
     return values_indices(amax(x, dim, keepdim), argmax(x, dim, keepdim))
 
 
+@_numpy_axis
 def min(x, dim=None, keepdim=False):
     """No dim: the smallest value. With dim: (values, indices), like PyTorch. With a tensor as
     second argument: the elementwise minimum."""
@@ -325,6 +346,7 @@ def min(x, dim=None, keepdim=False):
     return values_indices(amin(x, dim, keepdim), argmin(x, dim, keepdim))
 
 
+@_numpy_axis
 def logsumexp(x, dim=None, keepdim=False):
     """log(sum(exp(x))) over dim, without overflow"""
     x = _float_input(x, "logsumexp")
@@ -359,6 +381,7 @@ def softmax_cross_entropy(logits, target, dim=-1):
     return apply1(SoftmaxCrossEntropy(d, t.astype(np.intp, copy=False)), x)
 
 
+@_numpy_axis
 def prod(x, dim=None, keepdim=False):
     """Product over one dim (all elements when None); exact gradients with zeros"""
     x = tensor_arg(x, "prod")
@@ -375,6 +398,7 @@ def prod(x, dim=None, keepdim=False):
     return apply1(Prod(dims, keepdim), x)
 
 
+@_numpy_axis
 def norm(x, p="fro", dim=None, keepdim=False):
     """The p-norm over dim (all elements when None): p = 2/'fro', 1, inf, -inf or any number"""
     x = _float_input(x, "norm")
@@ -392,12 +416,14 @@ def norm(x, p="fro", dim=None, keepdim=False):
     return sum(x.abs() ** p, dims, keepdim) ** (1.0 / p)
 
 
+@_numpy_axis
 def all(x, dim=None, keepdim=False):
     """True where every element is true (no gradient)"""
     x = tensor_arg(x, "all")
     return Tensor._const(np.all(x.data, axis=normalize_dims(dim, x.data.ndim, "all"), keepdims=keepdim))
 
 
+@_numpy_axis
 def any(x, dim=None, keepdim=False):
     """True where some element is true (no gradient)"""
     x = tensor_arg(x, "any")
