@@ -250,7 +250,7 @@ def _install():
         # arithmetic
         "add": add, "sub": sub, "mul": mul, "div": div, "neg": ops.neg, "pow": ops.pow,
         "matmul": matmul, "exp": ops.exp, "log": ops.log, "log1p": ops.log1p, "sqrt": ops.sqrt,
-        "sin": ops.sin, "cos": ops.cos, "tanh": ops.tanh, "sigmoid": ops.sigmoid,
+        "sin": ops.sin, "cos": ops.cos, "tanh": ops.tanh, "sigmoid": ops.sigmoid, "erf": ops.erf,
         "relu": ops.relu, "abs": ops.abs, "clamp": ops.clamp, "clip": ops.clamp,
         "maximum": ops.maximum, "minimum": ops.minimum, "sign": ops.sign,
         "floor": ops.floor, "ceil": ops.ceil, "round": ops.round, "isnan": ops.isnan,

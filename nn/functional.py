@@ -170,30 +170,9 @@ def tanh(input):
     return ad.tanh(input)
 
 
-# erfc(z) = s exp(-z^2 + P(s)), s = 2 / (2 + z), z >= 0: P is a degree-12 least-squares fit of
-# log(exp(z^2) erfc(z) / s) on s in [0, 1] (Chebyshev nodes, references from math.erfc). The
-# form follows Numerical Recipes' erfcc; the coefficients were fitted for this project.
-# Max |erf error| vs math.erf: 4e-9 in float64 (derivative: 7e-7); in float32 ~6e-7, i.e.
-# float32 rounding.
-_ERFC_COEFFS = (-1.2655121177480113, 0.9999980468810153, 0.3751098299654444,
-                0.08091932197160573, -0.05860062226895224, -0.32548998378454114,
-                0.6665119985154705, -2.011028455166486, 3.6426055403837525,
-                -3.5058884280757705, 1.8539807098888654, -0.5073755629671358,
-                0.05476971847105556)
-
-
 def erf(input):
-    """erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, from public ops (max error 4e-9 in
-    float64, see _ERFC_COEFFS); erf'(0) = 2/sqrt(pi) exactly as the composite's gradient"""
-    x = _float_input(input, "erf")
-    pos = x >= 0
-    z = ad.where(pos, x, -x)  # |x| whose gradient is +1 at 0 (abs would give 0 there)
-    s = 2.0 / (z + 2.0)
-    p = _ERFC_COEFFS[-1]
-    for c in _ERFC_COEFFS[-2::-1]:
-        p = p * s + c
-    erfc = s * (p - z * z).exp()
-    return ad.where(pos, 1.0 - erfc, erfc - 1.0)
+    """erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt (autodiff's erf: one op, max error 4e-9)"""
+    return ad.erf(_float_input(input, "erf"))
 
 
 def gelu(input, approximate="none"):

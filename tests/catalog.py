@@ -1,6 +1,7 @@
 """The op catalog: every differentiable public op, once, with its numpy reference, its input
 shapes and its safe input domain. tests/test_catalog.py turns each entry into forward,
 first-order and second-order checks over hypothesis-drawn shapes."""
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -257,6 +258,7 @@ CATALOG = [
     Op("cos", ad.cos, np.cos, unary()),
     Op("tanh", ad.tanh, np.tanh, unary()),
     Op("sigmoid", ad.sigmoid, np_sigmoid, unary()),
+    Op("erf", ad.erf, np.vectorize(math.erf, otypes=[float]), unary()),
     Op("tanh_backward", ad.tanh_backward, lambda g, y: g * (1 - y * y), broadcastable(2)),
     Op("sigmoid_backward", ad.sigmoid_backward, lambda g, y: g * y * (1 - y), broadcastable(2)),
     Op("relu", ad.relu, lambda x: np.maximum(x, 0), unary(), domain="away"),
