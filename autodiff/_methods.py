@@ -101,10 +101,8 @@ def _augmented(fn, name):
     def method(self, other):
         recording = grad_state.enabled and (
             self._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
-        if recording and self.grad_fn is not None:
-            return fn(self, other)
-        if recording and not self._requires_grad:
-            return fn(self, other)
+        if recording and (self.grad_fn is not None or not self._requires_grad):
+            return fn(self, other)  # rebinds the name; a leaf that requires grad raises below
         return inplace(self, other)
     method.__name__ = name
     return method

@@ -27,10 +27,6 @@ def set_default_dtype(dtype):
     _default[0] = dt
 
 
-def is_floating(dtype):
-    return dtype.kind == "f"
-
-
 def as_dtype(dtype):
     """np.dtype(dtype), with a message naming the bad value."""
     try:

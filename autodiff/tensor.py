@@ -292,15 +292,6 @@ def _axis(dim, ndim, op):
     return dim % n
 
 
-def as_tensor(x, dtype=None):
-    """x if it is a Tensor, else a constant tensor made from it."""
-    if isinstance(x, Tensor):
-        if dtype is not None and x.dtype != dtype:
-            return x.to(dtype)
-        return x
-    return Tensor._const(_to_array(x, dtype))
-
-
 def is_tensor(x):
     return isinstance(x, Tensor)
 

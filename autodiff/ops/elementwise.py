@@ -5,6 +5,7 @@ rule here thinks about shapes. Subgradients at kinks follow the table in README 
 """
 import numpy as np
 
+from ..dtypes import get_default_dtype
 from ..function import Node, apply1, apply2, applyn
 from ..tensor import Tensor
 from ._operands import binary_operands, broadcast_operands, promote, tensor_arg
@@ -438,7 +439,6 @@ def div(x, y):
     """x / y (true division; integers give the default float dtype)"""
     x, y = binary_operands(x, y, "div")
     if x.data.dtype.kind != "f":
-        from ..dtypes import get_default_dtype
         x, y = x.to(get_default_dtype()), y.to(get_default_dtype())
     return apply2(Div(), x, y)
 
@@ -455,7 +455,6 @@ def pow(x, exponent):
     """x ** exponent; a number exponent uses the cheaper rule p * x ** (p - 1)"""
     if isinstance(exponent, (int, float, np.number)) and isinstance(x, Tensor):
         if x.data.dtype.kind != "f" and (isinstance(exponent, (float, np.floating)) or exponent < 0):
-            from ..dtypes import get_default_dtype
             x = x.to(get_default_dtype())
         return apply1(PowScalar(exponent), x)
     x, y = binary_operands(x, exponent, "pow")
@@ -466,7 +465,6 @@ def _unary(node_cls, name, float_only=True):
     def op(x):
         x = tensor_arg(x, name)
         if float_only and x.data.dtype.kind != "f":
-            from ..dtypes import get_default_dtype
             x = x.to(get_default_dtype())
         return apply1(node_cls(), x)
     op.__name__ = op.__qualname__ = name
@@ -505,7 +503,6 @@ def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: give at least one of min and max")
     if x.data.dtype.kind != "f" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
-        from ..dtypes import get_default_dtype
         x = x.to(get_default_dtype())  # int tensor, float bound: the default float dtype
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x

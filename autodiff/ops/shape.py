@@ -321,11 +321,6 @@ def transpose(x, dim0, dim1):
 swapaxes = transpose
 
 
-def t_(x):
-    """All dims reversed (x.T); for 2-D, the matrix transpose"""
-    return permute(x, tuple(reversed(range(x.data.ndim))))
-
-
 def mT(x):
     """The last two dims swapped (batched matrix transpose)"""
     nd = x.data.ndim
