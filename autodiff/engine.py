@@ -1,10 +1,16 @@
 """The backward pass: one iterative traversal, shared by backward(), grad(), viz and testing.
 
+Nodes are visited newest first (a node is always numbered after its inputs' nodes), from a heap
+holding the nodes that have received a gradient so far. A node's gradient is complete when it
+comes off the heap, since every op that consumed its output is newer; nodes that no gradient
+reaches are never visited, and no separate topological sort is needed.
+
 Gradients are summed where paths converge and only here (rules return one gradient per input;
 the engine accumulates). Nothing here recurses, so a 100,000-op chain needs no recursion-limit
 changes.
 """
 import operator
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -61,7 +67,7 @@ class detect_anomaly:
 
 def _check_finite(node, grads):
     for i, g in enumerate(grads):
-        if g is not None and not np.all(np.isfinite(g.data)):
+        if g is not None and not np.all(np.isfinite(getattr(g, "data", g))):
             where = getattr(node, "trace", None)
             origin = ("\nThe forward call that created it:\n" + where) if where else (
                 "\n(the op was created outside detect_anomaly(), so its forward line is unknown)")
@@ -127,7 +133,14 @@ def _initial_gradient(root, gradient, who):
 
 def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
     """The backward pass. Returns {id(leaf): [leaf, grad]} for leaves reached, or, with
-    `capture` (a list of tensors), their gradients only."""
+    `capture` (a list of tensors), their gradients only.
+
+    With create_graph the rules run as Tensor ops (`backward`), so the pass is itself recorded
+    and can be differentiated again. Without it, gradients flow as bare ndarrays through each
+    node's `backward_arrays` (the same rule in numpy; nodes without one fall back to `backward`
+    under no_grad), which skips a Tensor and a dispatch per rule operation.
+    """
+    arrays = not create_graph
     grads = {}  # node -> gradient (or a list of them for multi-output nodes); nodes hash by identity
     leaves = {}
     capture_ids = None
@@ -136,45 +149,58 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
         for k, t in enumerate(capture):
             key = id(t) if t.grad_fn is None else (id(t.grad_fn), t._output_nr)
             capture_ids.setdefault(key, []).append(k)
+    heap = []  # (-creation number, node) of nodes holding a gradient: newest first
     for r, g in zip(roots, grad_roots):
-        _accumulate(r, g, grads, leaves)
-    order = toposort(roots)
+        _accumulate(r, g.data if arrays else g, grads, leaves, heap)
     captured = {}
     anomaly = _state.anomaly
     with set_grad_enabled(create_graph):
-        for node in order:
-            g = grads.pop(node, None)
-            if g is None:
-                continue
+        while heap:
+            node = heappop(heap)[1]
+            g = grads.pop(node)
             if node.hooks is not None or capture_ids is not None:
-                g = _output_hooks(node, g, node.hooks, capture_ids, captured)
+                g = _output_hooks(node, _wrap(g) if arrays else g, node.hooks, capture_ids, captured)
                 if g is None:
                     continue
+                if arrays:
+                    g = _unwrap(g)
             if node.released:
                 raise _released_error(node)
             if node.seq < last_mutation[0]:  # something changed in place since: check inputs
                 for x in node.inputs:
                     if x is not None and x._mutated > node.seq:
                         raise _modified_error(node, x)
-            input_grads = node._vjp(g)
+            if arrays and node.backward_arrays is not None:
+                input_grads = node.backward_arrays(g)
+            else:
+                input_grads = node._vjp(_wrap(g) if arrays else g)
+                if node.checks_gradients:
+                    input_grads = _checked(node, input_grads)
+                if arrays:
+                    input_grads = _unwrap(input_grads)
             if anomaly:
                 _check_finite(node, input_grads)
-            if node.checks_gradients:
-                input_grads = _checked(node, input_grads)
             for x, gi, need in zip(node.inputs, input_grads, node.needs_input_grad):
                 if gi is None or not need:
                     continue
                 parent = x.grad_fn
                 if parent is not None and parent.n_outputs == 1:  # the common case, inlined
                     prev = grads.get(parent)
-                    grads[parent] = gi if prev is None else prev + gi
+                    if prev is None:
+                        grads[parent] = gi
+                        heappush(heap, (-parent.seq, parent))
+                    else:
+                        grads[parent] = prev + gi
                 else:
-                    _accumulate(x, gi, grads, leaves)
+                    _accumulate(x, gi, grads, leaves, heap)
             if not retain_graph:
                 node.released = True
                 for slot in node.saved:
                     setattr(node, slot, None)
             del g, input_grads
+    if arrays:
+        for slot in leaves.values():
+            slot[1] = Tensor._const(slot[1])
     if capture is not None:
         for key, ks in capture_ids.items():
             if isinstance(key, int) and key in leaves:
@@ -186,7 +212,22 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
     return leaves
 
 
-def _accumulate(x, g, grads, leaves):
+def _wrap(g):
+    """Array-mode gradients (an ndarray, or a list of them / None per output) as Tensors."""
+    if isinstance(g, list):
+        return [None if a is None else Tensor._const(a) for a in g]
+    return Tensor._const(g)
+
+
+def _unwrap(gs):
+    """Tensors (a sequence with None entries, or a single one) back to ndarrays."""
+    if isinstance(gs, Tensor):
+        return gs.data
+    return [None if t is None else t.data for t in gs]
+
+
+def _accumulate(x, g, grads, leaves, heap):
+    """Adds g to x's gradient: kept per leaf, or per producing node (queued on first arrival)."""
     node = x.grad_fn
     if node is None:
         slot = leaves.get(id(x))
@@ -197,11 +238,16 @@ def _accumulate(x, g, grads, leaves):
         return
     if node.n_outputs == 1:
         prev = grads.get(node)
-        grads[node] = g if prev is None else prev + g
+        if prev is None:
+            grads[node] = g
+            heappush(heap, (-node.seq, node))
+        else:
+            grads[node] = prev + g
     else:
         lst = grads.get(node)
         if lst is None:
             lst = grads[node] = [None] * node.n_outputs
+            heappush(heap, (-node.seq, node))
         k = x._output_nr
         lst[k] = g if lst[k] is None else lst[k] + g
 

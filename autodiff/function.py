@@ -14,7 +14,9 @@ import weakref
 import numpy as np
 
 from .grad_mode import no_grad
-from .tensor import Tensor, grad_state
+from .tensor import Tensor, _new, grad_state
+
+ndarray = np.ndarray
 
 _AUTODIFF_DIR = __file__.rsplit("/", 1)[0]
 
@@ -42,9 +44,14 @@ class _TensorHooks:
 class Node:
     """One recorded operation: forward on ndarrays, backward in differentiable Tensor ops."""
 
-    __slots__ = ("inputs", "needs_input_grad", "released", "hooks", "scope", "seq", "trace",
-                 "__weakref__")
+    __slots__ = ("inputs", "needs_input_grad", "released", "scope", "seq", "__dict__", "__weakref__")
+    hooks = None  # rarely set (tensor hooks, retain_grad): in the instance dict when they are
+    trace = None  # the user's forward line, under detect_anomaly
     n_outputs = 1
+    # Optional: the backward rule again, on ndarrays (g an array; returns one array or None per
+    # input). The engine uses it for first-order passes (create_graph=False) and `backward`,
+    # which stays the definition, for higher order; the catalog tests check that they agree.
+    backward_arrays = None
     saved = ()  # slots holding saved arrays, cleared when backward releases the graph
     checks_gradients = False  # user Functions get their gradients' shapes checked
 
@@ -91,32 +98,63 @@ def stamp_mutation(tensor):
 
 
 def _record(node, inputs, needs, out):
+    """The output tensor of `node`, recorded in the graph with these inputs."""
     node.seq = next(_sequence)
     node.inputs = inputs
     node.needs_input_grad = needs
     node.released = False
-    node.hooks = None
     node.scope = grad_state.scope
     if grad_state.anomaly:
         node.trace = creation_trace()
     return Tensor._make(out, node)
 
 
+# apply1/apply2 are the hot path of every op: _record and Tensor._make are inlined in them.
+
 def apply1(node, x):
     """Runs a one-input op and records it when x requires grad and grad mode is on."""
     out = node.forward(x.data)
+    t = _new(Tensor)
+    t.data = out if type(out) is ndarray else np.asarray(out)
     if x._requires_grad and grad_state.enabled:
-        return _record(node, (x,), (True,), out)
-    return Tensor._const(out)
+        node.seq = next(_sequence)
+        node.inputs = (x,)
+        node.needs_input_grad = _ONE
+        node.released = False
+        node.scope = grad_state.scope
+        if grad_state.anomaly:
+            node.trace = creation_trace()
+        t._requires_grad = True
+        t.grad_fn = node
+    else:
+        t._requires_grad = False
+        t.grad_fn = None
+    return t
+
+
+_ONE = (True,)
 
 
 def apply2(node, x, y):
     """Runs a two-input op and records it when an input requires grad and grad mode is on."""
     out = node.forward(x.data, y.data)
+    t = _new(Tensor)
+    t.data = out if type(out) is ndarray else np.asarray(out)
     rx, ry = x._requires_grad, y._requires_grad
     if (rx or ry) and grad_state.enabled:
-        return _record(node, (x, y), (rx, ry), out)
-    return Tensor._const(out)
+        node.seq = next(_sequence)
+        node.inputs = (x, y)
+        node.needs_input_grad = (rx, ry)
+        node.released = False
+        node.scope = grad_state.scope
+        if grad_state.anomaly:
+            node.trace = creation_trace()
+        t._requires_grad = True
+        t.grad_fn = node
+    else:
+        t._requires_grad = False
+        t.grad_fn = None
+    return t
 
 
 def applyn(node, *xs):

@@ -327,6 +327,9 @@ def _class_targets(input, target, ignore_index, op):
                          f"of shape {tuple(input.shape)} (classes in dim "
                          f"{1 if input.ndim >= 2 else 0}) needs target shape {expected}{hint}")
     n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
+    if arr.size and 0 <= np.minimum.reduce(arr, axis=None) and \
+            np.maximum.reduce(arr, axis=None) < n_classes:
+        return arr.astype(np.int64, copy=False)  # all in range (checked without a mask)
     valid = arr != ignore_index if ignore_index is not None else np.ones(arr.shape, bool)
     if valid.any():
         vals = arr[valid]

@@ -24,6 +24,14 @@ def _guard(g, x, safe):
     return where(_const(zero), safe, x)
 
 
+def _guard_array(g, x, safe):
+    """_guard for ndarrays (the backward_arrays rules)."""
+    zero = g == 0
+    if not zero.any():
+        return x
+    return np.where(zero, safe, x).astype(x.dtype, copy=False)
+
+
 # --- arithmetic --------------------------------------------------------------------------------
 
 class Add(Node):
@@ -36,6 +44,9 @@ class Add(Node):
     def backward(self, g):
         return g, g
 
+    def backward_arrays(self, g):
+        return g, g
+
 
 class Sub(Node):
     """out = x - y; dx = g, dy = -g"""
@@ -45,6 +56,9 @@ class Sub(Node):
         return x - y
 
     def backward(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+    def backward_arrays(self, g):
         return g, (-g if self.needs_input_grad[1] else None)
 
 
@@ -59,6 +73,11 @@ class Mul(Node):
         x, y = self.inputs
         nx, ny = self.needs_input_grad
         return (g * y if nx else None), (g * x if ny else None)
+
+    def backward_arrays(self, g):
+        x, y = self.inputs
+        nx, ny = self.needs_input_grad
+        return (g * y.data if nx else None), (g * x.data if ny else None)
 
 
 class Div(Node):
@@ -76,6 +95,14 @@ class Div(Node):
         gy = -g * x / (y * y) if ny else None
         return gx, gy
 
+    def backward_arrays(self, g):
+        x, y = self.inputs
+        nx, ny = self.needs_input_grad
+        y = _guard_array(g, y.data, 1.0)
+        gx = g / y if nx else None
+        gy = -g * x.data / (y * y) if ny else None
+        return gx, gy
+
 
 class Neg(Node):
     """out = -x; dx = -g"""
@@ -85,6 +112,9 @@ class Neg(Node):
         return -x
 
     def backward(self, g):
+        return (-g,)
+
+    def backward_arrays(self, g):
         return (-g,)
 
 
@@ -111,6 +141,19 @@ class PowScalar(Node):
         if p < 1:
             x = _guard(g, x, 1.0)
         return (g * (p * pow_scalar(x, p - 1)),)
+
+    def backward_arrays(self, g):
+        x = self.inputs[0].data
+        p = self.exponent
+        if p == 0:
+            return (g * 0.0,)
+        if p == 1:
+            return (g,)
+        if p == 2:
+            return (g * (2.0 * x),)
+        if p < 1:
+            x = _guard_array(g, x, 1.0)
+        return (g * (p * x ** np.asarray(p - 1, x.dtype)),)
 
 
 class Pow(Node):
@@ -152,6 +195,9 @@ class Exp(Node):
         # guarded: an overflowed out (inf) in a branch `where` left unselected gets g = 0
         return (g * _guard(g, self.output(), 0.0),)
 
+    def backward_arrays(self, g):
+        return (g * _guard_array(g, self.out, 0.0),)
+
 
 class Log(Node):
     """out = log(x); dx = g / x"""
@@ -164,6 +210,9 @@ class Log(Node):
         x, = self.inputs
         return (g / _guard(g, x, 1.0),)
 
+    def backward_arrays(self, g):
+        return (g / _guard_array(g, self.inputs[0].data, 1.0),)
+
 
 class Log1p(Node):
     """out = log(1 + x); dx = g / (1 + x)"""
@@ -175,6 +224,9 @@ class Log1p(Node):
     def backward(self, g):
         x, = self.inputs
         return (g / (1.0 + _guard(g, x, 0.0)),)
+
+    def backward_arrays(self, g):
+        return (g / (1.0 + _guard_array(g, self.inputs[0].data, 0.0)),)
 
 
 class Sqrt(Node):
@@ -189,6 +241,9 @@ class Sqrt(Node):
     def backward(self, g):
         return (g / (2.0 * _guard(g, self.output(), 1.0)),)
 
+    def backward_arrays(self, g):
+        return (g / (2.0 * _guard_array(g, self.out, 1.0)),)
+
 
 class Sin(Node):
     """out = sin(x); dx = g * cos(x)"""
@@ -200,6 +255,9 @@ class Sin(Node):
     def backward(self, g):
         return (g * cos(self.inputs[0]),)
 
+    def backward_arrays(self, g):
+        return (g * np.cos(self.inputs[0].data),)
+
 
 class Cos(Node):
     """out = cos(x); dx = -g * sin(x)"""
@@ -210,6 +268,9 @@ class Cos(Node):
 
     def backward(self, g):
         return (-g * sin(self.inputs[0]),)
+
+    def backward_arrays(self, g):
+        return (-g * np.sin(self.inputs[0].data),)
 
 
 class Tanh(Node):
@@ -223,6 +284,10 @@ class Tanh(Node):
 
     def backward(self, g):
         return (tanh_backward(g, self.output()),)
+
+    def backward_arrays(self, g):
+        y = self.out
+        return (g * (1 - y * y),)
 
 
 class TanhBackward(Node):
@@ -251,6 +316,10 @@ class Sigmoid(Node):
 
     def backward(self, g):
         return (sigmoid_backward(g, self.output()),)
+
+    def backward_arrays(self, g):
+        y = self.out
+        return (g * y * (1 - y),)
 
 
 class SigmoidBackward(Node):
@@ -308,6 +377,10 @@ class Erf(Node):
         x, = self.inputs
         return (g * (exp(-(x * x)) * _TWO_OVER_SQRT_PI),)
 
+    def backward_arrays(self, g):
+        x = self.inputs[0].data
+        return (g * (np.exp(-(x * x)) * _TWO_OVER_SQRT_PI),)
+
 
 class Relu(Node):
     """out = max(x, 0); dx = g * (x > 0)   (relu'(0) = 0)"""
@@ -320,6 +393,9 @@ class Relu(Node):
         x = self.inputs[0].data
         return (g * _const((x > 0).astype(x.dtype)),)
 
+    def backward_arrays(self, g):
+        return (g * (self.inputs[0].data > 0),)
+
 
 class Abs(Node):
     """out = |x|; dx = g * sign(x)   (abs'(0) = 0)"""
@@ -330,6 +406,9 @@ class Abs(Node):
 
     def backward(self, g):
         return (g * _const(np.sign(self.inputs[0].data)),)
+
+    def backward_arrays(self, g):
+        return (g * np.sign(self.inputs[0].data),)
 
 
 class Clamp(Node):
@@ -351,6 +430,15 @@ class Clamp(Node):
             keep &= x <= self.max
         return (g * _const(keep),)
 
+    def backward_arrays(self, g):
+        x = self.inputs[0].data
+        keep = np.ones(x.shape, bool)
+        if self.min is not None:
+            keep &= x >= self.min
+        if self.max is not None:
+            keep &= x <= self.max
+        return (g * keep,)
+
 
 class Maximum(Node):
     """out = max(x, y); the larger input gets g, ties split it evenly"""
@@ -365,6 +453,12 @@ class Maximum(Node):
         nx, ny = self.needs_input_grad
         return (g * _const(share.astype(g.dtype)) if nx else None,
                 g * _const((1.0 - share).astype(g.dtype)) if ny else None)
+
+    def backward_arrays(self, g):
+        x, y = self.inputs[0].data, self.inputs[1].data
+        share = ((x > y) + 0.5 * (x == y)).astype(g.dtype)
+        nx, ny = self.needs_input_grad
+        return (g * share if nx else None), (g * (1 - share) if ny else None)
 
 
 class Minimum(Node):
@@ -381,6 +475,12 @@ class Minimum(Node):
         return (g * _const(share.astype(g.dtype)) if nx else None,
                 g * _const((1.0 - share).astype(g.dtype)) if ny else None)
 
+    def backward_arrays(self, g):
+        x, y = self.inputs[0].data, self.inputs[1].data
+        share = ((x < y) + 0.5 * (x == y)).astype(g.dtype)
+        nx, ny = self.needs_input_grad
+        return (g * share if nx else None), (g * (1 - share) if ny else None)
+
 
 class Where(Node):
     """out = cond ? x : y; dx = g masked to cond, dy = g masked to not cond (a masked select,
@@ -396,6 +496,12 @@ class Where(Node):
         zero = _const(np.zeros((), g.dtype))
         return (None, where(cond, g, zero) if nx else None, where(cond, zero, g) if ny else None)
 
+    def backward_arrays(self, g):
+        cond = self.inputs[0].data
+        _, nx, ny = self.needs_input_grad
+        zero = np.zeros((), g.dtype)
+        return (None, np.where(cond, g, zero) if nx else None, np.where(cond, zero, g) if ny else None)
+
 
 class Cast(Node):
     """out = x as another float dtype; dx = g cast back"""
@@ -409,6 +515,9 @@ class Cast(Node):
 
     def backward(self, g):
         return (cast(g, self.inputs[0].data.dtype),)
+
+    def backward_arrays(self, g):
+        return (g.astype(self.inputs[0].data.dtype),)
 
 
 # --- the functions users call ------------------------------------------------------------------

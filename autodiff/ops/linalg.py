@@ -6,7 +6,7 @@ import numpy as np
 from ..function import Node, apply2, applyn
 from ..tensor import Tensor
 from ._operands import broadcast_shape, promote
-from .shape import reshape, sum_to, unsqueeze, squeeze, broadcast_to
+from .shape import _sum_to_array, reshape, sum_to, unsqueeze, squeeze, broadcast_to
 
 
 class MatMul(Node):
@@ -30,6 +30,20 @@ class MatMul(Node):
                 gy = x.reshape(-1, k).mT @ g.reshape(-1, m)
             else:
                 gy = sum_to(x.mT @ g, y.data.shape)
+        return gx, gy
+
+    def backward_arrays(self, g):
+        x, y = self.inputs[0].data, self.inputs[1].data
+        nx, ny = self.needs_input_grad
+        gx = gy = None
+        if nx:
+            gx = _sum_to_array(g @ np.swapaxes(y, -1, -2), x.shape)
+        if ny:
+            if y.ndim == 2 and x.ndim > 2:
+                k, m = y.shape
+                gy = x.reshape(-1, k).T @ g.reshape(-1, m)
+            else:
+                gy = _sum_to_array(np.swapaxes(x, -1, -2) @ g, y.shape)
         return gx, gy
 
 
@@ -85,6 +99,17 @@ class Linear(Node):
         if needs[1]:
             x2 = x if x.data.ndim == 2 else x.reshape(-1, n_in)
             gw = g2.mT @ x2
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, (g2.sum(0) if needs[2] else None)
+
+    def backward_arrays(self, g):
+        x, w = self.inputs[0].data, self.inputs[1].data
+        needs = self.needs_input_grad
+        n_out, n_in = w.shape
+        g2 = g if g.ndim == 2 else g.reshape(-1, n_out)
+        gx = g @ w if needs[0] else None
+        gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, n_in)) if needs[1] else None
         if len(self.inputs) == 2:
             return gx, gw
         return gx, gw, (g2.sum(0) if needs[2] else None)

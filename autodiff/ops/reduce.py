@@ -1,6 +1,7 @@
 """Reductions and the fused, stable softmax family."""
 import builtins
 import functools
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -10,6 +11,9 @@ from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
 from .elementwise import maximum, minimum, sqrt, where
 from .shape import broadcast_to, reshape
+
+# the ufuncs' own reductions: np.sum/np.max add microseconds of Python around them
+_sum, _max, _min = np.add.reduce, np.maximum.reduce, np.minimum.reduce
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
@@ -28,6 +32,20 @@ def _unreduce(g, shape, dims, keepdim):
     return reshape(g, _kept_shape(shape, dims))
 
 
+def _unreduce_array(g, shape, dims, keepdim):
+    """_unreduce for ndarrays (the backward_arrays rules)."""
+    if keepdim or not g.ndim and dims is None:
+        return g
+    return g.reshape(_kept_shape(shape, dims))
+
+
+def _filled(g, shape):
+    """g broadcast to shape, as a new array (np.broadcast_to's view costs more to make)."""
+    out = np.empty(shape, g.dtype)
+    out[...] = g
+    return out
+
+
 class Sum(Node):
     """out = sum of x over dims; dx = g broadcast back"""
     __slots__ = ("dim", "keepdim")
@@ -36,13 +54,17 @@ class Sum(Node):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x):
-        return np.sum(x, axis=self.dim, keepdims=self.keepdim)
+        return _sum(x, axis=self.dim, keepdims=self.keepdim)
 
     def backward(self, g):
         shape = self.inputs[0].data.shape
         if g.data.ndim:
             g = _unreduce(g, shape, self.dim, self.keepdim)
         return (broadcast_to(g, shape),)
+
+    def backward_arrays(self, g):
+        shape = self.inputs[0].data.shape
+        return (_filled(_unreduce_array(g, shape, self.dim, self.keepdim), shape),)
 
 
 class Mean(Node):
@@ -53,15 +75,22 @@ class Mean(Node):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x):
-        return np.mean(x, axis=self.dim, keepdims=self.keepdim)
+        n = x.size if self.dim is None else math.prod(x.shape[d] for d in self.dim)
+        return np.true_divide(_sum(x, axis=self.dim, keepdims=self.keepdim), n or np.nan)
 
     def backward(self, g):
         shape = self.inputs[0].data.shape
-        count = int(np.prod(shape)) if self.dim is None else int(np.prod([shape[d] for d in self.dim]))
+        count = math.prod(shape) if self.dim is None else math.prod(shape[d] for d in self.dim)
         g = g * (1.0 / (count or 1))
         if g.data.ndim:
             g = _unreduce(g, shape, self.dim, self.keepdim)
         return (broadcast_to(g, shape),)
+
+    def backward_arrays(self, g):
+        shape = self.inputs[0].data.shape
+        count = math.prod(shape) if self.dim is None else math.prod(shape[d] for d in self.dim)
+        g = g * (1.0 / (count or 1))
+        return (_filled(_unreduce_array(g, shape, self.dim, self.keepdim), shape),)
 
 
 class _Extreme(Node):
@@ -75,9 +104,15 @@ class _Extreme(Node):
     def backward(self, g):
         x = self.inputs[0].data
         hit = x == self.out if self.keepdim else x == self.out.reshape(_kept_shape(x.shape, self.dim))
-        share = hit / np.sum(hit, axis=self.dim, keepdims=True)
+        share = hit / _sum(hit, axis=self.dim, keepdims=True)
         return (broadcast_to(_unreduce(g, x.shape, self.dim, self.keepdim), x.shape)
                 * Tensor._const(share.astype(x.dtype)),)
+
+    def backward_arrays(self, g):
+        x = self.inputs[0].data
+        hit = x == self.out if self.keepdim else x == self.out.reshape(_kept_shape(x.shape, self.dim))
+        share = (hit / _sum(hit, axis=self.dim, keepdims=True)).astype(x.dtype)
+        return (_unreduce_array(g, x.shape, self.dim, self.keepdim) * share,)
 
 
 class Amax(_Extreme):
@@ -85,7 +120,7 @@ class Amax(_Extreme):
     __slots__ = ()
 
     def forward(self, x):
-        self.out = np.max(x, axis=self.dim, keepdims=self.keepdim)
+        self.out = _max(x, axis=self.dim, keepdims=self.keepdim)
         return self.out
 
 
@@ -94,15 +129,15 @@ class Amin(_Extreme):
     __slots__ = ()
 
     def forward(self, x):
-        self.out = np.min(x, axis=self.dim, keepdims=self.keepdim)
+        self.out = _min(x, axis=self.dim, keepdims=self.keepdim)
         return self.out
 
 
 def _stable_logsumexp(x, dim):
-    m = np.max(x, axis=dim, keepdims=True)
+    m = _max(x, axis=dim, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     with np.errstate(divide="ignore"):
-        return m + np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True))
+        return m + np.log(_sum(np.exp(x - m), axis=dim, keepdims=True))
 
 
 class LogSumExp(Node):
@@ -124,6 +159,11 @@ class LogSumExp(Node):
         out = _unreduce(self.output(), shape, self.dim, self.keepdim)
         return (_unreduce(g, shape, self.dim, self.keepdim) * (x - out).exp(),)
 
+    def backward_arrays(self, g):
+        x = self.inputs[0].data
+        out = _unreduce_array(self.out, x.shape, self.dim, self.keepdim)
+        return (_unreduce_array(g, x.shape, self.dim, self.keepdim) * np.exp(x - out),)
+
 
 class Softmax(Node):
     """out = exp(x - logsumexp(x)); dx = out * (g - sum(g * out))"""
@@ -134,13 +174,17 @@ class Softmax(Node):
         self.dim = dim
 
     def forward(self, x):
-        e = np.exp(x - np.max(x, axis=self.dim, keepdims=True))
-        self.out = e / np.sum(e, axis=self.dim, keepdims=True)
+        e = np.exp(x - _max(x, axis=self.dim, keepdims=True))
+        self.out = e / _sum(e, axis=self.dim, keepdims=True)
         return self.out
 
     def backward(self, g):
         out = self.output()
         return (out * (g - (g * out).sum(self.dim, keepdim=True)),)
+
+    def backward_arrays(self, g):
+        out = self.out
+        return (out * (g - _sum(g * out, axis=self.dim, keepdims=True)),)
 
 
 class LogSoftmax(Node):
@@ -152,35 +196,54 @@ class LogSoftmax(Node):
         self.dim = dim
 
     def forward(self, x):
-        shifted = x - np.max(x, axis=self.dim, keepdims=True)  # subtract m first: exact at 1e8
-        self.out = shifted - np.log(np.sum(np.exp(shifted), axis=self.dim, keepdims=True))
+        shifted = x - _max(x, axis=self.dim, keepdims=True)  # subtract m first: exact at 1e8
+        self.out = shifted - np.log(_sum(np.exp(shifted), axis=self.dim, keepdims=True))
         return self.out
 
     def backward(self, g):
         return (g - self.output().exp() * g.sum(self.dim, keepdim=True),)
 
+    def backward_arrays(self, g):
+        return (g - np.exp(self.out) * _sum(g, axis=self.dim, keepdims=True),)
+
 
 class SoftmaxCrossEntropy(Node):
     """out = logsumexp(x) - x[target] along dim (per position), i.e. -log softmax(x)[target];
     dx = (softmax(x) - onehot(target)) * g"""
-    __slots__ = ("dim", "target")
+    __slots__ = ("dim", "target", "probs")
+    saved = ("probs",)
 
     def __init__(self, dim, target):
         self.dim, self.target = dim, target
 
+    def _at(self):
+        """The index of each position's target class (an advanced index into x)."""
+        t, d = self.target, self.dim
+        if d == 1 and t.ndim == 1:  # (N, C) logits: the common case
+            return np.arange(t.shape[0]), t
+        at = list(np.indices(t.shape, sparse=True))
+        at.insert(d, t)
+        return tuple(at)
+
     def forward(self, x):
-        d = self.dim
-        shifted = x - np.max(x, axis=d, keepdims=True)
-        lse = np.log(np.sum(np.exp(shifted), axis=d, keepdims=True))
-        picked = np.take_along_axis(shifted, np.expand_dims(self.target, d), d)
-        return np.squeeze(lse - picked, axis=d)
+        shifted = x - _max(x, axis=self.dim, keepdims=True)
+        e = np.exp(shifted)
+        total = _sum(e, axis=self.dim, keepdims=True)
+        self.probs = e / total  # softmax(x), for the first-order rule
+        return np.log(total).reshape(self.target.shape) - shifted[self._at()]
 
     def backward(self, g):
         x = self.inputs[0]
         d = self.dim
         onehot = np.zeros(x.data.shape, x.data.dtype)
-        np.put_along_axis(onehot, np.expand_dims(self.target, d), 1, d)
+        onehot[self._at()] = 1
         return ((softmax(x, d) - Tensor._const(onehot)) * g.unsqueeze(d),)
+
+    def backward_arrays(self, g):
+        d = self.dim
+        gx = self.probs * g.reshape(g.shape[:d] + (1,) + g.shape[d:])
+        gx[self._at()] -= g
+        return (gx,)
 
 
 class Prod(Node):
@@ -222,7 +285,7 @@ class Norm2(Node):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x):
-        self.out = np.sqrt(np.sum(x * x, axis=self.dim, keepdims=self.keepdim))
+        self.out = np.sqrt(_sum(x * x, axis=self.dim, keepdims=self.keepdim))
         return self.out
 
     def backward(self, g):
@@ -233,6 +296,12 @@ class Norm2(Node):
         if zero.any():
             out = where(Tensor._const(zero), 1.0, out)
         return (_unreduce(g, shape, self.dim, self.keepdim) * x / out,)
+
+    def backward_arrays(self, g):
+        x = self.inputs[0].data
+        out = _unreduce_array(self.out, x.shape, self.dim, self.keepdim)
+        out = np.where(out == 0, 1.0, out).astype(x.dtype, copy=False)
+        return (_unreduce_array(g, x.shape, self.dim, self.keepdim) * x / out,)
 
 
 def _numpy_axis(fn):
@@ -282,7 +351,7 @@ def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
     if unbiased is not None:
         correction = 1 if unbiased else 0
     dims = normalize_dims(dim, x.data.ndim, "var")
-    n = x.data.size if dims is None else int(np.prod([x.data.shape[d] for d in dims]))
+    n = x.data.size if dims is None else math.prod(x.data.shape[d] for d in dims)
     centred = x - mean(x, dims, keepdim=True)
     return sum(centred * centred, dims, keepdim) / builtins.max(n - correction, 0)
 
@@ -375,7 +444,7 @@ def softmax_cross_entropy(logits, target, dim=-1):
     if t.dtype.kind not in "iu" or t.shape != expected:
         raise ValueError(f"softmax_cross_entropy: target must be integer class indices of shape "
                          f"{expected}, got dtype {t.dtype} and shape {t.shape}")
-    if t.size and (t.min() < 0 or t.max() >= x.data.shape[d]):
+    if t.size and (_min(t, axis=None) < 0 or _max(t, axis=None) >= x.data.shape[d]):
         raise IndexError(f"softmax_cross_entropy: target holds class indices outside 0.."
                          f"{x.data.shape[d] - 1}")
     return apply1(SoftmaxCrossEntropy(d, t.astype(np.intp, copy=False)), x)

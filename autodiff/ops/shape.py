@@ -19,6 +19,16 @@ def _sum_to_array(x, shape):
     return x.reshape(shape) if lead else x
 
 
+def _index_add_array(g, index, shape):
+    """zeros(shape) with g added at index (repeated advanced indices accumulate)."""
+    out = np.zeros(shape, g.dtype)
+    if _is_basic(index):
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
 class BroadcastTo(Node):
     """out = x repeated along new or size-1 dims; dx = sum_to(g, x.shape)"""
     __slots__ = ("shape",)
@@ -31,6 +41,9 @@ class BroadcastTo(Node):
 
     def backward(self, g):
         return (sum_to(g, self.inputs[0].data.shape),)
+
+    def backward_arrays(self, g):
+        return (_sum_to_array(g, self.inputs[0].data.shape),)
 
 
 class SumTo(Node):
@@ -46,6 +59,9 @@ class SumTo(Node):
     def backward(self, g):
         return (broadcast_to(g, self.inputs[0].data.shape),)
 
+    def backward_arrays(self, g):
+        return (np.broadcast_to(g, self.inputs[0].data.shape),)
+
 
 class Reshape(Node):
     """out = x with a new shape, same elements; dx = reshape(g, x.shape)"""
@@ -59,6 +75,9 @@ class Reshape(Node):
 
     def backward(self, g):
         return (reshape(g, self.inputs[0].data.shape),)
+
+    def backward_arrays(self, g):
+        return (g.reshape(self.inputs[0].data.shape),)
 
 
 class Permute(Node):
@@ -74,6 +93,9 @@ class Permute(Node):
     def backward(self, g):
         return (permute(g, tuple(np.argsort(self.dims))),)
 
+    def backward_arrays(self, g):
+        return (g.transpose(np.argsort(self.dims)),)
+
 
 class GetItem(Node):
     """out = x[index]; dx = zeros with g added at index (repeated indices accumulate)"""
@@ -88,6 +110,9 @@ class GetItem(Node):
     def backward(self, g):
         return (index_add(g, self.index, self.inputs[0].data.shape),)
 
+    def backward_arrays(self, g):
+        return (_index_add_array(g, self.index, self.inputs[0].data.shape),)
+
 
 class IndexAdd(Node):
     """out = zeros(shape) with g added at index; dx = g[index]"""
@@ -97,15 +122,13 @@ class IndexAdd(Node):
         self.index, self.shape = index, shape
 
     def forward(self, g):
-        out = np.zeros(self.shape, g.dtype)
-        if _is_basic(self.index):
-            out[self.index] = g
-        else:
-            np.add.at(out, self.index, g)
-        return out
+        return _index_add_array(g, self.index, self.shape)
 
     def backward(self, gg):
         return (getitem(gg, self.index),)
+
+    def backward_arrays(self, gg):
+        return (gg[self.index],)
 
 
 class IndexPut(Node):
@@ -152,6 +175,15 @@ class Cat(Node):
             start += n
         return tuple(grads)
 
+    def backward_arrays(self, g):
+        grads, start = [], 0
+        lead = (slice(None),) * self.dim
+        for x, need in zip(self.inputs, self.needs_input_grad):
+            n = x.data.shape[self.dim]
+            grads.append(g[lead + (slice(start, start + n),)] if need else None)
+            start += n
+        return grads
+
 
 class Flip(Node):
     """out = x reversed along dims; dx = g reversed along dims"""
@@ -165,6 +197,9 @@ class Flip(Node):
 
     def backward(self, g):
         return (flip(g, self.dims),)
+
+    def backward_arrays(self, g):
+        return (np.flip(g, self.dims),)
 
 
 class ConstantPad(Node):
@@ -180,6 +215,9 @@ class ConstantPad(Node):
     def backward(self, g):
         index = tuple(slice(lo, g.data.shape[d] - hi) for d, (lo, hi) in enumerate(self.widths))
         return (getitem(g, index),)
+
+    def backward_arrays(self, g):
+        return (g[tuple(slice(lo, g.shape[d] - hi) for d, (lo, hi) in enumerate(self.widths))],)
 
 
 # --- helpers -----------------------------------------------------------------------------------
