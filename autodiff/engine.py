@@ -15,7 +15,7 @@ from heapq import heappop, heappush
 import numpy as np
 
 from .function import last_mutation
-from .grad_mode import _state, set_grad_enabled
+from .grad_mode import _state
 from .tensor import Tensor
 
 
@@ -132,8 +132,9 @@ def _initial_gradient(root, gradient, who):
 
 
 def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
-    """The backward pass. Returns {id(leaf): [leaf, grad]} for leaves reached, or, with
-    `capture` (a list of tensors), their gradients only.
+    """The backward pass. Returns {id(leaf): [leaf, grad]} for leaves reached (grad an ndarray
+    unless create_graph), or, with `capture` (a list of tensors), their gradients only.
+    Callers run it in grad mode `create_graph` (see _grad_mode).
 
     With create_graph the rules run as Tensor ops (`backward`), so the pass is itself recorded
     and can be differentiated again. Without it, gradients flow as bare ndarrays through each
@@ -154,62 +155,77 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
         _accumulate(r, g.data if arrays else g, grads, leaves, heap)
     captured = {}
     anomaly = _state.anomaly
-    with set_grad_enabled(create_graph):
-        while heap:
-            node = heappop(heap)[1]
-            g = grads.pop(node)
-            if node.hooks is not None or capture_ids is not None:
-                g = _output_hooks(node, _wrap(g) if arrays else g, node.hooks, capture_ids, captured)
-                if g is None:
-                    continue
-                if arrays:
-                    g = _unwrap(g)
-            if node.released:
-                raise _released_error(node)
-            if node.seq < last_mutation[0]:  # something changed in place since: check inputs
-                for x in node.inputs:
-                    if x is not None and x._mutated > node.seq:
-                        raise _modified_error(node, x)
-            if arrays and node.backward_arrays is not None:
-                input_grads = node.backward_arrays(g)
-            else:
-                input_grads = node._vjp(_wrap(g) if arrays else g)
-                if node.checks_gradients:
-                    input_grads = _checked(node, input_grads)
-                if arrays:
-                    input_grads = _unwrap(input_grads)
-            if anomaly:
-                _check_finite(node, input_grads)
-            for x, gi, need in zip(node.inputs, input_grads, node.needs_input_grad):
-                if gi is None or not need:
-                    continue
-                parent = x.grad_fn
-                if parent is not None and parent.n_outputs == 1:  # the common case, inlined
-                    prev = grads.get(parent)
-                    if prev is None:
-                        grads[parent] = gi
-                        heappush(heap, (-parent.seq, parent))
-                    else:
-                        grads[parent] = prev + gi
+    watch = capture_ids is not None
+    get, pop = grads.get, grads.pop
+    while heap:
+        node = heappop(heap)[1]
+        g = pop(node)
+        if watch or node.hooks is not None:
+            g = _output_hooks(node, _wrap(g) if arrays else g, node.hooks, capture_ids, captured)
+            if g is None:
+                continue
+            if arrays:
+                g = _unwrap(g)
+        if node.released:
+            raise _released_error(node)
+        if node.seq < last_mutation[0]:  # something changed in place since: check inputs
+            for x in node.inputs:
+                if x is not None and x._mutated > node.seq:
+                    raise _modified_error(node, x)
+        rule = node.backward_arrays if arrays else None
+        if rule is not None:
+            input_grads = rule(g)
+        else:
+            input_grads = node._vjp(_wrap(g) if arrays else g)
+            if node.checks_gradients:
+                input_grads = _checked(node, input_grads)
+            if arrays:
+                input_grads = _unwrap(input_grads)
+        if anomaly:
+            _check_finite(node, input_grads)
+        for x, gi, need in zip(node.inputs, input_grads, node.needs_input_grad):
+            if gi is None or not need:
+                continue
+            parent = x.grad_fn
+            if parent is not None and parent.n_outputs == 1:  # the common case, inlined
+                prev = get(parent)
+                if prev is None:
+                    grads[parent] = gi
+                    heappush(heap, (-parent.seq, parent))
                 else:
-                    _accumulate(x, gi, grads, leaves, heap)
-            if not retain_graph:
-                node.released = True
+                    grads[parent] = prev + gi
+            else:
+                _accumulate(x, gi, grads, leaves, heap)
+        if not retain_graph:
+            node.released = True
+            if node.saved:
                 for slot in node.saved:
                     setattr(node, slot, None)
-            del g, input_grads
-    if arrays:
-        for slot in leaves.values():
-            slot[1] = Tensor._const(slot[1])
     if capture is not None:
         for key, ks in capture_ids.items():
             if isinstance(key, int) and key in leaves:
                 leaf, g = leaves[key]
-                g = _run_leaf_hooks(leaf, g)
+                g = _run_leaf_hooks(leaf, Tensor._const(g) if arrays else g)
                 for k in ks:
                     captured[k] = g
         return captured
     return leaves
+
+
+class _grad_mode:
+    """Grad mode `enabled` for the pass (set_grad_enabled without its decorator machinery)."""
+
+    __slots__ = ("enabled", "previous")
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+
+    def __enter__(self):
+        self.previous = _state.enabled
+        _state.enabled = self.enabled
+
+    def __exit__(self, *exc):
+        _state.enabled = self.previous
 
 
 def _wrap(g):
@@ -306,23 +322,26 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         retain_graph = create_graph
     g0 = [_initial_gradient(r, g, "backward()") for r, g in zip(roots, grad_tensors)]
     only = None if inputs is None else {id(t) for t in _as_tuple(inputs)}
-    leaves = _run(roots, g0, retain_graph, create_graph)
     owned = set()
-    with set_grad_enabled(create_graph):
+    with _grad_mode(create_graph):
+        leaves = _run(roots, g0, retain_graph, create_graph)
         for leaf, g in leaves.values():
             if not leaf._requires_grad or (only is not None and id(leaf) not in only):
                 continue
-            g = _run_leaf_hooks(leaf, g)
-            if not create_graph:
+            if create_graph:
+                g = _run_leaf_hooks(leaf, g)
+            else:
+                if leaf._hooks:
+                    g = _run_leaf_hooks(leaf, Tensor._const(g)).data
                 g = _owned(g, owned)
             leaf._grad = g if leaf._grad is None else leaf._grad + g
 
 
-def _owned(g, owned):
-    """A gradient safe to store in .grad: its own writable array, shared with no other leaf."""
-    arr = g.data
-    if not arr.flags.owndata or not arr.flags.writeable or id(arr) in owned or g.grad_fn is not None:
-        arr = np.array(arr)
+def _owned(arr, owned):
+    """A gradient array as a tensor safe to store in .grad: its own writable array, shared
+    with no other leaf (rules may return views or the same array for two inputs)."""
+    if arr.base is not None or id(arr) in owned or not arr.flags.writeable:
+        arr = arr.copy()
     owned.add(id(arr))
     return Tensor._const(arr)
 
@@ -348,7 +367,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if retain_graph is None:
         retain_graph = create_graph
     g0 = [_initial_gradient(o, g, "grad()") for o, g in zip(outs, grad_outputs)]
-    captured = _run(outs, g0, retain_graph, create_graph, capture=list(ins))
+    with _grad_mode(create_graph):
+        captured = _run(outs, g0, retain_graph, create_graph, capture=list(ins))
     result = []
     for i, t in enumerate(ins):
         g = captured.get(i)

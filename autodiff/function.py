@@ -160,8 +160,8 @@ def apply2(node, x, y):
 def applyn(node, *xs):
     """Runs an op with any number of tensor inputs."""
     out = node.forward(*[x.data for x in xs])
-    needs = tuple(x._requires_grad for x in xs)
-    if grad_state.enabled and any(needs):
+    needs = tuple([x._requires_grad for x in xs])
+    if True in needs and grad_state.enabled:
         return _record(node, xs, needs, out)
     return Tensor._const(out)
 

@@ -88,16 +88,22 @@ class set_grad_enabled(_GradModeSwitch):
 
 
 class name_scope:
-    """Context manager: ops recorded inside are tagged with this name (nested scopes give a
-    path such as ('blocks', '1')), readable as node.scope. nn.Module.__call__ enters one per
-    submodule, which is how autodiff.viz groups a graph by module without importing nn."""
+    """Context manager: ops recorded inside are tagged with this name (nested scopes, or several
+    names at once, give a path such as ('blocks', '1')), readable as node.scope.
+    nn.Module.__call__ enters one per submodule call, which is how autodiff.viz groups a graph
+    by module without importing nn."""
 
-    def __init__(self, name):
-        self.name = str(name)
+    def __init__(self, *names):
+        self.names = tuple(str(n) for n in names)
+
+    @property
+    def name(self):
+        return ".".join(self.names)
 
     def __enter__(self):
         self._previous = _state.scope
-        _state.scope = self._previous + (self.name,)
+        if self.names:
+            _state.scope = self._previous + self.names
         return self
 
     def __exit__(self, *exc):

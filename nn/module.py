@@ -231,16 +231,12 @@ class Module:
         stack = _call_stack()
         path = _path_from(stack[-1], self) if stack else ()
         stack.append(self)
-        scopes = [ad.name_scope(seg) for seg in path]
-        for s in scopes:
-            s.__enter__()
         try:
-            if self._forward_pre_hooks or self._forward_hooks:
-                return self._call_with_hooks(args, kwargs)
-            return self.forward(*args, **kwargs)
+            with ad.name_scope(*path):
+                if self._forward_pre_hooks or self._forward_hooks:
+                    return self._call_with_hooks(args, kwargs)
+                return self.forward(*args, **kwargs)
         finally:
-            for s in reversed(scopes):
-                s.__exit__(None, None, None)
             stack.pop()
 
     def _call_with_hooks(self, args, kwargs):

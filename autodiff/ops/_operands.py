@@ -96,13 +96,19 @@ def broadcast_operands(op, *xs):
 
 def binary_operands(x, y, op):
     """Promoted and broadcast operands for a two-input elementwise op."""
-    tx, ty = type(x), type(y)
-    if tx is ty is Tensor and x.data.dtype == y.data.dtype:
-        if x.data.shape == y.data.shape:
-            return x, y  # the common case, kept cheap
-    elif tx is Tensor and (ty is float or ty is int) and x.data.dtype.kind == "f":
-        return x, Tensor._const(np.asarray(y, x.data.dtype))  # x * 2.0: a 0-d constant
-    elif ty is Tensor and (tx is float or tx is int) and y.data.dtype.kind == "f":
+    if isinstance(x, Tensor):  # (Tensor or a subclass such as nn.Parameter)
+        if isinstance(y, Tensor):
+            if x.data.dtype == y.data.dtype:
+                if x.data.shape == y.data.shape:
+                    return x, y  # the common case, kept cheap
+            else:
+                x, y = promote(x, y, op)
+        elif (type(y) is float or type(y) is int) and x.data.dtype.kind == "f":
+            return x, Tensor._const(np.asarray(y, x.data.dtype))  # x * 2.0: a 0-d constant
+        else:
+            x, y = promote(x, y, op)
+    elif (type(x) is float or type(x) is int) and isinstance(y, Tensor) and \
+            y.data.dtype.kind == "f":
         return Tensor._const(np.asarray(x, y.data.dtype)), y
     else:
         x, y = promote(x, y, op)

@@ -117,6 +117,11 @@ class Linear(Node):
 
 def linear(x, weight, bias=None):
     """x @ weight^T + bias for x (..., in_features), weight (out_features, in_features)"""
+    if isinstance(x, Tensor) and isinstance(weight, Tensor) and isinstance(bias, Tensor):
+        xd, wd, bd = x.data, weight.data, bias.data
+        if xd.dtype == wd.dtype == bd.dtype and wd.ndim == 2 and xd.ndim and \
+                xd.shape[-1] == wd.shape[1] and bd.shape == wd.shape[:1]:
+            return applyn(Linear(), x, weight, bias)  # the common case, kept cheap
     x, weight = promote(x, weight, "linear")
     if weight.data.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "

@@ -308,6 +308,8 @@ def _numpy_axis(fn):
     """Also accept numpy's names: axis= for dim=, keepdims= for keepdim= (PyTorch does too)."""
     @functools.wraps(fn)
     def wrapper(x, *args, axis=None, keepdims=None, **kwargs):
+        if axis is None and keepdims is None:
+            return fn(x, *args, **kwargs)
         if axis is not None:
             kwargs["dim"] = axis
         if keepdims is not None:

@@ -1,6 +1,7 @@
 """Shape primitives, in pairs that are each other's gradient: broadcast_to <-> sum_to,
 reshape <-> reshape, permute <-> inverse permute, getitem <-> index_add, cat <-> slices,
 pad <-> slices, flip <-> flip. Everything else here is a composition of these."""
+import math
 import numbers
 
 import numpy as np
@@ -279,20 +280,28 @@ def sum_to(x, shape):
     return apply1(SumTo(shape), x)
 
 
+def _resolve_shape(shape, size):
+    """shape with its -1 (at most one) worked out for `size` elements; None if impossible."""
+    if -1 in shape:
+        known = math.prod(n for n in shape if n != -1)
+        if shape.count(-1) > 1 or known == 0 or size % known:
+            return None
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    if math.prod(shape) != size or any(n < 0 for n in shape):
+        return None
+    return shape
+
+
 def reshape(x, *shape):
     """Same elements, new shape (one dim may be -1)"""
     x = tensor_arg(x, "reshape")
     shape = _shape_arg(shape, "reshape")
     if shape == x.data.shape:
         return x
-    try:
-        out_shape = np.empty(x.data.shape, dtype=np.bool_).reshape(shape).shape if -1 in shape \
-            else shape
-        if int(np.prod(out_shape)) != x.data.size:
-            raise ValueError
-    except ValueError:
+    out_shape = _resolve_shape(shape, x.data.size)
+    if out_shape is None:
         raise RuntimeError(f"reshape: shape {shape} is invalid for a tensor of shape "
-                           f"{x.data.shape} ({x.data.size} elements)") from None
+                           f"{x.data.shape} ({x.data.size} elements)")
     return apply1(Reshape(out_shape), x)
 
 
