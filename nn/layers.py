@@ -39,7 +39,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        return F.linear(input, self.weight, self.bias)
+        params = self._parameters  # (one dict read; self.weight would go through __getattr__)
+        return F.linear(input, params["weight"], params.get("bias"))
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -70,6 +70,7 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 # The modules whose forward is running, innermost last (per thread): a call finds its scope
 # path relative to the module that makes it.
 _calls = threading.local()
+_MISSING = object()
 
 
 def _call_stack():
@@ -146,12 +147,14 @@ class Module:
             d[key].pop(name, None)
         d["_non_persistent_buffers"].discard(name)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name):  # only called when normal lookup fails
         d = self.__dict__
         for key in ("_parameters", "_buffers", "_modules"):
             reg = d.get(key)
-            if reg is not None and name in reg:
-                return reg[name]
+            if reg is not None:
+                value = reg.get(name, _MISSING)
+                if value is not _MISSING:
+                    return value
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):

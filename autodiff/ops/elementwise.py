@@ -76,6 +76,8 @@ class Mul(Node):
 
     def backward_arrays(self, g):
         x, y = self.inputs
+        if x is y:  # x * x: one product on one edge (the same sum as two)
+            return g * (2 * x.data), None
         nx, ny = self.needs_input_grad
         return (g * y.data if nx else None), (g * x.data if ny else None)
 

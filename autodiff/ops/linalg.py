@@ -112,7 +112,7 @@ class Linear(Node):
         gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, n_in)) if needs[1] else None
         if len(self.inputs) == 2:
             return gx, gw
-        return gx, gw, (g2.sum(0) if needs[2] else None)
+        return gx, gw, (np.add.reduce(g2, axis=0) if needs[2] else None)
 
 
 def linear(x, weight, bias=None):
