@@ -10,7 +10,7 @@ the engine accumulates). Nothing here recurses, so a 100,000-op chain needs no r
 changes.
 """
 import operator
-from heapq import heappop, heappush
+from heapq import heappop, heappush, heappushpop
 
 import numpy as np
 
@@ -157,12 +157,13 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
     anomaly = _state.anomaly
     watch = capture_ids is not None
     get, pop = grads.get, grads.pop
-    while heap:
-        node = heappop(heap)[1]
+    node = heappop(heap)[1] if heap else None
+    while node is not None:
         g = pop(node)
         if watch or node.hooks is not None:
             g = _output_hooks(node, _wrap(g) if arrays else g, node.hooks, capture_ids, captured)
             if g is None:
+                node = heappop(heap)[1] if heap else None
                 continue
             if arrays:
                 g = _unwrap(g)
@@ -183,6 +184,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
                 input_grads = _unwrap(input_grads)
         if anomaly:
             _check_finite(node, input_grads)
+        follow = None  # the first node this one made pending: often the next one to run
         for x, gi, need in zip(node.inputs, input_grads, node.needs_input_grad):
             if gi is None or not need:
                 continue
@@ -191,7 +193,10 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
                 prev = get(parent)
                 if prev is None:
                     grads[parent] = gi
-                    heappush(heap, (-parent.seq, parent))
+                    if follow is None:
+                        follow = parent
+                    else:
+                        heappush(heap, (-parent.seq, parent))
                 else:
                     grads[parent] = prev + gi
             else:
@@ -201,6 +206,13 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
             if node.saved:
                 for slot in node.saved:
                     setattr(node, slot, None)
+        del g, input_grads
+        if follow is None:
+            node = heappop(heap)[1] if heap else None
+        elif heap:  # a chain runs without the heap; otherwise the newest pending node is next
+            node = heappushpop(heap, (-follow.seq, follow))[1]
+        else:
+            node = follow
     if capture is not None:
         for key, ks in capture_ids.items():
             if isinstance(key, int) and key in leaves:

@@ -524,10 +524,16 @@ class Cast(Node):
 
 # --- the functions users call ------------------------------------------------------------------
 
+# add, sub and mul test for the commonest case (two tensors of one dtype and shape) inline:
+# binary_operands would find the same, one function call later.
+
 def add(x, y, *, alpha=1):
     """x + alpha * y"""
     if alpha != 1:
         y = mul(y, alpha)
+    elif isinstance(x, Tensor) and isinstance(y, Tensor) and x.data.dtype == y.data.dtype \
+            and x.data.shape == y.data.shape:
+        return apply2(Add(), x, y)
     x, y = binary_operands(x, y, "add")
     return apply2(Add(), x, y)
 
@@ -536,12 +542,18 @@ def sub(x, y, *, alpha=1):
     """x - alpha * y"""
     if alpha != 1:
         y = mul(y, alpha)
+    elif isinstance(x, Tensor) and isinstance(y, Tensor) and x.data.dtype == y.data.dtype \
+            and x.data.shape == y.data.shape:
+        return apply2(Sub(), x, y)
     x, y = binary_operands(x, y, "sub")
     return apply2(Sub(), x, y)
 
 
 def mul(x, y):
     """x * y (elementwise)"""
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and x.data.dtype == y.data.dtype \
+            and x.data.shape == y.data.shape:
+        return apply2(Mul(), x, y)
     x, y = binary_operands(x, y, "mul")
     return apply2(Mul(), x, y)
 
@@ -574,8 +586,10 @@ def pow(x, exponent):
 
 def _unary(node_cls, name, float_only=True):
     def op(x):
-        x = tensor_arg(x, name)
-        if float_only and x.data.dtype.kind != "f":
+        if not isinstance(x, Tensor):
+            x = tensor_arg(x, name)
+        # (a tensor that requires grad is floating point already)
+        if float_only and not x._requires_grad and x.data.dtype.kind != "f":
             x = x.to(get_default_dtype())
         return apply1(node_cls(), x)
     op.__name__ = op.__qualname__ = name
