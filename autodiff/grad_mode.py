@@ -94,18 +94,30 @@ class name_scope:
     by module without importing nn."""
 
     def __init__(self, *names):
-        self.names = tuple(str(n) for n in names)
+        self.names = tuple(map(str, names))
 
     @property
     def name(self):
         return ".".join(self.names)
 
     def __enter__(self):
-        self._previous = _state.scope
-        if self.names:
-            _state.scope = self._previous + self.names
+        self._previous = enter_scope(self.names)
         return self
 
     def __exit__(self, *exc):
         _state.scope = self._previous
         return False
+
+
+def enter_scope(names):
+    """name_scope's entry without the object, for nn.Module.__call__ (a hot path): appends the
+    names (a tuple of str) to the scope and returns the previous scope for exit_scope."""
+    previous = _state.scope
+    if names:
+        _state.scope = previous + names
+    return previous
+
+
+def exit_scope(previous):
+    """Restores the scope that enter_scope returned."""
+    _state.scope = previous

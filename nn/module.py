@@ -12,6 +12,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.grad_mode import enter_scope, exit_scope  # name_scope without the object
 
 
 class Parameter(Tensor):
@@ -232,15 +233,15 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         stack = _call_stack()
-        path = _path_from(stack[-1], self) if stack else ()
+        previous = enter_scope(_path_from(stack[-1], self) if stack else ())
         stack.append(self)
         try:
-            with ad.name_scope(*path):
-                if self._forward_pre_hooks or self._forward_hooks:
-                    return self._call_with_hooks(args, kwargs)
-                return self.forward(*args, **kwargs)
+            if self._forward_pre_hooks or self._forward_hooks:
+                return self._call_with_hooks(args, kwargs)
+            return self.forward(*args, **kwargs)
         finally:
             stack.pop()
+            exit_scope(previous)
 
     def _call_with_hooks(self, args, kwargs):
         for hook in list(self._forward_pre_hooks.values()):
