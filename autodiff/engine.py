@@ -120,7 +120,9 @@ def _initial_gradient(root, gradient, who):
                 f"{who}: grad can be implicitly created only for scalar outputs, but this tensor "
                 f"has shape {tuple(root.shape)}. Pass a gradient of that shape, or reduce it first "
                 f"(e.g. loss.sum().backward()).")
-        return Tensor._const(np.ones(root.shape, root.dtype))
+        ones = np.empty(root.shape, root.dtype)
+        ones.fill(1)
+        return Tensor._const(ones)
     if not isinstance(gradient, Tensor):
         gradient = Tensor._const(np.asarray(gradient, root.dtype))
     if gradient.shape != root.shape:

@@ -331,7 +331,10 @@ def _float_input(x, op):
 @_numpy_axis
 def sum(x, dim=None, keepdim=False, *, dtype=None):
     """Sum over dim (all dims when None)"""
-    x = tensor_arg(x, "sum")
+    if not isinstance(x, Tensor):
+        x = tensor_arg(x, "sum")
+    if dim is None and dtype is None and x._requires_grad:  # the common case, kept cheap
+        return apply1(Sum(None, keepdim), x)
     if dtype is not None:
         x = x.to(dtype)
     elif x.data.dtype.kind in "bi" and x.data.dtype != np.int64:
@@ -342,6 +345,8 @@ def sum(x, dim=None, keepdim=False, *, dtype=None):
 @_numpy_axis
 def mean(x, dim=None, keepdim=False):
     """Mean over dim (all dims when None)"""
+    if dim is None and isinstance(x, Tensor) and x._requires_grad:  # the common case
+        return apply1(Mean(None, keepdim), x)
     x = _float_input(x, "mean")
     return apply1(Mean(normalize_dims(dim, x.data.ndim, "mean"), keepdim), x)
 
