@@ -6,6 +6,11 @@ output tensor, so graphs are freed by reference counting alone. Rules that are b
 through their output (exp, sigmoid, softmax, ...) save the output's *array* and rebuild a
 tensor from it with `self.output()`, which is again recorded as coming from this node, so
 second-order gradients flow through it correctly.
+
+A node's `backward` (in differentiable Tensor ops) defines its gradient. Hot nodes also carry
+`backward_arrays`, the same rule on bare ndarrays, which the engine runs instead for first-order
+passes (create_graph=False): the rule's arithmetic then costs what numpy costs, with no Tensor
+and no dispatch per operation. The catalog tests check the two against each other for every op.
 """
 import itertools
 import traceback

@@ -70,15 +70,13 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 
 # The modules whose forward is running, innermost last (per thread): a call finds its scope
 # path relative to the module that makes it.
-_calls = threading.local()
+class _Calls(threading.local):
+    def __init__(self):  # runs once in each thread that calls a module
+        self.stack = []
+
+
+_calls = _Calls()
 _MISSING = object()
-
-
-def _call_stack():
-    stack = getattr(_calls, "stack", None)
-    if stack is None:
-        stack = _calls.stack = []
-    return stack
 
 
 class Module:
@@ -232,7 +230,7 @@ class Module:
                                   f"`def forward(self, x): ...` in the subclass")
 
     def __call__(self, *args, **kwargs):
-        stack = _call_stack()
+        stack = _calls.stack
         previous = enter_scope(_path_from(stack[-1], self) if stack else ())
         stack.append(self)
         try:
