@@ -187,22 +187,26 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
         if anomaly:
             _check_finite(node, input_grads)
         follow = None  # the first node this one made pending: often the next one to run
-        for x, gi, need in zip(node.inputs, input_grads, node.needs_input_grad):
-            if gi is None or not need:
-                continue
-            parent = x.grad_fn
-            if parent is not None and parent.n_outputs == 1:  # the common case, inlined
-                prev = get(parent)
-                if prev is None:
-                    grads[parent] = gi
-                    if follow is None:
-                        follow = parent
+        inputs, needs = node.inputs, node.needs_input_grad
+        i, n = 0, len(inputs)
+        while i < n:  # (an index loop: cheaper than zip() over one or two inputs)
+            gi = input_grads[i]
+            if gi is not None and needs[i]:
+                x = inputs[i]
+                parent = x.grad_fn
+                if parent is not None and parent.n_outputs == 1:  # the common case, inlined
+                    prev = get(parent)
+                    if prev is None:
+                        grads[parent] = gi
+                        if follow is None:
+                            follow = parent
+                        else:
+                            heappush(heap, (-parent.seq, parent))
                     else:
-                        heappush(heap, (-parent.seq, parent))
+                        grads[parent] = prev + gi
                 else:
-                    grads[parent] = prev + gi
-            else:
-                _accumulate(x, gi, grads, leaves, heap)
+                    _accumulate(x, gi, grads, leaves, heap)
+            i += 1
         if not retain_graph:
             node.released = True
             if node.saved:
