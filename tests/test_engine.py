@@ -84,6 +84,37 @@ def test_same_tensor_twice_in_one_op():
     np.testing.assert_allclose(x.grad.numpy(), [2, 4])
 
 
+def test_paths_of_different_lengths_meet_in_the_right_order():
+    # a reaches y through a 20-op branch and a 1-op branch: its gradient is complete only after
+    # both, whichever the traversal meets first
+    x = leaf([0.5, -1.0])
+    a = x * 2
+    b = a
+    for _ in range(10):
+        b = (b * 1.5).tanh()
+    y = (b * (a + 1) + a * a).sum()
+    (ga,) = ad.grad(y, a, retain_graph=True)
+    (ga_graph,) = ad.grad(y, a, create_graph=True)
+    eps, av = 1e-6, a.detach().numpy()
+
+    def f(v):
+        bv = v
+        for _ in range(10):
+            bv = np.tanh(bv * 1.5)
+        return (bv * (v + 1) + v * v).sum()
+    numeric = [(f(av + eps * e) - f(av - eps * e)) / (2 * eps) for e in np.eye(2)]
+    np.testing.assert_allclose(ga.numpy(), numeric, rtol=1e-6)
+    np.testing.assert_allclose(ga_graph.numpy(), ga.numpy(), rtol=1e-12)
+
+
+def test_gradient_through_a_view_is_the_leafs_own_array():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    c = ad.tensor([1.0, 2.0, 3.0, 4.0], dtype=ad.float64)
+    (x.reshape(4) * c).sum().backward()  # reshape's rule returns a view of the upstream grad
+    assert x.grad.data.flags.writeable and x.grad.data.base is None
+    np.testing.assert_allclose(x.grad.numpy(), [[1, 2], [3, 4]])
+
+
 def test_leaf_gradients_accumulate_until_zeroed():
     x = leaf([1.0, 2.0])
     (x * 3).sum().backward()
