@@ -12,6 +12,7 @@ from collections import defaultdict
 import numpy as np
 
 import autodiff as ad
+from autodiff.function import stamp_mutation
 
 
 class _RequiredParameter:
@@ -154,6 +155,7 @@ class Optimizer:
                     if not p.data.flags.writeable:
                         p.data = p.data.copy()
                     self._update(p, g, self.state[p], group)
+                    stamp_mutation(p)  # a graph recorded before this step must not backward now
         return loss
 
     def _update(self, p, g, state, group):

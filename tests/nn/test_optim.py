@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autodiff as ad
+import nn
 from nn import optim
 
 CONFIGS = [
@@ -340,3 +341,18 @@ def test_bad_params():
         optim.Adam([np.zeros(2)])
     with pytest.raises(TypeError, match="set"):
         optim.Adam([{"params": {p}}])
+
+
+def test_backward_through_a_graph_recorded_before_a_step_raises():
+    # PyTorch raises here too: the rule of the matmul would read the updated weight
+    layer = nn.Linear(3, 2)
+    opt = nn.optim.SGD(layer.parameters(), lr=0.1)
+    loss = layer(ad.ones(4, 3)).sum()
+    loss.backward(retain_graph=True)
+    opt.step()
+    with pytest.raises(RuntimeError, match=r"LinearBackward: its input 1 \(shape \(2, 3\)\) was "
+                                           r"modified in place"):
+        loss.backward()
+    opt.zero_grad()
+    layer(ad.ones(4, 3)).sum().backward()  # a graph recorded after the step is fine
+    assert layer.weight.grad is not None
