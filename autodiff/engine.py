@@ -15,7 +15,7 @@ from heapq import heappop, heappush, heappushpop
 import numpy as np
 
 from .function import last_mutation
-from .grad_mode import _state
+from .grad_mode import _set, _state, set_anomaly
 from .tensor import Tensor
 
 
@@ -56,12 +56,11 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self):
-        self._previous = _state.anomaly
-        _state.anomaly = self.check_nan
+        self._previous = set_anomaly(self.check_nan)
         return self
 
     def __exit__(self, *exc):
-        _state.anomaly = self._previous
+        set_anomaly(self._previous)
         return False
 
 
@@ -240,10 +239,10 @@ class _grad_mode:
 
     def __enter__(self):
         self.previous = _state.enabled
-        _state.enabled = self.enabled
+        _set(self.enabled)
 
     def __exit__(self, *exc):
-        _state.enabled = self.previous
+        _set(self.previous)
 
 
 def _wrap(g):

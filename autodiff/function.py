@@ -108,8 +108,8 @@ def _record(node, inputs, needs, out):
     node.inputs = inputs
     node.needs_input_grad = needs
     node.released = False
-    node.scope = grad_state.scope
-    if grad_state.anomaly:
+    node.scope, anomaly = grad_state.recording
+    if anomaly:
         node.trace = creation_trace()
     return Tensor._make(out, node)
 
@@ -121,13 +121,14 @@ def apply1(node, x):
     out = node.forward(x.data)
     t = _new(Tensor)
     t.data = out if type(out) is ndarray else np.asarray(out)
-    if x._requires_grad and grad_state.enabled:
+    recording = grad_state.recording
+    if x._requires_grad and recording is not None:
         node.seq = next(_sequence)
         node.inputs = (x,)
         node.needs_input_grad = _ONE
         node.released = False
-        node.scope = grad_state.scope
-        if grad_state.anomaly:
+        node.scope, anomaly = recording
+        if anomaly:
             node.trace = creation_trace()
         t._requires_grad = True
         t.grad_fn = node
@@ -146,13 +147,14 @@ def apply2(node, x, y):
     t = _new(Tensor)
     t.data = out if type(out) is ndarray else np.asarray(out)
     rx, ry = x._requires_grad, y._requires_grad
-    if (rx or ry) and grad_state.enabled:
+    recording = grad_state.recording
+    if (rx or ry) and recording is not None:
         node.seq = next(_sequence)
         node.inputs = (x, y)
         node.needs_input_grad = (rx, ry)
         node.released = False
-        node.scope = grad_state.scope
-        if grad_state.anomaly:
+        node.scope, anomaly = recording
+        if anomaly:
             node.trace = creation_trace()
         t._requires_grad = True
         t.grad_fn = node

@@ -12,6 +12,9 @@ class _State(threading.local):
     enabled = True  # class default: every new thread starts with grad mode on
     anomaly = False
     scope = ()  # names entered with name_scope, recorded on every node (viz groups by them)
+    # What an op needs to record itself, in one thread-local read (each costs ~30 ns, on every
+    # op): None while grad mode is off, else (scope, anomaly). Only the setters below write it.
+    recording = ((), False)
 
 
 _state = _State()
@@ -23,7 +26,17 @@ def is_grad_enabled():
 
 
 def _set(mode):
-    _state.enabled = bool(mode)
+    _state.enabled = mode = bool(mode)
+    _state.recording = (_state.scope, _state.anomaly) if mode else None
+
+
+def set_anomaly(flag):
+    """Turns anomaly tracing of new ops on or off (detect_anomaly); returns the previous flag."""
+    previous = _state.anomaly
+    _state.anomaly = flag = bool(flag)
+    if _state.enabled:
+        _state.recording = (_state.scope, flag)
+    return previous
 
 
 class _GradModeSwitch:
@@ -105,7 +118,7 @@ class name_scope:
         return self
 
     def __exit__(self, *exc):
-        _state.scope = self._previous
+        exit_scope(self._previous)
         return False
 
 
@@ -114,10 +127,18 @@ def enter_scope(names):
     names (a tuple of str) to the scope and returns the previous scope for exit_scope."""
     previous = _state.scope
     if names:
-        _state.scope = previous + names
+        _set_scope(previous + names)
     return previous
 
 
 def exit_scope(previous):
     """Restores the scope that enter_scope returned."""
-    _state.scope = previous
+    if _state.scope is not previous:
+        _set_scope(previous)
+
+
+def _set_scope(scope):
+    _state.scope = scope
+    recording = _state.recording
+    if recording is not None:
+        _state.recording = (scope, recording[1])
