@@ -158,13 +158,18 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
     anomaly = _state.anomaly
     watch = capture_ids is not None
     get, pop = grads.get, grads.pop
-    node = heappop(heap)[1] if heap else None
-    while node is not None:
+    node = g = None
+    if heap:
+        node = heappop(heap)[1]
         g = pop(node)
+    while node is not None:
         if watch or node.hooks is not None:
             g = _output_hooks(node, _wrap(g) if arrays else g, node.hooks, capture_ids, captured)
             if g is None:
-                node = heappop(heap)[1] if heap else None
+                node = g = None
+                if heap:
+                    node = heappop(heap)[1]
+                    g = pop(node)
                 continue
             if arrays:
                 g = _unwrap(g)
@@ -185,7 +190,10 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
                 input_grads = _unwrap(input_grads)
         if anomaly:
             _check_finite(node, input_grads)
-        follow = None  # the first node this one made pending: often the next one to run
+        # The first node this one makes pending is often the next to run (always, in a chain):
+        # it and its gradient are held here, and go through `heap` and `grads` only if other
+        # nodes are pending too.
+        follow = follow_g = None
         inputs, needs = node.inputs, node.needs_input_grad
         i, n = 0, len(inputs)
         while i < n:  # (an index loop: cheaper than zip() over one or two inputs)
@@ -193,31 +201,38 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
             if gi is not None and needs[i]:
                 x = inputs[i]
                 parent = x.grad_fn
-                if parent is not None and parent.n_outputs == 1:  # the common case, inlined
-                    prev = get(parent)
-                    if prev is None:
-                        grads[parent] = gi
-                        if follow is None:
-                            follow = parent
-                        else:
-                            heappush(heap, (-parent.seq, parent))
-                    else:
-                        grads[parent] = prev + gi
-                else:
+                if parent is None or parent.n_outputs != 1:
                     _accumulate(x, gi, grads, leaves, heap)
+                elif parent is follow:
+                    follow_g = follow_g + gi
+                else:
+                    prev = get(parent)
+                    if prev is not None:
+                        grads[parent] = prev + gi
+                    elif follow is None:
+                        follow, follow_g = parent, gi
+                    else:
+                        grads[parent] = gi
+                        heappush(heap, (-parent.seq, parent))
             i += 1
         if not retain_graph:
             node.released = True
             if node.saved:
                 for slot in node.saved:
                     setattr(node, slot, None)
-        del g, input_grads
+        del input_grads
         if follow is None:
-            node = heappop(heap)[1] if heap else None
-        elif heap:  # a chain runs without the heap; otherwise the newest pending node is next
+            node = g = None
+            if heap:
+                node = heappop(heap)[1]
+                g = pop(node)
+        elif heap:
+            grads[follow] = follow_g
             node = heappushpop(heap, (-follow.seq, follow))[1]
+            g = pop(node)
         else:
-            node = follow
+            node, g = follow, follow_g
+        follow_g = None
     if capture is not None:
         for key, ks in capture_ids.items():
             if isinstance(key, int) and key in leaves:
