@@ -519,15 +519,21 @@ class Cast(Node):
 
 # --- the functions users call ------------------------------------------------------------------
 
-# add, sub and mul test for the commonest case (two tensors of one dtype and shape) inline:
-# binary_operands would find the same, one function call later.
+# add, sub and mul test for the commonest case (two tensors of one dtype and shape) first;
+# binary_operands would find the same, a few checks later.
+
+def _same_layout(x, y):
+    if isinstance(x, Tensor) and isinstance(y, Tensor):
+        xd, yd = x.data, y.data
+        return xd.dtype is yd.dtype and xd.shape == yd.shape  # (builtin dtypes are singletons)
+    return False
+
 
 def add(x, y, *, alpha=1):
     """x + alpha * y"""
     if alpha != 1:
         y = mul(y, alpha)
-    elif isinstance(x, Tensor) and isinstance(y, Tensor) and x.data.dtype == y.data.dtype \
-            and x.data.shape == y.data.shape:
+    elif _same_layout(x, y):
         return apply2(Add(), x, y)
     x, y = binary_operands(x, y, "add")
     return apply2(Add(), x, y)
@@ -537,8 +543,7 @@ def sub(x, y, *, alpha=1):
     """x - alpha * y"""
     if alpha != 1:
         y = mul(y, alpha)
-    elif isinstance(x, Tensor) and isinstance(y, Tensor) and x.data.dtype == y.data.dtype \
-            and x.data.shape == y.data.shape:
+    elif _same_layout(x, y):
         return apply2(Sub(), x, y)
     x, y = binary_operands(x, y, "sub")
     return apply2(Sub(), x, y)
@@ -546,8 +551,7 @@ def sub(x, y, *, alpha=1):
 
 def mul(x, y):
     """x * y (elementwise)"""
-    if isinstance(x, Tensor) and isinstance(y, Tensor) and x.data.dtype == y.data.dtype \
-            and x.data.shape == y.data.shape:
+    if _same_layout(x, y):
         return apply2(Mul(), x, y)
     x, y = binary_operands(x, y, "mul")
     return apply2(Mul(), x, y)
