@@ -201,3 +201,25 @@ def test_graph_is_freed_by_reference_counting_alone():
         assert all(r() is None for r in nodes)
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("width", [12, 40])  # output rows < 16 and >= 16: the input gradient
+# is summed in two layouts (see Conv2dInputGrad.forward)
+@pytest.mark.parametrize("stride,dilation,groups", [(1, 1, 1), (2, 1, 2), (1, 2, 1)])
+def test_input_gradient_matches_the_naive_reference_at_both_widths(width, stride, dilation, groups):
+    rng = np.random.default_rng(width + stride + dilation)
+    x = ad.tensor(rng.standard_normal((2, 4, 6, width)), requires_grad=True)
+    w = ad.tensor(rng.standard_normal((6, 4 // groups, 3, 3)))
+    out = ad.conv2d(x, w, stride=stride, padding=1, dilation=dilation, groups=groups)
+    g = rng.standard_normal(out.shape)
+    out.backward(ad.tensor(g))
+    expected = np.zeros(x.shape)  # d<g, conv(x)>/dx by the loop definition of conv2d
+    og = 6 // groups
+    for n, o, i, j in np.ndindex(*out.shape):
+        grp = o // og
+        for c in range(4 // groups):
+            for a, b in np.ndindex(3, 3):
+                h, v = i * stride + a * dilation - 1, j * stride + b * dilation - 1
+                if 0 <= h < 6 and 0 <= v < width:
+                    expected[n, grp * (4 // groups) + c, h, v] += g[n, o, i, j] * w.numpy()[o, c, a, b]
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-10, atol=1e-12)

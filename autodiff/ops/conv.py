@@ -93,21 +93,31 @@ def _windows(xp, kernel, stride, dilation, out_hw):
                       writeable=False)
 
 
-def _scatter_windows(term, x_shape, out_hw, dtype, kernel, stride, padding, dilation):
+def _scatter_windows(term, x_shape, out_hw, dtype, kernel, stride, padding, dilation,
+                     batch_last=False):
     """col2im: adds term(i, j) (N, C, OH, OW) for each kernel offset back onto the (padded)
-    input grid and crops the padding; a loop over the KH x KW kernel offsets only."""
+    input grid and crops the padding; a loop over the KH x KW kernel offsets only.
+    batch_last: term(i, j) is (C, OH, OW, N) and the sums run in that layout, whose innermost
+    run of contiguous elements is OW x N long instead of OW (2x faster for a 64-image batch);
+    the result is (N, C, H, W) either way."""
     n, c, h, w = x_shape
     (t, b), (l, r) = padding
     oh, ow = out_hw
-    out = np.zeros((n, c, h + t + b, w + l + r), dtype)
+    hp, wp = h + t + b, w + l + r
+    out = np.zeros((c, hp, wp, n) if batch_last else (n, c, hp, wp), dtype)
+    grid = out.transpose(3, 0, 1, 2) if batch_last else out  # the same memory as (N, C, H, W)
     (sh, sw), (dh, dw) = stride, dilation
     for i in range(kernel[0]):
         rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
         for j in range(kernel[1]):
-            out[:, :, rows, j * dw:j * dw + sw * (ow - 1) + 1:sw] += term(i, j)
-    if t or b or l or r:
-        out = np.ascontiguousarray(out[:, :, t:t + h, l:l + w])
-    return out
+            cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            if batch_last:
+                out[:, rows, cols] += term(i, j)
+            else:
+                out[:, :, rows, cols] += term(i, j)
+    if t or b or l or r or batch_last:
+        grid = np.ascontiguousarray(grid[:, :, t:t + h, l:l + w])
+    return grid
 
 
 class _Geometry(Node):
@@ -175,10 +185,20 @@ class Conv2dInputGrad(_Geometry):
         grp = self.groups
         n, _, oh, ow = g.shape
         w3 = w.reshape(grp, o // grp, cg * kh * kw)
-        cols = np.matmul(w3.transpose(0, 2, 1), g.reshape(n, grp, o // grp, oh * ow))
-        cols = cols.reshape(n, grp * cg, kh, kw, oh, ow)
-        return _scatter_windows(lambda i, j: cols[:, :, i, j], self.x_shape, (oh, ow), g.dtype,
-                                (kh, kw), self.stride, self.padding, self.dilation)
+        if ow >= 16:
+            cols = np.matmul(w3.transpose(0, 2, 1), g.reshape(n, grp, o // grp, oh * ow))
+            cols = cols.reshape(n, grp * cg, kh, kw, oh, ow)
+            return _scatter_windows(lambda i, j: cols[:, :, i, j], self.x_shape, (oh, ow),
+                                    g.dtype, (kh, kw), self.stride, self.padding, self.dilation)
+        # Short output rows make the scatter's runs short: sum in the batch-last layout instead,
+        # after one product per group over the whole batch (MNIST's second conv layer, 14x14:
+        # 7.7 -> 4.2 ms; for long rows the transposing copy of g costs more than it saves)
+        g3 = np.ascontiguousarray(g.reshape(n, grp, o // grp, oh * ow).transpose(1, 2, 3, 0))
+        cols = np.matmul(w3.transpose(0, 2, 1), g3.reshape(grp, o // grp, oh * ow * n))
+        cols = cols.reshape(grp * cg, kh, kw, oh, ow, n)
+        return _scatter_windows(lambda i, j: cols[:, i, j], self.x_shape, (oh, ow), g.dtype,
+                                (kh, kw), self.stride, self.padding, self.dilation,
+                                batch_last=True)
 
     def backward(self, h):
         g, w = self.inputs
