@@ -12,6 +12,7 @@ A node's `backward` (in differentiable Tensor ops) defines its gradient. Hot nod
 passes (create_graph=False): the rule's arithmetic then costs what numpy costs, with no Tensor
 and no dispatch per operation. The catalog tests check the two against each other for every op.
 """
+import inspect
 import itertools
 import traceback
 import weakref
@@ -188,6 +189,28 @@ class _OutputRef:
         self.index, self.array = index, array
 
 
+def _forward_inputs(cls, args, kwargs):
+    """The inputs tuple setup_context receives: forward's arguments in order, defaults filled
+    in (as in PyTorch)."""
+    sig = cls.__dict__.get("_forward_signature")
+    if sig is None:
+        sig = inspect.signature(cls.forward)
+        cls._forward_signature = sig
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError:
+        return tuple(args)
+    bound.apply_defaults()
+    inputs = []
+    for name, param in sig.parameters.items():
+        value = bound.arguments.get(name)
+        if param.kind is param.VAR_POSITIONAL:
+            inputs.extend(value or ())
+        elif param.kind is not param.VAR_KEYWORD:
+            inputs.append(value)
+    return tuple(inputs)
+
+
 class Function(Node):
     """Base class for custom differentiable ops, with PyTorch's ctx protocol.
 
@@ -206,7 +229,8 @@ class Function(Node):
     `ctx` is the graph node itself. `forward` runs under no_grad on the arguments as given;
     `backward` gets one gradient per output and returns one per forward argument (None for
     non-tensors or inputs that need no gradient). A backward written in Tensor ops supports
-    higher-order gradients. In-place outputs (`mark_dirty`) are not supported.
+    higher-order gradients. PyTorch 2's split form works too: `forward(x)` without ctx plus
+    `setup_context(ctx, inputs, output)`. In-place outputs (`mark_dirty`) are not supported.
     """
 
     checks_gradients = True
@@ -219,6 +243,12 @@ class Function(Node):
     @staticmethod
     def backward(ctx, *grads):
         raise NotImplementedError("subclasses of autodiff.Function must define backward(ctx, *grads)")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2's split form: define this, and `forward(*args)` without ctx; it gets the
+        forward's inputs (defaults filled in) and output, and fills ctx for backward."""
+        raise NotImplementedError("setup_context is only called when a subclass defines it")
 
     # --- the ctx protocol ------------------------------------------------------------------
     def save_for_backward(self, *tensors):
@@ -259,7 +289,11 @@ class Function(Node):
         ctx.needs_input_grad = needs
         record = grad_state.enabled and any(needs)
         with no_grad():
-            result = cls.forward(ctx, *args, **kwargs)
+            if cls.setup_context is Function.setup_context:
+                result = cls.forward(ctx, *args, **kwargs)
+            else:  # forward(*args) without ctx, then setup_context(ctx, inputs, output)
+                result = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, _forward_inputs(cls, args, kwargs), result)
         if not record:
             return result
         outs = result if isinstance(result, tuple) else (result,)

@@ -157,3 +157,34 @@ def test_mark_non_differentiable():
     assert not idx.requires_grad
     (values * ad.tensor([1.0, 2.0, 3.0])).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [3, 1, 2])
+
+
+class ScaledProduct(ad.Function):
+    """PyTorch 2's split form: forward without ctx, setup_context fills it."""
+
+    @staticmethod
+    def forward(x, y, scale=2.0):
+        return x * y * scale
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, y, scale = inputs  # the default is filled in, as in PyTorch
+        ctx.save_for_backward(x, y)
+        ctx.scale = scale
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return g * y * ctx.scale, g * x * ctx.scale, None
+
+
+def test_setup_context_form_first_and_second_order():
+    rng = np.random.default_rng(3)
+    x = ad.tensor(rng.uniform(-1, 1, (3,)), requires_grad=True)
+    y = ad.tensor(rng.uniform(-1, 1, (3,)), requires_grad=True)
+    out = ScaledProduct.apply(x, y)
+    np.testing.assert_allclose(out.numpy(), x.numpy() * y.numpy() * 2.0)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2.0 * y.numpy())
+    assert gradcheck(lambda a, b: ScaledProduct.apply(a, b, 0.5), [x, y])
+    assert gradgradcheck(lambda a, b: ScaledProduct.apply(a, b, 0.5), [x, y])
