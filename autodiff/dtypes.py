@@ -32,11 +32,13 @@ def as_dtype(dtype):
     try:
         return np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"{dtype!r} is not a dtype; use e.g. autodiff.float32 or 'float64'") from None
+        raise TypeError(f"{dtype!r} is not a dtype; "
+                        f"use e.g. autodiff.float32 or 'float64'") from None
 
 
 def result_type(a, b):
-    """PyTorch promotion for two tensor dtypes: a float side wins over ints/bools; same kind widens."""
+    """PyTorch promotion for two tensor dtypes: a float side wins over ints/bools;
+    same kind widens."""
     if a is b or a == b:
         return a
     fa, fb = a.kind == "f", b.kind == "f"
@@ -58,7 +60,8 @@ def same_kind(a, b):
 
 
 def scalar_result_type(dtype, scalar):
-    """Dtype of tensor(dtype) op Python/numpy scalar: the tensor's, unless a float meets an int tensor."""
+    """Dtype of tensor(dtype) op Python/numpy scalar: the tensor's, unless a float meets an
+    int tensor."""
     if isinstance(scalar, (bool, np.bool_)):
         return dtype
     if isinstance(scalar, (float, np.floating)):

@@ -143,7 +143,8 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
     under no_grad), which skips a Tensor and a dispatch per rule operation.
     """
     arrays = not create_graph
-    grads = {}  # node -> gradient (or a list of them for multi-output nodes); nodes hash by identity
+    # node -> gradient (or a list of them for multi-output nodes); nodes hash by identity
+    grads = {}
     leaves = {}
     capture_ids = None
     if capture is not None:

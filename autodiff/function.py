@@ -50,7 +50,8 @@ class _TensorHooks:
 class Node:
     """One recorded operation: forward on ndarrays, backward in differentiable Tensor ops."""
 
-    __slots__ = ("inputs", "needs_input_grad", "released", "scope", "seq", "__dict__", "__weakref__")
+    __slots__ = ("inputs", "needs_input_grad", "released", "scope", "seq", "__dict__",
+                 "__weakref__")
     hooks = None  # rarely set (tensor hooks, retain_grad): in the instance dict when they are
     trace = None  # the user's forward line, under detect_anomaly
     n_outputs = 1
@@ -63,7 +64,8 @@ class Node:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "backward" in cls.__dict__ and "_vjp" not in cls.__dict__ and not issubclass(cls, Function):
+        if ("backward" in cls.__dict__ and "_vjp" not in cls.__dict__
+                and not issubclass(cls, Function)):
             cls._vjp = cls.backward
 
     @property
@@ -242,7 +244,8 @@ class Function(Node):
 
     @staticmethod
     def backward(ctx, *grads):
-        raise NotImplementedError("subclasses of autodiff.Function must define backward(ctx, *grads)")
+        raise NotImplementedError("subclasses of autodiff.Function must define "
+                                  "backward(ctx, *grads)")
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -305,7 +308,8 @@ class Function(Node):
         ctx.n_outputs = len(outs)
         ctx._out_meta, wrapped, own = [], [], {}
         for i, o in enumerate(outs):
-            if isinstance(o, Tensor) and o.dtype.kind == "f" and not any(o is t for t in ctx._non_diff):
+            if (isinstance(o, Tensor) and o.dtype.kind == "f"
+                    and not any(o is t for t in ctx._non_diff)):
                 ctx._out_meta.append((o.shape, o.dtype))
                 own[id(o)] = _OutputRef(i, o.data)
                 wrapped.append(Tensor._make(o.data, ctx, i))

@@ -35,7 +35,8 @@ def _to_array(data, dtype=None):
 def _check_requires_grad(dtype, requires_grad):
     if requires_grad and dtype.kind != "f":
         raise TypeError(f"only floating-point tensors can require gradients, got dtype {dtype}; "
-                        f"convert first, e.g. t.float() or autodiff.tensor(data, dtype=autodiff.float32)")
+                        f"convert first, e.g. t.float() or "
+                        f"autodiff.tensor(data, dtype=autodiff.float32)")
 
 
 class Tensor:
@@ -107,7 +108,8 @@ class Tensor:
     def grad(self, value):
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}")
+                raise TypeError(f"assigned grad must be a Tensor or None, "
+                                f"got {type(value).__name__}")
             if value.shape != self.shape:
                 raise RuntimeError(f"assigned grad has shape {value.shape}, but the tensor has "
                                    f"shape {self.shape}")

@@ -218,7 +218,8 @@ class Embedding(Module):
         embeddings = F._float_input(embeddings, "Embedding.from_pretrained", "embeddings")
         if embeddings.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D "
-                             f"(num_embeddings, embedding_dim), got shape {tuple(embeddings.shape)}")
+                             f"(num_embeddings, embedding_dim), "
+                             f"got shape {tuple(embeddings.shape)}")
         module = cls(*embeddings.shape, padding_idx=padding_idx, dtype=embeddings.dtype)
         module.weight = Parameter(embeddings.detach(), requires_grad=not freeze)
         return module

@@ -98,7 +98,8 @@ class Module:
     # --- registration ---------------------------------------------------------------------
     def _registries(self, name):
         try:
-            return self.__dict__["_parameters"], self.__dict__["_buffers"], self.__dict__["_modules"]
+            return (self.__dict__["_parameters"], self.__dict__["_buffers"],
+                    self.__dict__["_modules"])
         except KeyError:
             raise AttributeError(
                 f"cannot assign {name!r} before Module.__init__() is called; call "
@@ -598,7 +599,8 @@ class Sequential(_ModuleSequence):
 
     def __delitem__(self, idx):
         keys = list(self._modules)
-        for k in (keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys), "Sequential")]]):
+        for k in (keys[idx] if isinstance(idx, slice)
+                  else [keys[_index(idx, len(keys), "Sequential")]]):
             del self._modules[k]
         if all(k.isdigit() for k in self._modules):  # keep names 0..n-1, as PyTorch does
             mods = list(self._modules.values())

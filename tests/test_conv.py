@@ -221,5 +221,6 @@ def test_input_gradient_matches_the_naive_reference_at_both_widths(width, stride
             for a, b in np.ndindex(3, 3):
                 h, v = i * stride + a * dilation - 1, j * stride + b * dilation - 1
                 if 0 <= h < 6 and 0 <= v < width:
-                    expected[n, grp * (4 // groups) + c, h, v] += g[n, o, i, j] * w.numpy()[o, c, a, b]
+                    expected[n, grp * (4 // groups) + c, h, v] += (
+                        g[n, o, i, j] * w.numpy()[o, c, a, b])
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-10, atol=1e-12)

@@ -351,7 +351,8 @@ def test_detect_anomaly_names_the_op_and_the_forward_line():
     x = leaf([0.0, 1.0])
     with ad.detect_anomaly():
         y = ad.sqrt(x)  # d sqrt / dx at 0 is inf
-        with pytest.raises(RuntimeError, match=r"SqrtBackward returned NaN or Inf(.|\n)*y = ad.sqrt\(x\)"):
+        with pytest.raises(RuntimeError,
+                           match=r"SqrtBackward returned NaN or Inf(.|\n)*y = ad.sqrt\(x\)"):
             y.sum().backward()
 
 
@@ -368,7 +369,8 @@ def test_backward_after_an_input_changed_in_place_raises():
     y = (x * w).sum()
     with ad.no_grad():
         w.mul_(2.0)  # the mul rule would read the new w
-    with pytest.raises(RuntimeError, match=r"MulBackward: its input 1 \(shape \(2,\)\) was modified in place"):
+    with pytest.raises(RuntimeError,
+                       match=r"MulBackward: its input 1 \(shape \(2,\)\) was modified in place"):
         y.backward()
 
 

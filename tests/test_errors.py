@@ -6,7 +6,8 @@ import autodiff as ad
 
 def test_backward_of_a_non_scalar_without_gradient():
     y = ad.ones(3, 2, requires_grad=True) * 2
-    with pytest.raises(RuntimeError, match=r"only for scalar outputs.*\(3, 2\).*\.sum\(\)\.backward"):
+    with pytest.raises(RuntimeError,
+                       match=r"only for scalar outputs.*\(3, 2\).*\.sum\(\)\.backward"):
         y.backward()
 
 
@@ -32,7 +33,8 @@ def test_matmul_mismatch():
 
 
 def test_reshape_mismatch():
-    with pytest.raises(RuntimeError, match=r"reshape: shape \(4,\) is invalid.*\(2, 3\).*6 elements"):
+    with pytest.raises(RuntimeError,
+                       match=r"reshape: shape \(4,\) is invalid.*\(2, 3\).*6 elements"):
         ad.ones(2, 3).reshape(4)
 
 
@@ -53,7 +55,8 @@ def test_int_requires_grad():
 
 
 def test_cat_shape_mismatch():
-    with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(2, 2\).*\(3, 2\) outside dim 0|cat: tensor 1 has shape"):
+    with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(2, 2\).*\(3, 2\) outside dim 0"
+                                         r"|cat: tensor 1 has shape"):
         ad.cat([ad.ones(3, 2), ad.ones(2, 3)], 0)
 
 

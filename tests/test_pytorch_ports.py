@@ -368,8 +368,8 @@ PR, TG = 1 / (1 + np.exp(-P)), (R.rand(5, 3) > 0.5).astype(np.float64)
 @pytest.mark.parametrize("fn,args", [
     (lambda f, m, a, b: f.smooth_l1_loss(a, b, beta=0.5), (P, Q)),
     (lambda f, m, a, b: f.huber_loss(a, b, delta=0.5, reduction="sum"), (P, Q)),
-    (lambda f, m, a, b: f.binary_cross_entropy(a, b, weight=m.tensor([1., 2., 3.],
-                                                                         dtype=m.float64)), (PR, TG)),
+    (lambda f, m, a, b: f.binary_cross_entropy(
+        a, b, weight=m.tensor([1., 2., 3.], dtype=m.float64)), (PR, TG)),
     (lambda f, m, a, b: f.binary_cross_entropy_with_logits(
         a, b, pos_weight=m.tensor([1., 2., 3.], dtype=m.float64)), (P * 50, TG)),
     (lambda f, m, a: f.multi_margin_loss(a, m.tensor(LABELS), p=2, margin=0.5,
@@ -543,7 +543,8 @@ def test_kl_div_matches_torch(reduction, log_target):
     target = np.log(KL_T) if log_target else KL_T
     _both(lambda m, a, b: (TF if m is torch else F).kl_div(
         a.log_softmax(1), b, reduction=reduction, log_target=log_target), KL_IN, target)
-    _both(lambda m, a: (tnn if m is torch else nn).KLDivLoss(reduction=reduction, log_target=log_target)(
+    _both(lambda m, a: (tnn if m is torch else nn).KLDivLoss(
+        reduction=reduction, log_target=log_target)(
         a.log_softmax(1), (torch if m is torch else ad).tensor(target)), KL_IN)
 
 

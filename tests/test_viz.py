@@ -35,7 +35,8 @@ def edges(src):
 
 
 def node_line(src, text):
-    hits = [line for line in src.splitlines() if re.match(r"\s*v\d+ \[label=", line) and text in line]
+    hits = [line for line in src.splitlines()
+            if re.match(r"\s*v\d+ \[label=", line) and text in line]
     assert hits, f"no vertex mentions {text!r}"
     return hits[0]
 

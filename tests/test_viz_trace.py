@@ -106,7 +106,8 @@ def test_frames_one_per_step_and_accepted_by_dot():
     tr = trace_backward(f)
     frames = tr.frames()
     assert len(frames) == len(tr.rows) + 1
-    assert "step 3: -0.534 × local 0.368 → -0.197" in frames[3] and "grad -0.197" not in frames[2] and "grad -0.197" in frames[3]
+    assert ("step 3: -0.534 × local 0.368 → -0.197" in frames[3]
+            and "grad -0.197" not in frames[2] and "grad -0.197" in frames[3])
     if shutil.which("dot"):
         for src in (frames[0], frames[4], frames[-1]):
             done = subprocess.run(["dot", "-Tsvg"], input=src.encode(), capture_output=True)

@@ -90,7 +90,8 @@ def broadcast_operands(op, *xs):
     sum_to); constants are left to numpy's implicit broadcasting."""
     shape = broadcast_shape(op, *(x.data.shape for x in xs))
     record = grad_state.enabled
-    return tuple(_shape_ops.broadcast_to(x, shape) if (record and x._requires_grad and x.data.shape != shape)
+    return tuple(_shape_ops.broadcast_to(x, shape)
+                 if (record and x._requires_grad and x.data.shape != shape)
                  else x for x in xs)
 
 

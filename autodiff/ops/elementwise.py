@@ -497,7 +497,8 @@ class Where(Node):
         cond = self.inputs[0].data
         _, nx, ny = self.needs_input_grad
         zero = np.zeros((), g.dtype)
-        return (None, np.where(cond, g, zero) if nx else None, np.where(cond, zero, g) if ny else None)
+        return (None, np.where(cond, g, zero) if nx else None,
+                np.where(cond, zero, g) if ny else None)
 
 
 class Cast(Node):
@@ -576,7 +577,8 @@ def pow_scalar(x, p):
 def pow(x, exponent):
     """x ** exponent; a number exponent uses the cheaper rule p * x ** (p - 1)"""
     if isinstance(exponent, (int, float, np.number)) and isinstance(x, Tensor):
-        if x.data.dtype.kind != "f" and (isinstance(exponent, (float, np.floating)) or exponent < 0):
+        if x.data.dtype.kind != "f" and (isinstance(exponent, (float, np.floating))
+                                         or exponent < 0):
             x = x.to(get_default_dtype())
         return apply1(PowScalar(exponent), x)
     x, y = binary_operands(x, exponent, "pow")

@@ -170,7 +170,8 @@ class Einsum(Node):
             spec = ",".join([self.output_spec] + others) + "->" + kept
             gi = einsum(spec, *ops)
             if kept != target:  # letters summed away inside operand i alone: broadcast back
-                shape = tuple(x.data.shape[k] if c in available else 1 for k, c in enumerate(target))
+                shape = tuple(x.data.shape[k] if c in available else 1
+                              for k, c in enumerate(target))
                 gi = broadcast_to(reshape(gi, shape), x.data.shape)
             grads.append(gi)
         return tuple(grads)

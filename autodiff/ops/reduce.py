@@ -103,14 +103,16 @@ class _Extreme(Node):
 
     def backward(self, g):
         x = self.inputs[0].data
-        hit = x == self.out if self.keepdim else x == self.out.reshape(_kept_shape(x.shape, self.dim))
+        hit = (x == self.out if self.keepdim
+               else x == self.out.reshape(_kept_shape(x.shape, self.dim)))
         share = hit / _sum(hit, axis=self.dim, keepdims=True)
         return (broadcast_to(_unreduce(g, x.shape, self.dim, self.keepdim), x.shape)
                 * Tensor._const(share.astype(x.dtype)),)
 
     def backward_arrays(self, g):
         x = self.inputs[0].data
-        hit = x == self.out if self.keepdim else x == self.out.reshape(_kept_shape(x.shape, self.dim))
+        hit = (x == self.out if self.keepdim
+               else x == self.out.reshape(_kept_shape(x.shape, self.dim)))
         share = (hit / _sum(hit, axis=self.dim, keepdims=True)).astype(x.dtype)
         return (_unreduce_array(g, x.shape, self.dim, self.keepdim) * share,)
 
@@ -388,7 +390,8 @@ def _arg(fn, name):
         x = tensor_arg(x, name)
         if dim is None:
             out = fn(x.data.reshape(-1), axis=0)
-            return Tensor._const(np.asarray(out, np.int64).reshape((1,) * x.data.ndim if keepdim else ()))
+            return Tensor._const(
+                np.asarray(out, np.int64).reshape((1,) * x.data.ndim if keepdim else ()))
         d = normalize_dims(dim, x.data.ndim, name)[0]
         return Tensor._const(fn(x.data, axis=d, keepdims=keepdim).astype(np.int64))
     op.__name__ = op.__qualname__ = name
@@ -496,11 +499,13 @@ def norm(x, p="fro", dim=None, keepdim=False):
 def all(x, dim=None, keepdim=False):
     """True where every element is true (no gradient)"""
     x = tensor_arg(x, "all")
-    return Tensor._const(np.all(x.data, axis=normalize_dims(dim, x.data.ndim, "all"), keepdims=keepdim))
+    return Tensor._const(np.all(x.data, axis=normalize_dims(dim, x.data.ndim, "all"),
+                                keepdims=keepdim))
 
 
 @_numpy_axis
 def any(x, dim=None, keepdim=False):
     """True where some element is true (no gradient)"""
     x = tensor_arg(x, "any")
-    return Tensor._const(np.any(x.data, axis=normalize_dims(dim, x.data.ndim, "any"), keepdims=keepdim))
+    return Tensor._const(np.any(x.data, axis=normalize_dims(dim, x.data.ndim, "any"),
+                                keepdims=keepdim))

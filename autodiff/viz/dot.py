@@ -55,7 +55,8 @@ class _Drawing:
         if rankdir not in ("LR", "RL", "TB", "BT"):
             raise ValueError(f"rankdir must be 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
         if show_grad not in (True, False, "replay", "stored"):
-            raise ValueError(f"show_grad must be True, False, 'replay' or 'stored', got {show_grad!r}")
+            raise ValueError(f"show_grad must be True, False, 'replay' or 'stored', "
+                             f"got {show_grad!r}")
         if not roots:
             raise ValueError("to_dot needs at least one tensor, e.g. to_dot(loss)")
         self.g = roots if isinstance(roots, Graph) else Graph(roots, names)
@@ -210,7 +211,8 @@ class _Drawing:
         rows = []
         if v.name:
             rows.append(f"<B>{fmt.html(fmt.clip(v.name, 40))}</B>")
-        rows.append(f"<FONT POINT-SIZE=\"9\">{fmt.shape_str(t.shape)} {fmt.dtype_str(t.dtype)}</FONT>")
+        rows.append(f"<FONT POINT-SIZE=\"9\">{fmt.shape_str(t.shape)} "
+                    f"{fmt.dtype_str(t.dtype)}</FONT>")
         if self.show_data:
             rows.append(fmt.html(fmt.values(t.data, self.digits)))
         color = None
@@ -252,19 +254,24 @@ class _Drawing:
                 outs = [w for w in g.outputs(i) if not w.is_root]
                 for w in outs[:2]:
                     t = w.tensor
-                    rows.append(f"<FONT POINT-SIZE=\"9\">→ {fmt.shape_str(t.shape)} {fmt.dtype_str(t.dtype)}</FONT>")
+                    rows.append(f"<FONT POINT-SIZE=\"9\">→ {fmt.shape_str(t.shape)} "
+                                f"{fmt.dtype_str(t.dtype)}</FONT>")
                     if self.show_data:
-                        rows.append(f"<FONT POINT-SIZE=\"9\">{fmt.html(fmt.values(t.data, self.digits))}</FONT>")
+                        rows.append(f"<FONT POINT-SIZE=\"9\">"
+                                    f"{fmt.html(fmt.values(t.data, self.digits))}</FONT>")
                     grad = self._grad(w)[0] if self.grad_mode else None
                     if grad is not None:
                         col = health.color(health.classify(grad, t.data))
                         rows.append(f"<FONT POINT-SIZE=\"9\" COLOR=\"{col}\">grad "
                                     f"{fmt.html(fmt.grad_text(grad, self.digits))}</FONT>")
             if (self.show_data or self.grad_mode) and type(node).__name__ == "Relu":
-                rows.append(f"<FONT POINT-SIZE=\"9\">{fmt.html(health.relu_note(node.inputs[0].data))}</FONT>")
+                rows.append(f"<FONT POINT-SIZE=\"9\">"
+                            f"{fmt.html(health.relu_note(node.inputs[0].data))}</FONT>")
             if self.replay is not None and i in self.replay.failed:
-                rows.append("<FONT POINT-SIZE=\"9\" COLOR=\"#d62728\">backward not replayable</FONT>")
-            attrs = ["shape=box", "style=\"filled\"", f"fillcolor=\"{OP_FILL}\"", "color=\"#8a7fb8\""]
+                rows.append("<FONT POINT-SIZE=\"9\" COLOR=\"#d62728\">"
+                            "backward not replayable</FONT>")
+            attrs = ["shape=box", "style=\"filled\"", f"fillcolor=\"{OP_FILL}\"",
+                     "color=\"#8a7fb8\""]
             if i in self.highlight:
                 attrs = ["shape=box", "style=\"filled,bold\"", "fillcolor=\"#ffe066\"",
                          "color=\"#d62728\"", "penwidth=3"]
@@ -273,7 +280,8 @@ class _Drawing:
                 f"{nid} [label=<{_table(rows)}>, {', '.join(attrs)}]"
         if o[0] == "mod":
             return nid, o[1][:-1], f"{nid} [label=<{self._group_label(o)}>, shape=box3d, " \
-                                   f"style=filled, fillcolor=\"{GROUP_FILL}\"{self._group_color(o)}]"
+                                   f"style=filled, fillcolor=\"{GROUP_FILL}\"" \
+                                   f"{self._group_color(o)}]"
         n_ops = len(self.owner_ops.get(o, ()))
         kinds = _count_names(self.g, self.owner_ops.get(o, ()))
         label = _table([f"<B>… {n_ops:,} more ops</B>",
@@ -294,13 +302,15 @@ class _Drawing:
         ops = self.owner_ops.get(o, ())
         params = self._hidden_params(o)
         rows = [f"<B>{fmt.html('.'.join(o[1]))}</B>",
-                f"<FONT POINT-SIZE=\"9\">{len(ops)} ops: {fmt.html(_count_names(self.g, ops))}</FONT>"]
+                f"<FONT POINT-SIZE=\"9\">{len(ops)} ops: "
+                f"{fmt.html(_count_names(self.g, ops))}</FONT>"]
         if params:
             n = sum(v.tensor.data.size for v in params)
             rows.append(f"<FONT POINT-SIZE=\"9\">{len(params)} params, {n:,} values</FONT>")
         kind = self._group_health(o, params)
         if kind:
-            rows.append(f"<FONT POINT-SIZE=\"9\" COLOR=\"{health.color(kind)}\">param grads: {kind}</FONT>")
+            rows.append(f"<FONT POINT-SIZE=\"9\" COLOR=\"{health.color(kind)}\">"
+                        f"param grads: {kind}</FONT>")
         return _table(rows)
 
     def _group_health(self, o, params):
@@ -337,7 +347,8 @@ class _Drawing:
             fill = CLUSTER_FILLS[min(len(stack), len(CLUSTER_FILLS) - 1)]
             out.append(f"{ind}subgraph cluster_{len(out)} {{")
             out.append(f"{ind}  label=<<B>{fmt.html('.'.join(p))}</B>>; style=\"rounded,filled\"; "
-                       f"fillcolor=\"{fill}\"; color=\"#aab4c3\"; fontcolor=\"#44546a\"; fontsize=10")
+                       f"fillcolor=\"{fill}\"; color=\"#aab4c3\"; fontcolor=\"#44546a\"; "
+                       f"fontsize=10")
             out += [ind + "  " + s for s in by_path.get(p, [])]
             stack.append(p)
         while stack:
@@ -395,7 +406,8 @@ class _Drawing:
                 color = health.color(health.classify(c, v.tensor.data))
                 attrs += [f"color=\"{color}\"", "penwidth=1.6"]
                 if len(v.consumers) > 1:  # a fan-out: each branch's share, summed at the tensor
-                    attrs.append(f"label=<<FONT COLOR=\"{color}\">{fmt.html(fmt.grad_text(c, self.digits))}</FONT>>")
+                    attrs.append(f"label=<<FONT COLOR=\"{color}\">"
+                                 f"{fmt.html(fmt.grad_text(c, self.digits))}</FONT>>")
         drawn = [k for k in self.g.op_inputs[i] if k is not None and not self.g.tensors[k].folded]
         if dst[0] == "op" and len(drawn) > 1 and type(node).__name__ in _ORDERED:
             attrs.append(f"headlabel=<<FONT POINT-SIZE=\"8\" COLOR=\"#888888\">{j}</FONT>>")
@@ -411,18 +423,21 @@ class _Drawing:
 
     def _legend(self):
         rows = []
-        present = {v.kind for k, v in self.g.tensors.items() if self.t_owner.get(k, ("", 0))[0] == "t"}
+        present = {v.kind for k, v in self.g.tensors.items()
+                   if self.t_owner.get(k, ("", 0))[0] == "t"}
         for kind, (fill, text) in KIND_STYLE.items():
             if kind not in present:
                 continue
-            rows.append(f"<TR><TD BGCOLOR=\"{fill}\" BORDER=\"1\" COLOR=\"#999999\" WIDTH=\"18\"></TD>"
+            rows.append(f"<TR><TD BGCOLOR=\"{fill}\" BORDER=\"1\" COLOR=\"#999999\" "
+                        f"WIDTH=\"18\"></TD>"
                         f"<TD ALIGN=\"LEFT\">{fmt.html(text)}</TD></TR>")
         rows.append(f"<TR><TD BGCOLOR=\"{OP_FILL}\" BORDER=\"1\" COLOR=\"#999999\"></TD>"
                     f"<TD ALIGN=\"LEFT\">op (backward rule)</TD></TR>")
         if self.grad_mode:
             how = ("d(root)/d(t) on every wire (replayed backward)" if self.grad_mode == "replay"
                    else "stored .grad only (leaves, retain_grad)")
-            rows.append(f"<TR><TD COLSPAN=\"2\" ALIGN=\"LEFT\"><B>gradient</B>: {fmt.html(how)}</TD></TR>")
+            rows.append(f"<TR><TD COLSPAN=\"2\" ALIGN=\"LEFT\"><B>gradient</B>: "
+                        f"{fmt.html(how)}</TD></TR>")
             for kind, text in health.LEGEND:
                 rows.append(f"<TR><TD BGCOLOR=\"{health.color(kind)}\" WIDTH=\"18\"></TD>"
                             f"<TD ALIGN=\"LEFT\">{fmt.html(text)}</TD></TR>")
@@ -444,7 +459,8 @@ _EMPTY_FONT = re.compile(r"^<FONT[^>]*></FONT>$")
 def _table(rows):
     # Graphviz (2.43) rejects an empty <FONT></FONT>, e.g. the values of an empty tensor
     cells = "".join(f"<TR><TD>{r}</TD></TR>" for r in rows if r and not _EMPTY_FONT.match(r))
-    return f"<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"1\">{cells}</TABLE>"
+    return (f"<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"1\">"
+            f"{cells}</TABLE>")
 
 
 def _count_names(graph, ops, most=4):

@@ -73,7 +73,8 @@ def explain_grad(tensor, root, gradient=None, names=None, max_paths=10, tiny=1e-
     grad = replay.totals.get(target)
     counts = _count_paths(graph, target)
     n_paths = counts.get(tensor_key(root), 0)
-    paths = [_analyse(graph, replay, p, tiny, name) for p in _paths(graph, target, counts, max_paths)]
+    paths = [_analyse(graph, replay, p, tiny, name)
+             for p in _paths(graph, target, counts, max_paths)]
     notes = []
     if grad is None or not np.any(grad):
         kind = "zero"
@@ -157,7 +158,8 @@ def _analyse(graph, replay, hops, tiny, name):
         r_up, r_c = _rms(up) if up is not None else 0.0, _rms(c) if c is not None else 0.0
         rms.append(r_c)
         if r_up == 0:
-            return PathReport(ops, "dead", _where(graph, i), "the gradient arriving here is already zero", rms)
+            return PathReport(ops, "dead", _where(graph, i),
+                              "the gradient arriving here is already zero", rms)
         if r_c == 0 or not np.any(c):
             return PathReport(ops, "dead", _where(graph, i), _safe_why(graph, i, j, up), rms)
         gain = r_c / r_up
@@ -213,8 +215,8 @@ def _why(graph, i, j, up, small=False):
     node = graph.ops[i]
     cls = type(node).__name__
     x = node.inputs[j].data
-    live = np.broadcast_to(np.asarray(up) != 0, x.shape) if up is not None and np.shape(up) == x.shape \
-        else np.ones(x.shape, bool)
+    live = np.broadcast_to(np.asarray(up) != 0, x.shape) \
+        if up is not None and np.shape(up) == x.shape else np.ones(x.shape, bool)
     if cls == "Relu":
         frac, dead, units = health.relu_activity(x)
         s = f"relu inactive: input <= 0 for {frac:.0%} of elements"
@@ -247,8 +249,8 @@ def _why(graph, i, j, up, small=False):
         other = node.inputs[1 - j].data if len(node.inputs) == 2 else None
         if other is not None and not np.any(other):
             return "multiplied by a zero matrix"
-        return f"small weights (rms {fmt.num(_rms(other), 2)})" if (small and other is not None) else \
-            "the matrix product maps the gradient to zero"
+        return f"small weights (rms {fmt.num(_rms(other), 2)})" \
+            if (small and other is not None) else "the matrix product maps the gradient to zero"
     if small:
         return ""
     return f"the local gradient of {op_name(node)} is zero here"
@@ -266,8 +268,8 @@ def _cut_candidates(graph, tensor):
     for key in where:
         d = graph.tensors[key].tensor.data
         if d is x or (d.size and np.shares_memory(d, x)):
-            notes.append(f"a detached copy of it (.detach(), .data or .numpy()) feeds {where[key]}: "
-                         f"detaching cuts the path; use the tensor itself")
+            notes.append(f"a detached copy of it (.detach(), .data or .numpy()) "
+                         f"feeds {where[key]}: detaching cuts the path; use the tensor itself")
         elif d.shape == x.shape and d.dtype.kind != "b" and x.dtype.kind == "f":
             trunc = np.array_equal(d, np.trunc(x)) or np.array_equal(d, np.round(x))
             if trunc and not np.array_equal(d, x):

@@ -64,7 +64,8 @@ def _param_value(v):
     if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, np.generic)):
         return str(np.dtype(v))
     if isinstance(v, slice):
-        return ":".join("" if p is None else str(p) for p in (v.start, v.stop, v.step)).rstrip(":") or ":"
+        return ":".join("" if p is None else str(p)
+                        for p in (v.start, v.stop, v.step)).rstrip(":") or ":"
     s = repr(v)
     return s if len(s) <= 30 else s[:29] + "…"
 
@@ -154,7 +155,8 @@ class Graph:
                     by_id[id(val)] = str(k)
                 else:
                     raise TypeError(f"names: expected {{tensor: 'name'}} or {{'name': tensor}}, "
-                                    f"got a {type(k).__name__} key with a {type(val).__name__} value")
+                                    f"got a {type(k).__name__} key with a "
+                                    f"{type(val).__name__} value")
         for v in self.tensors.values():
             t = v.tensor
             v.name = by_id.get(id(t)) or getattr(t, "name", None) or getattr(t, "label", None)

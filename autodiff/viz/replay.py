@@ -35,7 +35,8 @@ def runnable(node):
 def initial_gradients(roots, gradients=None, who="trace_backward"):
     """One array per root: ones for scalars, else the given gradient."""
     out = []
-    if gradients is not None and (isinstance(gradients, (Tensor, np.ndarray)) or np.isscalar(gradients)):
+    if gradients is not None and (isinstance(gradients, (Tensor, np.ndarray))
+                                  or np.isscalar(gradients)):
         gradients = (gradients,)
     for i, r in enumerate(roots):
         g = None if gradients is None else gradients[i]

@@ -113,7 +113,8 @@ class Trace:
             for lg in self.leaves:
                 line = f"  {lg.name} = {v(lg.value)}: grad {v(lg.grad, True)}"
                 if len(lg.branches) > 1:
-                    line += "  = " + " + ".join(f"{v(a, True)} (from {src})" for src, a in lg.branches)
+                    line += "  = " + " + ".join(f"{v(a, True)} (from {src})"
+                                                for src, a in lg.branches)
                 out.append(line)
         return "\n".join(out)
 
@@ -139,10 +140,12 @@ class Trace:
                 highlight = {r.index: _step_note(r)}
             d = _Drawing(self.graph, show_data=options.get("show_data"), show_grad=True,
                          names=None, rankdir=options.get("rankdir", "LR"),
-                         max_nodes=options.get("max_nodes", 300), legend=options.get("legend", False),
+                         max_nodes=options.get("max_nodes", 300),
+                         legend=options.get("legend", False),
                          gradient=self.gradient, digits=options.get("digits", self.digits),
                          highlight=highlight, replay=partial)
-            out.append("\n".join(["digraph autodiff {"] + ["  " + s for s in d.statements()] + ["}"]))
+            out.append("\n".join(["digraph autodiff {"] + ["  " + s for s in d.statements()]
+                                 + ["}"]))
         return out
 
     def to_html(self, max_frames=60, full_page=True, **options):

@@ -66,7 +66,8 @@ class Subset(Dataset):
 
 
 def _split_lengths(lengths, n):
-    """Integer lengths summing to n, from ints or from fractions summing to 1 (remainder round-robin)."""
+    """Integer lengths summing to n, from ints or from fractions summing to 1
+    (remainder round-robin)."""
     lengths = list(lengths)
     if not lengths:
         raise ValueError("random_split: lengths is empty; give ints summing to len(dataset) "

@@ -9,7 +9,8 @@ from nn.data.dataset import Subset, TensorDataset
 
 
 def _tensor_source(dataset):
-    """(tensors, index map or None) if dataset is a TensorDataset, possibly under Subsets; else None."""
+    """(tensors, index map or None) if dataset is a TensorDataset, possibly under Subsets;
+    else None."""
     index_map = None
     while type(dataset).__getitem__ is Subset.__getitem__:
         indices = np.asarray(dataset.indices, dtype=np.int64)

@@ -1,4 +1,5 @@
-"""nn.data.datasets: synthetic sets, digits, IDX files, checksums, the MNIST cache and its fallbacks."""
+"""nn.data.datasets: synthetic sets, digits, IDX files, checksums, the MNIST cache and its
+fallbacks."""
 import gzip
 import hashlib
 import importlib.util

@@ -224,7 +224,8 @@ def test_batchnorm_backward_matches_finite_differences(shape):
 
 
 def test_batchnorm_input_gradient_sums_to_zero_per_feature():
-    """The three paths into x: with gamma = 1 and eps = 0 the gradient is orthogonal to 1 and to x_hat."""
+    """The three paths into x: with gamma = 1 and eps = 0 the gradient is orthogonal to 1 and
+    to x_hat."""
     bn = nn.BatchNorm1d(2, eps=0.0).double()
     x = leaf(randn(7, 2))
     y = bn(x)
@@ -440,7 +441,8 @@ def test_activations_match_torch_values_and_gradients(name, ours, theirs):
     ty, ay = t(tx), m(ax)
     ty.backward(torch.tensor(g))
     ay.backward(ad.tensor(g))
-    tol = dict(rtol=1e-7, atol=5e-9) if name == "GELU" and not ours else dict(rtol=1e-10, atol=1e-12)
+    tol = (dict(rtol=1e-7, atol=5e-9) if name == "GELU" and not ours
+           else dict(rtol=1e-10, atol=1e-12))
     np.testing.assert_allclose(ay.data, ty.detach().numpy(), **tol)
     gtol = dict(rtol=1e-6, atol=1e-6) if name == "GELU" and not ours else tol
     np.testing.assert_allclose(ax.grad.data, tx.grad.numpy(), **gtol)

@@ -22,7 +22,7 @@ def leaf(arr):
     return ad.tensor(np.asarray(arr, np.float64), requires_grad=True)
 
 
-# --- closed forms and the course's numbers ---------------------------------------------------------
+# --- closed forms and the course's numbers --------------------------------------------------------
 
 def test_cross_entropy_by_hand():
     logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]])
@@ -42,8 +42,8 @@ def test_cross_entropy_is_stable_at_extreme_logits():
     for scale in (1e4, 1e8):
         x = ad.tensor([[scale, 0.0, -scale], [500.0, 400.0, 450.0]], requires_grad=True)
         loss = F.cross_entropy(x, ad.tensor([1, 0]), reduction="none")
-        np.testing.assert_allclose(loss.data, [scale, math.log1p(math.exp(-50) + math.exp(-100))], atol=1e-6,
-                                   rtol=1e-6)
+        np.testing.assert_allclose(loss.data, [scale, math.log1p(math.exp(-50) + math.exp(-100))],
+                                   atol=1e-6, rtol=1e-6)
         loss.sum().backward()
         assert np.isfinite(x.grad.data).all()
         np.testing.assert_allclose(x.grad.data[0], [1, -1, 0], atol=1e-6)
@@ -202,7 +202,7 @@ def test_loss_gradients_match_finite_differences():
     fd_check(lambda: F.huber_loss(x, t, delta=0.5), [x, t])
 
 
-# --- PyTorch cross-checks --------------------------------------------------------------------------
+# --- PyTorch cross-checks -------------------------------------------------------------------------
 
 def compare(ours_fn, torch_fn, inputs, rtol=1e-10, atol=1e-12):
     """Runs both losses on the same float64 inputs; compares values and input gradients."""

@@ -214,7 +214,8 @@ def test_double_casts_in_place_and_keeps_parameter_objects():
     lin = nn.Linear(2, 2)
     w = lin.weight
     lin.double()
-    assert lin.weight is w and w.dtype == np.float64 and lin(ad.ones(1, 2, dtype=ad.float64)).dtype == np.float64
+    assert (lin.weight is w and w.dtype == np.float64
+            and lin(ad.ones(1, 2, dtype=ad.float64)).dtype == np.float64)
     lin.float()
     assert w.dtype == np.float32
 

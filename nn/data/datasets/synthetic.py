@@ -7,7 +7,8 @@ import autodiff as ad
 
 
 def _rng(seed):
-    """int seed -> fresh numpy Generator; None -> the global ad.default_generator (ad.manual_seed)."""
+    """int seed -> fresh numpy Generator; None -> the global ad.default_generator
+    (ad.manual_seed)."""
     if seed is None:
         return ad.default_generator.rng
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
