@@ -15,7 +15,7 @@ from heapq import heappop, heappush, heappushpop
 import numpy as np
 
 from .function import last_mutation
-from .grad_mode import _set, _state, set_anomaly
+from .grad_mode import _state, set_anomaly, set_grad_enabled
 from .tensor import Tensor
 
 
@@ -135,7 +135,7 @@ def _initial_gradient(root, gradient, who):
 def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
     """The backward pass. Returns {id(leaf): [leaf, grad]} for leaves reached (grad an ndarray
     unless create_graph), or, with `capture` (a list of tensors), their gradients only.
-    Callers run it in grad mode `create_graph` (see _grad_mode).
+    Callers run it under set_grad_enabled(create_graph).
 
     With create_graph the rules run as Tensor ops (`backward`), so the pass is itself recorded
     and can be differentiated again. Without it, gradients flow as bare ndarrays through each
@@ -245,22 +245,6 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
     return leaves
 
 
-class _grad_mode:
-    """Grad mode `enabled` for the pass (set_grad_enabled without its decorator machinery)."""
-
-    __slots__ = ("enabled", "previous")
-
-    def __init__(self, enabled):
-        self.enabled = enabled
-
-    def __enter__(self):
-        self.previous = _state.enabled
-        _set(self.enabled)
-
-    def __exit__(self, *exc):
-        _set(self.previous)
-
-
 def _wrap(g):
     """Array-mode gradients (an ndarray, or a list of them / None per output) as Tensors."""
     if isinstance(g, list):
@@ -356,7 +340,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     g0 = [_initial_gradient(r, g, "backward()") for r, g in zip(roots, grad_tensors)]
     only = None if inputs is None else {id(t) for t in _as_tuple(inputs)}
     owned = set()
-    with _grad_mode(create_graph):
+    with set_grad_enabled(create_graph):
         leaves = _run(roots, g0, retain_graph, create_graph)
         for leaf, g in leaves.values():
             if not leaf._requires_grad or (only is not None and id(leaf) not in only):
@@ -400,7 +384,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if retain_graph is None:
         retain_graph = create_graph
     g0 = [_initial_gradient(o, g, "grad()") for o, g in zip(outs, grad_outputs)]
-    with _grad_mode(create_graph):
+    with set_grad_enabled(create_graph):
         captured = _run(outs, g0, retain_graph, create_graph, capture=list(ins))
     result = []
     for i, t in enumerate(ins):
