@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 import autodiff as ad
+from cases import Chain  # (benchmarks/ is on sys.path when this file runs)
 
 N = 100_000
 
@@ -79,15 +80,16 @@ def main():
             node.backward_arrays(g)
     rows.append(("  of which: the rule, g * y on arrays", best_of(rule)))
     rows.append(("chain1000 ops (mul, add, tanh, mul), forward + backward:", None))
-    rows.append(("  autodiff", _chain_autodiff()))
+    rows.append(("  autodiff", _per_op(Chain.setup_autodiff()[0])))
     rows.append(("  a lean tape engine (no checks, dtypes, hooks or scopes)", _chain_lean()))
-    rows.append(("  a hand-written numpy tape", _chain_numpy()))
+    rows.append(("  a hand-written numpy tape", _per_op(Chain.setup_numpy()[0])))
     width = max(len(r[0]) for r in rows)
     for name, us in rows:
         print(name if us is None else f"{name:<{width}}  {us:6.2f} us")
 
 
-# --- the 1000-op chain three ways: the engine, the leanest engine, no engine -----------------
+# --- the chain1000 case three ways: the engine and no engine (benchmarks/cases.py), and the
+# leanest engine, defined here ---------------------------------------------------------------
 
 A = np.full(4, 0.999, np.float32)
 B = np.full(4, 0.001, np.float32)
@@ -96,19 +98,6 @@ X0 = np.linspace(-1, 1, 4, dtype=np.float32)
 
 def _per_op(step):
     return best_of(lambda n: [step() for _ in range(n // 1000)], n=20_000)
-
-
-def _chain_autodiff():
-    x = ad.tensor(X0, requires_grad=True)
-    a, b = ad.tensor(A), ad.tensor(B)
-
-    def step():
-        y = x
-        for _ in range(250):
-            y = ((y * a) + b).tanh() * a
-        y.sum().backward()
-        x.grad = None
-    return _per_op(step)
 
 
 class _Lean:
@@ -161,20 +150,6 @@ def _chain_lean():
         for _ in range(250):
             y = _lean_mul(_lean_tanh(_lean_add(_lean_mul(y, a), b)), a)
         _lean_backward(y)
-    return _per_op(step)
-
-
-def _chain_numpy():
-    def step():
-        tape, y = [], X0
-        for _ in range(250):
-            t = np.tanh(y * A + B)
-            tape.append(t)
-            y = t * A
-        g = np.ones_like(y)
-        for t in reversed(tape):
-            g = g * A * (1 - t * t) * A
-        return g
     return _per_op(step)
 
 
