@@ -32,6 +32,11 @@ def _unreduce(g, shape, dims, keepdim):
     return reshape(g, _kept_shape(shape, dims))
 
 
+def _count(shape, dims):
+    """How many elements a reduction over dims (None: all) of `shape` combines."""
+    return math.prod(shape) if dims is None else math.prod(shape[d] for d in dims)
+
+
 def _unreduce_array(g, shape, dims, keepdim):
     """_unreduce for ndarrays (the backward_arrays rules)."""
     if keepdim or not g.ndim and dims is None:
@@ -75,12 +80,12 @@ class Mean(Node):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x):
-        n = x.size if self.dim is None else math.prod(x.shape[d] for d in self.dim)
+        n = _count(x.shape, self.dim)
         return np.true_divide(_sum(x, axis=self.dim, keepdims=self.keepdim), n or np.nan)
 
     def backward(self, g):
         shape = self.inputs[0].data.shape
-        count = math.prod(shape) if self.dim is None else math.prod(shape[d] for d in self.dim)
+        count = _count(shape, self.dim)
         g = g * (1.0 / (count or 1))
         if g.data.ndim:
             g = _unreduce(g, shape, self.dim, self.keepdim)
@@ -88,7 +93,7 @@ class Mean(Node):
 
     def backward_arrays(self, g):
         shape = self.inputs[0].data.shape
-        count = math.prod(shape) if self.dim is None else math.prod(shape[d] for d in self.dim)
+        count = _count(shape, self.dim)
         g = g * (1.0 / (count or 1))
         return (_filled(_unreduce_array(g, shape, self.dim, self.keepdim), shape),)
 
@@ -360,7 +365,7 @@ def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
     if unbiased is not None:
         correction = 1 if unbiased else 0
     dims = normalize_dims(dim, x.data.ndim, "var")
-    n = x.data.size if dims is None else math.prod(x.data.shape[d] for d in dims)
+    n = _count(x.data.shape, dims)
     centred = x - mean(x, dims, keepdim=True)
     return sum(centred * centred, dims, keepdim) / builtins.max(n - correction, 0)
 
