@@ -99,8 +99,9 @@ def binary_operands(x, y, op):
     """Promoted and broadcast operands for a two-input elementwise op."""
     if isinstance(x, Tensor):  # (Tensor or a subclass such as nn.Parameter)
         if isinstance(y, Tensor):
-            if x.data.dtype == y.data.dtype:
-                if x.data.shape == y.data.shape:
+            xd, yd = x.data, y.data
+            if xd.dtype is yd.dtype or xd.dtype == yd.dtype:  # (builtin dtypes are singletons)
+                if xd.shape == yd.shape:
                     return x, y  # the common case, kept cheap
             else:
                 x, y = promote(x, y, op)
