@@ -13,7 +13,7 @@ class ReLU(Module):
         super().__init__()
 
     def forward(self, input):
-        return ad.relu(input)
+        return F.relu(input)
 
 
 class LeakyReLU(Module):
