@@ -3,7 +3,6 @@ import numpy as np
 
 from . import ops
 from .function import Node, apply1
-from .grad_mode import no_grad
 from . import creation as ops_creation
 from .function import stamp_mutation
 from .ops._operands import promote
@@ -11,7 +10,7 @@ from .ops.reduce import _numpy_axis
 from .ops.shape import _index_arg, index_put
 from .ops.elementwise import add, cast, div, logical_not, mul, sub, where
 from .ops.linalg import matmul
-from .random import rng
+from .inplace import METHODS as inplace_methods, writable
 from .tensor import Tensor, grad_state
 
 
@@ -55,48 +54,13 @@ def _to(self, *args, **kwargs):
     return self if dtype is None else cast(self, dtype)
 
 
-# --- in-place updates: only outside the graph ---------------------------------------------------
-
-def _check_inplace(self, op, other=None):
-    if grad_state.enabled and (self._requires_grad or
-                               (isinstance(other, Tensor) and other._requires_grad)):
-        kind = "a leaf tensor that requires grad" if self.grad_fn is None else \
-            f"a tensor recorded in the graph (made by {self.grad_fn.name})"
-        raise RuntimeError(
-            f"{op}: in-place operation on {kind} while gradients are recorded. Wrap parameter "
-            f"updates in `with autodiff.no_grad():`, or use the out-of-place form (x = x + y).")
-
-
-def _writable(self):
-    """self.data, ready for an in-place write; stamps self as modified. A tensor made by an op
-    gets a fresh array (its node may have saved the old one)."""
-    if not self.data.flags.writeable or self.grad_fn is not None:
-        self.data = np.array(self.data)
-    stamp_mutation(self)
-    return self.data
-
-
-def _assign(self, value):
-    arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-    data = _writable(self)
-    np.copyto(data, np.broadcast_to(arr, data.shape), casting="unsafe")
-    return self
-
-
-def _inplace_op(fn, name):
-    def method(self, other, **kwargs):
-        _check_inplace(self, name, other)
-        with no_grad():
-            return _assign(self, fn(Tensor._const(self.data), other, **kwargs))
-    method.__name__ = name
-    method.__doc__ = f"In-place {fn.__name__} (outside the graph, e.g. under no_grad)"
-    return method
-
+# --- in-place updates (autodiff/inplace.py) and x[i] = v ------------------------------------------
 
 def _augmented(fn, name):
     """x += y: in place outside the graph (so parameter updates under no_grad work as in
     PyTorch); while recording on a non-leaf, the out-of-place result (the name is rebound)."""
-    inplace = _inplace_op(fn, name)
+    inplace = inplace_methods[name.replace("__i", "").replace("truediv", "div").rstrip("_")
+                              + "_"]
 
     def method(self, other):
         recording = grad_state.enabled and (
@@ -108,36 +72,6 @@ def _augmented(fn, name):
     return method
 
 
-def zero_(self):
-    _check_inplace(self, "zero_")
-    return _assign(self, 0)
-
-
-def fill_(self, value):
-    _check_inplace(self, "fill_")
-    return _assign(self, value)
-
-
-def copy_(self, src):
-    _check_inplace(self, "copy_", src)
-    return _assign(self, src)
-
-
-def clamp_(self, min=None, max=None):
-    _check_inplace(self, "clamp_")
-    return _assign(self, np.clip(self.data, min, max))
-
-
-def uniform_(self, a=0.0, b=1.0, generator=None):
-    _check_inplace(self, "uniform_")
-    return _assign(self, rng(generator).uniform(a, b, self.shape))
-
-
-def normal_(self, mean=0.0, std=1.0, generator=None):
-    _check_inplace(self, "normal_")
-    return _assign(self, rng(generator).normal(mean, std, self.shape))
-
-
 def _setitem(self, index, value):
     """x[index] = value. While gradients are recorded (x or value requires grad) the assignment
     is recorded too, as PyTorch does: x becomes index_put(old x, index, value). Ops recorded
@@ -145,7 +79,7 @@ def _setitem(self, index, value):
     recording = grad_state.enabled and (
         self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
     if not recording:
-        _writable(self)[_index_arg(index)] = value.data if isinstance(value, Tensor) else value
+        writable(self)[_index_arg(index)] = value.data if isinstance(value, Tensor) else value
         return
     if self.grad_fn is None and self._requires_grad:
         raise RuntimeError(
@@ -276,10 +210,6 @@ def _install():
         "expand_as": lambda self, other: ops.expand(self, *other.shape),
         "view_as": lambda self, other: ops.reshape(self, other.shape),
         "reshape_as": lambda self, other: ops.reshape(self, other.shape),
-        # in place (outside the graph)
-        "zero_": zero_, "fill_": fill_, "copy_": copy_, "clamp_": clamp_, "uniform_": uniform_,
-        "normal_": normal_, "add_": _inplace_op(add, "add_"), "sub_": _inplace_op(sub, "sub_"),
-        "mul_": _inplace_op(mul, "mul_"), "div_": _inplace_op(div, "div_"),
         # operators
         "__add__": add, "__radd__": _swap(add), "__sub__": sub, "__rsub__": _swap(sub),
         "__mul__": mul, "__rmul__": _swap(mul), "__truediv__": div, "__rtruediv__": _swap(div),
@@ -310,6 +240,7 @@ def _install():
         "__imul__": _augmented(mul, "__imul__"), "__itruediv__": _augmented(div, "__itruediv__"),
         "__getitem__": ops.getitem, "__setitem__": _setitem, "__array_ufunc__": _array_ufunc,
     }
+    methods.update(inplace_methods)
     for name, fn in methods.items():
         setattr(T, name, fn)
     T.T = property(lambda self: ops.permute(self, tuple(reversed(range(self.ndim)))))

@@ -121,6 +121,17 @@ class name_scope:
         exit_scope(self._previous)
         return False
 
+    @staticmethod
+    def push(names):
+        """The object-free form, for hot paths such as nn.Module.__call__: appends `names` (a
+        tuple of str) to the current scope and returns a token for name_scope.pop."""
+        return enter_scope(names)
+
+    @staticmethod
+    def pop(token):
+        """Restores the scope that name_scope.push returned as `token`."""
+        exit_scope(token)
+
 
 def enter_scope(names):
     """name_scope's entry without the object, for nn.Module.__call__ (a hot path): appends the

@@ -126,6 +126,17 @@ class Tensor:
         """A new leaf sharing this tensor's data, cut off from the graph."""
         return Tensor._const(self.data)
 
+    def as_subclass(self, cls):
+        """This tensor as an instance of `cls` (a Tensor subclass), sharing its data and its
+        place in the graph (torch.Tensor.as_subclass); nn.Parameter is made this way."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError(f"as_subclass: cls must be a subclass of Tensor, got {cls!r}")
+        t = _new(cls)
+        t.data, t._requires_grad, t.grad_fn = self.data, self._requires_grad, self.grad_fn
+        if self._output_nr:
+            t._output_nr = self._output_nr
+        return t
+
     def detach_(self):
         """Makes this tensor a leaf that does not require grad (in place)."""
         self.grad_fn = None
