@@ -74,22 +74,6 @@ def _check_finite(node, grads):
                                f"(shape {tuple(g.shape)}).{origin}")
 
 
-def _checked(node, grads):
-    """User Functions: each gradient must have its input's shape; dtypes are cast."""
-    out = []
-    for i, (g, x) in enumerate(zip(grads, node.inputs)):
-        if g is not None and x is not None:
-            if g.shape != x.shape:
-                raise RuntimeError(
-                    f"Function {node.name} returned an invalid gradient at index {i} - got shape "
-                    f"{tuple(g.shape)} but expected shape {tuple(x.shape)} (the shape of input "
-                    f"{i}). Return one gradient per forward argument, shaped like that argument.")
-            if g.dtype != x.dtype:
-                g = g.to(x.dtype)
-        out.append(g)
-    return out
-
-
 def _modified_error(node, x):
     i = next(i for i, t in enumerate(node.inputs) if t is x)
     return RuntimeError(
@@ -107,156 +91,169 @@ def _released_error(node):
         f"recompute the forward pass.")
 
 
-def _initial_gradient(root, gradient, who):
+def initial_gradient(root, gradient, who, error=RuntimeError):
+    """The gradient a backward pass starts from at `root`: ones for a one-element root, else
+    the given gradient (checked and cast to the root's shape and dtype), as a tensor. Raises
+    `error` naming `who` when root has no graph or needs a gradient it was not given."""
     if not root._requires_grad:
-        raise RuntimeError(
+        raise error(
             f"{who}: the tensor (shape {tuple(root.shape)}) does not require grad and has no "
             f"grad_fn - it was not computed from a tensor with requires_grad=True, or it was "
             f"computed under no_grad()/detach().")
     if gradient is None:
         if root.data.size != 1:
-            raise RuntimeError(
+            raise error(
                 f"{who}: grad can be implicitly created only for scalar outputs, but this tensor "
-                f"has shape {tuple(root.shape)}. Pass a gradient of that shape, or reduce it first "
-                f"(e.g. loss.sum().backward()).")
+                f"has shape {tuple(root.shape)}; pass a gradient of that shape, or reduce it "
+                f"first (e.g. loss.sum().backward()).")
         ones = np.empty(root.shape, root.dtype)
         ones.fill(1)
         return Tensor._const(ones)
     if not isinstance(gradient, Tensor):
         gradient = Tensor._const(np.asarray(gradient, root.dtype))
     if gradient.shape != root.shape:
-        raise RuntimeError(f"{who}: gradient has shape {tuple(gradient.shape)}, but the tensor has "
-                           f"shape {tuple(root.shape)}; they must match")
+        raise error(f"{who}: gradient has shape {tuple(gradient.shape)}, but the tensor has "
+                    f"shape {tuple(root.shape)}; they must match")
     if gradient.dtype != root.dtype:
         gradient = gradient.to(root.dtype)
     return gradient
 
 
-def _run(roots, grad_roots, retain_graph, create_graph, capture=None):
+def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None):
     """The backward pass. Returns {id(leaf): [leaf, grad]} for leaves reached (grad an ndarray
     unless create_graph), or, with `capture` (a list of tensors), their gradients only.
     Callers run it under set_grad_enabled(create_graph).
 
-    With create_graph the rules run as Tensor ops (`backward`), so the pass is itself recorded
-    and can be differentiated again. Without it, gradients flow as bare ndarrays through each
-    node's `backward_arrays` (the same rule in numpy; nodes without one fall back to `backward`
-    under no_grad), which skips a Tensor and a dispatch per rule operation.
+    Each node's rule gets bare ndarrays in a first-order pass, and tensors with create_graph
+    (so the pass is itself recorded and can be differentiated again). `visit(node, g)`, when
+    given, replaces the rule call and its checks (tensor hooks do not run then): autodiff.viz
+    replays a backward pass through it.
     """
     arrays = not create_graph
-    # node -> gradient (or a list of them for multi-output nodes); nodes hash by identity
-    grads = {}
+    grads = {}  # node -> gradient (a list of them for multi-output nodes); keyed by identity
     leaves = {}
-    capture_ids = None
-    if capture is not None:
-        capture_ids = {}
-        for k, t in enumerate(capture):
-            key = id(t) if t.grad_fn is None else (id(t.grad_fn), t._output_nr)
-            capture_ids.setdefault(key, []).append(k)
     heap = []  # (-creation number, node) of nodes holding a gradient: newest first
+    capture_ids = _capture_keys(capture) if capture is not None else None
+    captured = {}
     for r, g in zip(roots, grad_roots):
         _accumulate(r, g.data if arrays else g, grads, leaves, heap)
-    captured = {}
     anomaly = _state.anomaly
     watch = capture_ids is not None
-    get, pop = grads.get, grads.pop
+    get = grads.get
     node = g = None
     if heap:
         node = heappop(heap)[1]
-        g = pop(node)
+        g = grads.pop(node)
     while node is not None:
-        if watch or node.hooks is not None:
-            g = _output_hooks(node, _wrap(g) if arrays else g, node.hooks, capture_ids, captured)
-            if g is None:
-                node = g = None
-                if heap:
-                    node = heappop(heap)[1]
-                    g = pop(node)
-                continue
-            if arrays:
-                g = _unwrap(g)
-        if node.released:
-            raise _released_error(node)
-        if node.seq < last_mutation[0]:  # something changed in place since: check inputs
-            for x in node.inputs:
-                if x is not None and x._mutated > node.seq:
-                    raise _modified_error(node, x)
-        rule = node.backward_arrays if arrays else None
-        if rule is not None:
-            input_grads = rule(g)
-        else:
-            input_grads = node._vjp(_wrap(g) if arrays else g)
-            if node.checks_gradients:
-                input_grads = _checked(node, input_grads)
-            if arrays:
-                input_grads = _unwrap(input_grads)
-        if anomaly:
-            _check_finite(node, input_grads)
-        # The first node this one makes pending is often the next to run (always, in a chain):
-        # it and its gradient are held here, and go through `heap` and `grads` only if other
-        # nodes are pending too.
-        follow = follow_g = None
-        inputs, needs = node.inputs, node.needs_input_grad
-        i, n = 0, len(inputs)
-        while i < n:  # (an index loop: cheaper than zip() over one or two inputs)
-            gi = input_grads[i]
-            if gi is not None and needs[i]:
-                x = inputs[i]
-                parent = x.grad_fn
-                if parent is None or parent.n_outputs != 1:
-                    _accumulate(x, gi, grads, leaves, heap)
-                elif parent is follow:
-                    follow_g = follow_g + gi
+        # 1. hooks, retain_grad and grad()'s capture see the node's finished output gradient
+        if watch or node.hooks is not None and visit is None:
+            g = _output_hooks(node, g, arrays, capture_ids, captured)
+        follow = None  # the first node this one makes pending: often the next to run
+        if g is not None:
+            # 2. the rule: one gradient (or None) per input
+            if visit is not None:
+                input_grads = visit(node, g)
+            else:
+                if node.released:
+                    raise _released_error(node)
+                if node.seq < last_mutation[0]:  # changed in place since: check the inputs
+                    _check_unmodified(node)
+                inputs = node.inputs
+                if not arrays:
+                    input_grads = node.backward(g, node.output(), *inputs)
+                elif len(inputs) == 1:  # (rule_on_arrays, its common cases written out here)
+                    input_grads = node.backward(g, node.out, inputs[0].data)
+                elif len(inputs) == 2 and inputs[1] is not None and inputs[0] is not None:
+                    input_grads = node.backward(g, node.out, inputs[0].data, inputs[1].data)
                 else:
-                    prev = get(parent)
-                    if prev is not None:
-                        grads[parent] = prev + gi
-                    elif follow is None:
-                        follow, follow_g = parent, gi
+                    input_grads = rule_on_arrays(node, g)
+            if anomaly:
+                _check_finite(node, input_grads)
+            # 3. send each gradient to its input: summed per producing node (only here) and
+            # queued; a chain hands its gradient to the next node without the heap or dict
+            follow_g = None
+            inputs, needs = node.inputs, node.needs_input_grad
+            i, n = 0, len(inputs)
+            while i < n:  # (an index loop: cheaper than zip() over one or two inputs)
+                gi = input_grads[i]
+                if gi is not None and needs[i]:
+                    x = inputs[i]
+                    parent = x.grad_fn
+                    if parent is None or parent.n_outputs != 1:
+                        _accumulate(x, gi, grads, leaves, heap)
+                    elif parent is follow:
+                        follow_g = follow_g + gi
                     else:
-                        grads[parent] = gi
-                        heappush(heap, (-parent.seq, parent))
-            i += 1
-        if not retain_graph:
-            node.released = True
-            if node.saved:
-                for slot in node.saved:
-                    setattr(node, slot, None)
-        del input_grads
+                        prev = get(parent)
+                        if prev is not None:
+                            grads[parent] = prev + gi
+                        elif follow is None:
+                            follow, follow_g = parent, gi
+                        else:
+                            grads[parent] = gi
+                            heappush(heap, (-parent.seq, parent))
+                i += 1
+            # 4. free what the rule needed, unless the graph is to be used again
+            if not retain_graph:
+                node.released = True
+                if node.saved:
+                    for slot in node.saved:
+                        setattr(node, slot, None)
+            del input_grads
+        # 5. the next node: the newest holding a gradient
         if follow is None:
             node = g = None
             if heap:
                 node = heappop(heap)[1]
-                g = pop(node)
+                g = grads.pop(node)
         elif heap:
             grads[follow] = follow_g
             node = heappushpop(heap, (-follow.seq, follow))[1]
-            g = pop(node)
+            g = grads.pop(node)
         else:
             node, g = follow, follow_g
         follow_g = None
     if capture is not None:
-        for key, ks in capture_ids.items():
-            if isinstance(key, int) and key in leaves:
-                leaf, g = leaves[key]
-                g = _run_leaf_hooks(leaf, Tensor._const(g) if arrays else g)
-                for k in ks:
-                    captured[k] = g
-        return captured
+        return _captured_leaves(capture_ids, leaves, captured, arrays)
     return leaves
 
 
-def _wrap(g):
-    """Array-mode gradients (an ndarray, or a list of them / None per output) as Tensors."""
-    if isinstance(g, list):
-        return [None if a is None else Tensor._const(a) for a in g]
-    return Tensor._const(g)
+def rule_on_arrays(node, g):
+    """node.backward on bare ndarrays: the saved output and the inputs' arrays."""
+    inputs = node.inputs
+    if len(inputs) == 1:
+        return node.backward(g, node.out, inputs[0].data)
+    if len(inputs) == 2:
+        x, y = inputs
+        if x is not None and y is not None:  # (a Function's non-tensor argument is None)
+            return node.backward(g, node.out, x.data, y.data)
+    return node.backward(g, node.out, *[None if x is None else x.data for x in inputs])
 
 
-def _unwrap(gs):
-    """Tensors (a sequence with None entries, or a single one) back to ndarrays."""
-    if isinstance(gs, Tensor):
-        return gs.data
-    return [None if t is None else t.data for t in gs]
+def _check_unmodified(node):
+    for x in node.inputs:
+        if x is not None and x._mutated > node.seq:
+            raise _modified_error(node, x)
+
+
+def _capture_keys(capture):
+    """grad()'s inputs, keyed as the pass sees them: a leaf by identity, a non-leaf by its
+    node and output index; each key maps to the positions it fills."""
+    keys = {}
+    for k, t in enumerate(capture):
+        key = id(t) if t.grad_fn is None else (id(t.grad_fn), t._output_nr)
+        keys.setdefault(key, []).append(k)
+    return keys
+
+
+def _captured_leaves(capture_ids, leaves, captured, arrays):
+    for key, ks in capture_ids.items():
+        if isinstance(key, int) and key in leaves:
+            leaf, g = leaves[key]
+            g = _run_leaf_hooks(leaf, Tensor._const(g) if arrays else g)
+            for k in ks:
+                captured[k] = g
+    return captured
 
 
 def _accumulate(x, g, grads, leaves, heap):
@@ -285,10 +282,14 @@ def _accumulate(x, g, grads, leaves, heap):
         lst[k] = g if lst[k] is None else lst[k] + g
 
 
-def _output_hooks(node, g, hooks, capture_ids, captured):
-    """Runs tensor hooks / retain_grad / grad() capture on a node's finished output gradients."""
+def _output_hooks(node, g, arrays, capture_ids, captured):
+    """Runs tensor hooks / retain_grad / grad() capture on a node's finished output gradients
+    (hooks see tensors, as in PyTorch); None if nothing is left to send on."""
+    hooks = node.hooks
     multi = node.n_outputs > 1
     gs = list(g) if multi else [g]
+    if arrays:
+        gs = [None if a is None else Tensor._const(a) for a in gs]
     for k in range(node.n_outputs):
         gk = gs[k]
         if gk is None:
@@ -307,6 +308,8 @@ def _output_hooks(node, g, hooks, capture_ids, captured):
             for idx in capture_ids.get((id(node), k), ()):
                 captured[idx] = gk
         gs[k] = gk
+    if arrays:
+        gs = [None if t is None else t.data for t in gs]
     return gs if multi else gs[0]
 
 
@@ -337,7 +340,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         raise RuntimeError(f"backward: got {len(roots)} tensors but {len(grad_tensors)} gradients")
     if retain_graph is None:
         retain_graph = create_graph
-    g0 = [_initial_gradient(r, g, "backward()") for r, g in zip(roots, grad_tensors)]
+    g0 = [initial_gradient(r, g, "backward()") for r, g in zip(roots, grad_tensors)]
     only = None if inputs is None else {id(t) for t in _as_tuple(inputs)}
     owned = set()
     with set_grad_enabled(create_graph):
@@ -383,7 +386,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         raise RuntimeError(f"grad(): got {len(outs)} outputs but {len(grad_outputs)} grad_outputs")
     if retain_graph is None:
         retain_graph = create_graph
-    g0 = [_initial_gradient(o, g, "grad()") for o, g in zip(outs, grad_outputs)]
+    g0 = [initial_gradient(o, g, "grad()") for o, g in zip(outs, grad_outputs)]
     with set_grad_enabled(create_graph):
         captured = _run(outs, g0, retain_graph, create_graph, capture=list(ins))
     result = []
@@ -401,3 +404,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g = g.detach()
         result.append(g)
     return tuple(result)
+
+
+def walk(roots, grad_roots, visit):
+    """The backward traversal with `visit(node, g) -> one gradient per input` in place of each
+    node's rule (g: ndarrays), freeing nothing and running no hooks; returns {id(leaf): [leaf,
+    gradient array]}. autodiff.viz replays backward passes with it."""
+    with set_grad_enabled(False):
+        return _run(roots, [initial_gradient(r, g, "walk") if not isinstance(g, Tensor) else g
+                            for r, g in zip(roots, grad_roots)], True, False, visit=visit)

@@ -1,16 +1,16 @@
-"""The graph node and `Function`, the base class for user-defined differentiable ops.
+"""The graph node, `apply` (the one path by which every op runs and is recorded), and
+`Function`, the base class for user-defined differentiable ops.
 
 Every recorded operation is one `Node`: it keeps its input tensors (the graph's edges), the
 static parameters of the op, and whatever its backward rule needs. A node never refers to its
-output tensor, so graphs are freed by reference counting alone. Rules that are best written
-through their output (exp, sigmoid, softmax, ...) save the output's *array* and rebuild a
-tensor from it with `self.output()`, which is again recorded as coming from this node, so
-second-order gradients flow through it correctly.
+output tensor, so graphs are freed by reference counting alone.
 
-A node's `backward` (in differentiable Tensor ops) defines its gradient. Hot nodes also carry
-`backward_arrays`, the same rule on bare ndarrays, which the engine runs instead for first-order
-passes (create_graph=False): the rule's arithmetic then costs what numpy costs, with no Tensor
-and no dispatch per operation. The catalog tests check the two against each other for every op.
+A node's rule is written once, `backward(self, g, out, *xs)`, and serves every order: a
+first-order pass calls it with bare ndarrays (g, the saved output array, the input arrays), so
+its arithmetic costs what numpy costs; with create_graph=True it gets tensors (the output
+rebuilt as a tensor recorded from this node) and the same code is recorded, which is what makes
+grad-of-grad work. Rules use operators and ops that accept either form: Python's operators, and
+`Op.apply(...)`, which runs an op's forward on bare arrays and the recorded op on tensors.
 """
 import inspect
 import itertools
@@ -48,25 +48,29 @@ class _TensorHooks:
 
 
 class Node:
-    """One recorded operation: forward on ndarrays, backward in differentiable Tensor ops."""
+    """One recorded operation: `forward` on ndarrays, `backward(g, out, *xs)` once for every
+    order (ndarrays in first-order passes, tensors with create_graph=True)."""
 
     __slots__ = ("inputs", "needs_input_grad", "released", "scope", "seq", "__dict__",
                  "__weakref__")
     hooks = None  # rarely set (tensor hooks, retain_grad): in the instance dict when they are
     trace = None  # the user's forward line, under detect_anomaly
+    out = None  # the output array, for nodes whose rule needs it (they set it in forward)
     n_outputs = 1
-    # Optional: the backward rule again, on ndarrays (g an array; returns one array or None per
-    # input). The engine uses it for first-order passes (create_graph=False) and `backward`,
-    # which stays the definition, for higher order; the catalog tests check that they agree.
-    backward_arrays = None
     saved = ()  # slots holding saved arrays, cleared when backward releases the graph
-    checks_gradients = False  # user Functions get their gradients' shapes checked
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if ("backward" in cls.__dict__ and "_vjp" not in cls.__dict__
-                and not issubclass(cls, Function)):
-            cls._vjp = cls.backward
+    def backward(self, g, out, *xs):
+        """The vector-Jacobian product: one gradient (or None) per input, given the output's
+        gradient g, the output and the inputs (all ndarrays, or all tensors)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no backward rule")
+
+    @classmethod
+    def apply(cls, *xs, **params):
+        """Op(params) on xs: its forward on bare arrays, the recorded op on tensors."""
+        node = cls(**params) if params else cls()
+        if len(xs) <= 2 and type(xs[0]) is ndarray and type(xs[-1]) is ndarray:
+            return node.forward(*xs)  # inside a first-order backward pass: the bare result
+        return apply(node, *xs)
 
     @property
     def name(self):
@@ -87,8 +91,9 @@ class Node:
         return out
 
     def output(self):
-        """The op's output, rebuilt from its saved array as a tensor recorded from this node."""
-        return Tensor._make(self.out, self)
+        """The op's output, rebuilt from its saved array as a tensor recorded from this node
+        (what `backward` gets as `out` when the pass is recorded)."""
+        return None if self.out is None else Tensor._make(self.out, self)
 
     def _tensor_hooks(self):
         if self.hooks is None:
@@ -105,60 +110,53 @@ def stamp_mutation(tensor):
     tensor._mutated = last_mutation[0] = next(_sequence)
 
 
-def _record(node, inputs, needs, out):
-    """The output tensor of `node`, recorded in the graph with these inputs."""
+def link(node, inputs, needs):
+    """Whether `node` is recorded, decided once for every op (built-in or Function): when an
+    input requires grad and grad mode is on. If so, gives the node its edges and number."""
+    recording = grad_state.recording
+    if recording is None or True not in needs:
+        return False
     node.seq = next(_sequence)
     node.inputs = inputs
     node.needs_input_grad = needs
     node.released = False
-    node.scope, anomaly = grad_state.recording
+    node.scope, anomaly = recording
     if anomaly:
         node.trace = creation_trace()
-    return Tensor._make(out, node)
-
-
-# apply1/apply2 are the hot path of every op: _record and Tensor._make are inlined in them.
-
-def apply1(node, x):
-    """Runs a one-input op and records it when x requires grad and grad mode is on."""
-    out = node.forward(x.data)
-    t = _new(Tensor)
-    t.data = out if type(out) is ndarray else np.asarray(out)
-    recording = grad_state.recording
-    if x._requires_grad and recording is not None:
-        node.seq = next(_sequence)
-        node.inputs = (x,)
-        node.needs_input_grad = _ONE
-        node.released = False
-        node.scope, anomaly = recording
-        if anomaly:
-            node.trace = creation_trace()
-        t._requires_grad = True
-        t.grad_fn = node
-    else:
-        t._requires_grad = False
-        t.grad_fn = None
-    return t
+    return True
 
 
 _ONE = (True,)
+_NONE = (False,)
 
 
-def apply2(node, x, y):
-    """Runs a two-input op and records it when an input requires grad and grad mode is on."""
-    out = node.forward(x.data, y.data)
+def apply(node, *xs):
+    """Runs `node` on xs. Bare arrays (no tensor among xs, as inside a first-order backward
+    pass) give its forward's bare result; otherwise the result is a tensor, recorded in the
+    graph (`link`) when an input requires grad and grad mode is on."""
+    n = len(xs)
+    if n == 1:  # one and two inputs are the hot paths: no list is made for them
+        x = xs[0]
+        if not isinstance(x, Tensor):  # an ndarray (or a numpy scalar, from 0-d arithmetic)
+            return node.forward(x)
+        out = node.forward(x.data)
+        needs = _ONE if x._requires_grad else _NONE
+    elif n == 2 and isinstance(xs[0], Tensor) and isinstance(xs[1], Tensor):
+        x, y = xs
+        out = node.forward(x.data, y.data)
+        needs = (x._requires_grad, y._requires_grad)
+    else:
+        for x in xs:
+            if isinstance(x, Tensor):
+                break
+        else:
+            return node.forward(*xs)
+        xs = tuple([x if isinstance(x, Tensor) else Tensor._const(x) for x in xs])
+        out = node.forward(*[x.data for x in xs])
+        needs = tuple([x._requires_grad for x in xs])
     t = _new(Tensor)
     t.data = out if type(out) is ndarray else np.asarray(out)
-    rx, ry = x._requires_grad, y._requires_grad
-    recording = grad_state.recording
-    if (rx or ry) and recording is not None:
-        node.seq = next(_sequence)
-        node.inputs = (x, y)
-        node.needs_input_grad = (rx, ry)
-        node.released = False
-        node.scope, anomaly = recording
-        if anomaly:
-            node.trace = creation_trace()
+    if link(node, xs, needs):
         t._requires_grad = True
         t.grad_fn = node
     else:
@@ -167,18 +165,37 @@ def apply2(node, x, y):
     return t
 
 
-def applyn(node, *xs):
-    """Runs an op with any number of tensor inputs."""
-    out = node.forward(*[x.data for x in xs])
-    needs = tuple([x._requires_grad for x in xs])
-    if True in needs and grad_state.enabled:
-        return _record(node, xs, needs, out)
-    return Tensor._const(out)
+def apply1(node, x):
+    """apply(node, x) for a tensor x: the hot path of one-input ops, without argument packing."""
+    out = node.forward(x.data)
+    t = _new(Tensor)
+    t.data = out if type(out) is ndarray else np.asarray(out)
+    if x._requires_grad and link(node, (x,), _ONE):
+        t._requires_grad = True
+        t.grad_fn = node
+    else:
+        t._requires_grad = False
+        t.grad_fn = None
+    return t
+
+
+def apply2(node, x, y):
+    """apply(node, x, y) for tensors x, y: the hot path of two-input ops."""
+    out = node.forward(x.data, y.data)
+    t = _new(Tensor)
+    t.data = out if type(out) is ndarray else np.asarray(out)
+    if link(node, (x, y), (x._requires_grad, y._requires_grad)):
+        t._requires_grad = True
+        t.grad_fn = node
+    else:
+        t._requires_grad = False
+        t.grad_fn = None
+    return t
 
 
 def creation_trace():
     """The user's stack at the point an op was recorded (autodiff's own frames left out)."""
-    frames = [f for f in traceback.extract_stack()[:-2] if not f.filename.startswith(_AUTODIFF_DIR)]
+    frames = [f for f in traceback.extract_stack()[:-3] if not f.filename.startswith(_AUTODIFF_DIR)]
     return "".join(traceback.format_list(frames[-6:]))
 
 
@@ -213,45 +230,19 @@ def _forward_inputs(cls, args, kwargs):
     return tuple(inputs)
 
 
-class Function(Node):
-    """Base class for custom differentiable ops, with PyTorch's ctx protocol.
+class BackwardFunction(Node):
+    """The graph node (and `ctx`) of one call of a user's Function: holds what forward saved,
+    and runs the user's backward when the engine reaches it."""
 
-        class Square(ad.Function):
-            @staticmethod
-            def forward(ctx, x):
-                ctx.save_for_backward(x)
-                return x * x
-            @staticmethod
-            def backward(ctx, g):
-                x, = ctx.saved_tensors
-                return 2 * x * g
-
-        y = Square.apply(x)
-
-    `ctx` is the graph node itself. `forward` runs under no_grad on the arguments as given;
-    `backward` gets one gradient per output and returns one per forward argument (None for
-    non-tensors or inputs that need no gradient). A backward written in Tensor ops supports
-    higher-order gradients. PyTorch 2's split form works too: `forward(x)` without ctx plus
-    `setup_context(ctx, inputs, output)`. In-place outputs (`mark_dirty`) are not supported.
-    """
-
-    checks_gradients = True
     saved = ("_saved",)
 
-    @staticmethod
-    def forward(ctx, *args, **kwargs):
-        raise NotImplementedError("subclasses of autodiff.Function must define forward(ctx, ...)")
+    def __init__(self, function):
+        self.function = function
+        self._to_save, self._non_diff, self._materialize = (), (), True
 
-    @staticmethod
-    def backward(ctx, *grads):
-        raise NotImplementedError("subclasses of autodiff.Function must define "
-                                  "backward(ctx, *grads)")
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        """PyTorch 2's split form: define this, and `forward(*args)` without ctx; it gets the
-        forward's inputs (defaults filled in) and output, and fills ctx for backward."""
-        raise NotImplementedError("setup_context is only called when a subclass defines it")
+    @property
+    def name(self):
+        return _Name(self.function.__name__ + "Backward")
 
     # --- the ctx protocol ------------------------------------------------------------------
     def save_for_backward(self, *tensors):
@@ -270,7 +261,7 @@ class Function(Node):
                 f"retain_graph=True to that backward() if you need to backward twice.")
         saved = getattr(self, "_saved", None)
         if saved is None:
-            saved = getattr(self, "_to_save", ())
+            saved = self._to_save
         return tuple(Tensor._make(s.array, self, s.index) if isinstance(s, _OutputRef) else s
                      for s in saved)
 
@@ -282,29 +273,106 @@ class Function(Node):
         """If False, backward receives None (not zeros) for outputs that got no gradient."""
         self._materialize = bool(value)
 
-    # --- running it ------------------------------------------------------------------------
+    # --- the engine's side -----------------------------------------------------------------
+    def backward(self, g, out, *xs):
+        """Calls the user's backward(ctx, *grads) with tensors (under no_grad in a first-order
+        pass) and checks what it returns: one gradient per input, shaped like it."""
+        recorded = any(isinstance(x, Tensor) for x in xs)
+        grads = list(g) if self.n_outputs > 1 else [g]
+        for i, (gi, meta) in enumerate(zip(grads, self._out_meta)):
+            if gi is not None and not isinstance(gi, Tensor):
+                grads[i] = Tensor._const(gi)
+            elif gi is None and meta is not None and self._materialize:
+                grads[i] = Tensor._const(np.zeros(meta[0], meta[1]))
+        if recorded:
+            result = self.function.backward(self, *grads)
+        else:
+            with no_grad():
+                result = self.function.backward(self, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        n = len(self.inputs)
+        if len(result) != n:
+            if len(result) > n and all(r is None for r in result[n:]):
+                result = result[:n]
+            else:
+                raise RuntimeError(
+                    f"{self.function.__name__}.backward returned {len(result)} gradient(s), but "
+                    f"forward took {n} argument(s); return one gradient (or None) per argument")
+        return tuple(self._checked(i, r, recorded) for i, r in enumerate(result))
+
+    def _checked(self, i, g, recorded):
+        """Gradient i as the engine wants it: its input's shape (else an error naming the
+        Function) and dtype; an ndarray in a first-order pass."""
+        x = self.inputs[i]
+        if g is None or x is None:
+            return None
+        if not isinstance(g, Tensor):
+            g = Tensor._const(np.asarray(g))
+        if g.shape != x.shape:
+            raise RuntimeError(
+                f"Function {self.name} returned an invalid gradient at index {i} - got shape "
+                f"{tuple(g.shape)} but expected shape {tuple(x.shape)} (the shape of input "
+                f"{i}). Return one gradient per forward argument, shaped like that argument.")
+        if g.dtype != x.dtype:
+            g = g.to(x.dtype)
+        return g if recorded else g.data
+
+
+class Function:
+    """Base class for custom differentiable ops, with PyTorch's ctx protocol.
+
+        class Square(ad.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                return 2 * x * g
+
+        y = Square.apply(x)
+
+    `ctx` is the graph node (`y.grad_fn`, named SquareBackward). `forward` runs under no_grad
+    on the arguments as given; `backward` gets one gradient per output and returns one per
+    forward argument (None for non-tensors or inputs that need no gradient). A backward written
+    in Tensor ops supports higher-order gradients. PyTorch 2's split form works too:
+    `forward(x)` without ctx plus `setup_context(ctx, inputs, output)`. In-place outputs
+    (`mark_dirty`) are not supported.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("subclasses of autodiff.Function must define forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("subclasses of autodiff.Function must define "
+                                  "backward(ctx, *grads)")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2's split form: define this, and `forward(*args)` without ctx; it gets the
+        forward's inputs (defaults filled in) and output, and fills ctx for backward."""
+        raise NotImplementedError("setup_context is only called when a subclass defines it")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         """Runs forward and records the op when an input tensor requires grad."""
-        ctx = object.__new__(cls)
-        ctx._to_save, ctx._non_diff, ctx._materialize = (), (), True
+        ctx = BackwardFunction(cls)
         needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         ctx.needs_input_grad = needs
-        record = grad_state.enabled and any(needs)
         with no_grad():
             if cls.setup_context is Function.setup_context:
                 result = cls.forward(ctx, *args, **kwargs)
             else:  # forward(*args) without ctx, then setup_context(ctx, inputs, output)
                 result = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, _forward_inputs(cls, args, kwargs), result)
-        if not record:
+        inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
+        if not link(ctx, inputs, needs):
             return result
         outs = result if isinstance(result, tuple) else (result,)
-        ctx.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
-        ctx.released, ctx.hooks, ctx.scope = False, None, grad_state.scope
-        ctx.seq = next(_sequence)
-        if grad_state.anomaly:
-            ctx.trace = creation_trace()
         ctx.n_outputs = len(outs)
         ctx._out_meta, wrapped, own = [], [], {}
         for i, o in enumerate(outs):
@@ -319,23 +387,3 @@ class Function(Node):
         ctx._saved = tuple(own.get(id(t), t) if t is not None else None for t in ctx._to_save)
         ctx._to_save = ()
         return tuple(wrapped) if isinstance(result, tuple) else wrapped[0]
-
-    def _vjp(self, g):
-        grads = list(g) if self.n_outputs > 1 else [g]
-        if self._materialize:
-            for i, (gi, meta) in enumerate(zip(grads, self._out_meta)):
-                if gi is None and meta is not None:
-                    grads[i] = Tensor._const(np.zeros(meta[0], meta[1]))
-        result = type(self).backward(self, *grads)
-        if not isinstance(result, tuple):
-            result = (result,)
-        n = len(self.inputs)
-        if len(result) != n:
-            if len(result) > n and all(r is None for r in result[n:]):
-                result = result[:n]
-            else:
-                raise RuntimeError(
-                    f"{type(self).__name__}.backward returned {len(result)} gradient(s), but "
-                    f"forward took {n} argument(s); return one gradient (or None) per argument")
-        return tuple(r if r is None or isinstance(r, Tensor) else Tensor._const(np.asarray(r))
-                     for r in result)

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..function import Node, apply1, apply2, applyn
+from ..function import Node, apply
 from ..tensor import grad_state
 from ._operands import check_float, promote, tensor_arg
 from .linalg import einsum
@@ -160,15 +160,15 @@ class Conv2d(_Geometry):
             out += b.reshape(1, o, 1, 1)
         return out
 
-    def backward(self, g):
-        x, w = self.inputs[:2]
+    def backward(self, g, out, x, w, b=None):
         need = self.needs_input_grad
-        gx = conv2d_input_grad(g, w, x.data.shape, *self._geom()) if need[0] else None
+        gx = conv2d_input_grad(g, w, x.shape, *self._geom()) if need[0] else None
         gw = None
         if need[1]:
-            gw = apply2(Conv2dWeightGrad(*self._geom(), w.data.shape, self.cols), x, g)
-        gb = g.sum((0, 2, 3)) if len(self.inputs) == 3 and need[2] else None
-        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, gb)
+            gw = apply(Conv2dWeightGrad(*self._geom(), w.shape, self.cols), x, g)
+        if b is None:
+            return gx, gw
+        return gx, gw, (g.sum((0, 2, 3)) if need[2] else None)
 
 
 class Conv2dInputGrad(_Geometry):
@@ -200,11 +200,10 @@ class Conv2dInputGrad(_Geometry):
                                 (kh, kw), self.stride, self.padding, self.dilation,
                                 batch_last=True)
 
-    def backward(self, h):
-        g, w = self.inputs
+    def backward(self, h, out, g, w):
         need = self.needs_input_grad
         gg = _conv(h, w, *self._geom()) if need[0] else None
-        gw = apply2(Conv2dWeightGrad(*self._geom(), w.data.shape), h, g) if need[1] else None
+        gw = apply(Conv2dWeightGrad(*self._geom(), w.shape), h, g) if need[1] else None
         return gg, gw
 
 
@@ -227,22 +226,21 @@ class Conv2dWeightGrad(_Geometry):
         gw = np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(0)  # (G, O/G, C/G*KH*KW)
         return gw.reshape(self.w_shape)
 
-    def backward(self, h):
-        x, g = self.inputs
+    def backward(self, h, out, x, g):
         need = self.needs_input_grad
-        gx = conv2d_input_grad(g, h, x.data.shape, *self._geom()) if need[0] else None
+        gx = conv2d_input_grad(g, h, x.shape, *self._geom()) if need[0] else None
         gg = _conv(x, h, *self._geom()) if need[1] else None
         return gx, gg
 
 
 def _conv(x, w, stride, padding, dilation, groups, b=None):
     node = Conv2d(stride, padding, dilation, groups)
-    return apply2(node, x, w) if b is None else applyn(node, x, w, b)
+    return apply(node, x, w) if b is None else apply(node, x, w, b)
 
 
 def conv2d_input_grad(g, w, x_shape, stride, padding, dilation, groups):
     """The gradient of conv2d with respect to its input: the transposed convolution of g"""
-    return apply2(Conv2dInputGrad(stride, padding, dilation, groups, tuple(x_shape)), g, w)
+    return apply(Conv2dInputGrad(stride, padding, dilation, groups, tuple(x_shape)), g, w)
 
 
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
@@ -334,8 +332,8 @@ class PoolGather(_Pool):
                 out += win[:, :, i, j] * wt[i, j]
         return out
 
-    def backward(self, g):
-        return (pool_scatter(g, self.weight, self.inputs[0].data.shape, *self._geom()),)
+    def backward(self, g, out, x):
+        return (pool_scatter(g, self.weight, x.shape, *self._geom()),)
 
 
 class PoolScatter(_Pool):
@@ -352,13 +350,13 @@ class PoolScatter(_Pool):
         return _scatter_windows(lambda i, j: g * wt[i, j], self.x_shape, g.shape[2:], g.dtype,
                                 *self._geom())
 
-    def backward(self, h):
-        return (apply1(PoolGather(*self._geom(), self.weight), h),)
+    def backward(self, h, out, g):
+        return (apply(PoolGather(*self._geom(), self.weight), h),)
 
 
 def pool_scatter(g, weight, x_shape, kernel_size, stride, padding, dilation):
     """The adjoint of a weighted window sum: g * weight added back onto an x_shape grid"""
-    return apply1(PoolScatter(kernel_size, stride, padding, dilation, weight, tuple(x_shape)), g)
+    return apply(PoolScatter(kernel_size, stride, padding, dilation, weight, tuple(x_shape)), g)
 
 
 class MaxPool2d(_Pool):
@@ -390,8 +388,8 @@ class MaxPool2d(_Pool):
         self.weight = weight
         return out
 
-    def backward(self, g):
-        return (pool_scatter(g, self.weight, self.inputs[0].data.shape, *self._geom()),)
+    def backward(self, g, out, x):
+        return (pool_scatter(g, self.weight, x.shape, *self._geom()),)
 
 
 def _pool_args(x, kernel_size, stride, padding, dilation, op):
@@ -421,7 +419,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
     x, unbatched, geom = _pool_args(x, kernel_size, stride, padding, dilation, "max_pool2d")
     node = MaxPool2d(*geom)
     node._recording = x.requires_grad and grad_state.enabled
-    out = apply1(node, x)
+    out = apply(node, x)
     return squeeze(out, 0) if unbatched else out
 
 
@@ -441,7 +439,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True,
         out_hw = _out_size("avg_pool2d", x.data.shape[2:], *geom)
         count = _windows(_pad_array(ones, pads), (kh, kw), s, d, out_hw).sum(axis=(2, 3))
         weight = np.broadcast_to(1.0 / count, (kh, kw, 1, 1) + out_hw)
-    out = apply1(PoolGather(*geom, weight), x)
+    out = apply(PoolGather(*geom, weight), x)
     return squeeze(out, 0) if unbatched else out
 
 

@@ -1,4 +1,4 @@
-"""Elementwise primitives: forward on ndarrays, backward in differentiable Tensor ops.
+"""Elementwise primitives: forward on ndarrays, one backward rule for every order.
 
 Operands arrive with equal shapes, or as constants numpy broadcasts (see _operands.py), so no
 rule here thinks about shapes. Subgradients at kinks follow the table in README ("Subgradients").
@@ -6,30 +6,35 @@ rule here thinks about shapes. Subgradients at kinks follow the table in README 
 import numpy as np
 
 from ..dtypes import get_default_dtype
-from ..function import Node, apply1, apply2, applyn
+from ..function import Node, apply, apply1, apply2
 from ..tensor import Tensor
 from ._operands import binary_operands, broadcast_operands, promote, tensor_arg
 
-
-def _const(arr):
-    return Tensor._const(arr)
+ndarray = np.ndarray
 
 
-def _guard(g, x, safe):
-    """x with `safe` where g == 0: a zero upstream gradient then yields exactly zero, never
-    0 * inf = NaN (so where(x > 0, sqrt(x), x) has a clean gradient at negative x)."""
-    zero = g.data == 0
+def raw(x):
+    """The ndarray behind x (a tensor in a recorded backward pass, or already an array)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _guard(g, x, local, safe):
+    """x with `safe` where g == 0 and the local derivative `local(x)` is not finite, so that
+    a zero gradient gives exactly 0 there, never 0 * inf = NaN (where(x > 0, sqrt(x), x) has a
+    clean gradient at negative x). Every finite derivative, with respect to g included, is
+    left as it is."""
+    zero = raw(g) == 0
     if not zero.any():
         return x
-    return where(_const(zero), safe, x)
-
-
-def _guard_array(g, x, safe):
-    """_guard for ndarrays (the backward_arrays rules)."""
-    zero = g == 0
-    if not zero.any():
+    with np.errstate(all="ignore"):
+        mask = zero & ~np.isfinite(local(raw(x)))
+    if not mask.any():
         return x
-    return np.where(zero, safe, x).astype(x.dtype, copy=False)
+    return Where.apply(mask, np.asarray(safe, x.dtype), x)
+
+
+def _itself(a):
+    return a
 
 
 # --- arithmetic --------------------------------------------------------------------------------
@@ -40,10 +45,7 @@ class Add(Node):
 
     forward = staticmethod(np.add)  # the ufunc itself: no Python frame per op
 
-    def backward(self, g):
-        return g, g
-
-    def backward_arrays(self, g):
+    def backward(self, g, out, x, y):
         return g, g
 
 
@@ -53,10 +55,7 @@ class Sub(Node):
 
     forward = staticmethod(np.subtract)
 
-    def backward(self, g):
-        return g, (-g if self.needs_input_grad[1] else None)
-
-    def backward_arrays(self, g):
+    def backward(self, g, out, x, y):
         return g, (-g if self.needs_input_grad[1] else None)
 
 
@@ -66,17 +65,9 @@ class Mul(Node):
 
     forward = staticmethod(np.multiply)
 
-    def backward(self, g):
-        x, y = self.inputs
+    def backward(self, g, out, x, y):
         nx, ny = self.needs_input_grad
         return (g * y if nx else None), (g * x if ny else None)
-
-    def backward_arrays(self, g):
-        x, y = self.inputs
-        if x is y:  # x * x: one product on one edge (the same sum as two)
-            return g * (2 * x.data), None
-        nx, ny = self.needs_input_grad
-        return (g * y.data if nx else None), (g * x.data if ny else None)
 
 
 class Div(Node):
@@ -85,20 +76,11 @@ class Div(Node):
 
     forward = staticmethod(np.true_divide)
 
-    def backward(self, g):
-        x, y = self.inputs
+    def backward(self, g, out, x, y):
         nx, ny = self.needs_input_grad
-        y = _guard(g, y, 1.0)
+        y = _guard(g, y, np.reciprocal, 1)
         gx = g / y if nx else None
         gy = -g * x / (y * y) if ny else None
-        return gx, gy
-
-    def backward_arrays(self, g):
-        x, y = self.inputs
-        nx, ny = self.needs_input_grad
-        y = _guard_array(g, y.data, 1.0)
-        gx = g / y if nx else None
-        gy = -g * x.data / (y * y) if ny else None
         return gx, gy
 
 
@@ -108,10 +90,7 @@ class Neg(Node):
 
     forward = staticmethod(np.negative)
 
-    def backward(self, g):
-        return (-g,)
-
-    def backward_arrays(self, g):
+    def backward(self, g, out, x):
         return (-g,)
 
 
@@ -126,31 +105,17 @@ class PowScalar(Node):
         p = self.exponent
         return x * x if p == 2 else x ** np.asarray(p, x.dtype)
 
-    def backward(self, g):
-        x, = self.inputs
+    def backward(self, g, out, x):
         p = self.exponent
         if p == 0:
-            return (g * 0.0,)
+            return (g * 0,)
         if p == 1:
             return (g,)
         if p == 2:
-            return (g * (2.0 * x),)
+            return (g * (2 * x),)
         if p < 1:
-            x = _guard(g, x, 1.0)
-        return (g * (p * pow_scalar(x, p - 1)),)
-
-    def backward_arrays(self, g):
-        x = self.inputs[0].data
-        p = self.exponent
-        if p == 0:
-            return (g * 0.0,)
-        if p == 1:
-            return (g,)
-        if p == 2:
-            return (g * (2.0 * x),)
-        if p < 1:
-            x = _guard_array(g, x, 1.0)
-        return (g * (p * x ** np.asarray(p - 1, x.dtype)),)
+            x = _guard(g, x, lambda a: a ** (p - 1), 1)
+        return (g * (p * x ** (p - 1)),)
 
 
 class Pow(Node):
@@ -162,18 +127,16 @@ class Pow(Node):
         self.out = x ** y
         return self.out
 
-    def backward(self, g):
-        x, y = self.inputs
+    def backward(self, g, out, x, y):
         nx, ny = self.needs_input_grad
-        gx = None
+        gx = gy = None
         if nx:  # y * x**(y - 1), which is 0 (not 0 * inf) where x == y == 0
-            zero = (y.data == 0) & (x.data == 0)
-            exponent = where(_const(zero), 1.0, y - 1.0) if zero.any() else y - 1.0
+            zero = (raw(y) == 0) & (raw(x) == 0)
+            exponent = Where.apply(zero, np.ones((), x.dtype), y - 1) if zero.any() else y - 1
             gx = g * y * x ** exponent
-        gy = None
         if ny:
-            safe_x = where(_const(x.data == 0), 1.0, x)
-            gy = g * self.output() * log(safe_x)
+            safe_x = Where.apply(raw(x) == 0, np.ones((), x.dtype), x)
+            gy = g * out * Log.apply(safe_x)
         return gx, gy
 
 
@@ -188,42 +151,29 @@ class Exp(Node):
         self.out = np.exp(x)
         return self.out
 
-    def backward(self, g):
+    def backward(self, g, out, x):
         # guarded: an overflowed out (inf) in a branch `where` left unselected gets g = 0
-        return (g * _guard(g, self.output(), 0.0),)
-
-    def backward_arrays(self, g):
-        return (g * _guard_array(g, self.out, 0.0),)
+        return (g * _guard(g, out, _itself, 0),)
 
 
 class Log(Node):
     """out = log(x); dx = g / x"""
     __slots__ = ()
 
-    def forward(self, x):
-        return np.log(x)
+    forward = staticmethod(np.log)
 
-    def backward(self, g):
-        x, = self.inputs
-        return (g / _guard(g, x, 1.0),)
-
-    def backward_arrays(self, g):
-        return (g / _guard_array(g, self.inputs[0].data, 1.0),)
+    def backward(self, g, out, x):
+        return (g / _guard(g, x, np.reciprocal, 1),)
 
 
 class Log1p(Node):
     """out = log(1 + x); dx = g / (1 + x)"""
     __slots__ = ()
 
-    def forward(self, x):
-        return np.log1p(x)
+    forward = staticmethod(np.log1p)
 
-    def backward(self, g):
-        x, = self.inputs
-        return (g / (1.0 + _guard(g, x, 0.0)),)
-
-    def backward_arrays(self, g):
-        return (g / (1.0 + _guard_array(g, self.inputs[0].data, 0.0)),)
+    def backward(self, g, out, x):
+        return (g / (1 + _guard(g, x, lambda a: np.reciprocal(1 + a), 0)),)
 
 
 class Sqrt(Node):
@@ -235,39 +185,28 @@ class Sqrt(Node):
         self.out = np.sqrt(x)
         return self.out
 
-    def backward(self, g):
-        return (g / (2.0 * _guard(g, self.output(), 1.0)),)
-
-    def backward_arrays(self, g):
-        return (g / (2.0 * _guard_array(g, self.out, 1.0)),)
+    def backward(self, g, out, x):
+        return (g / (2 * _guard(g, out, np.reciprocal, 1)),)
 
 
 class Sin(Node):
     """out = sin(x); dx = g * cos(x)"""
     __slots__ = ()
 
-    def forward(self, x):
-        return np.sin(x)
+    forward = staticmethod(np.sin)
 
-    def backward(self, g):
-        return (g * cos(self.inputs[0]),)
-
-    def backward_arrays(self, g):
-        return (g * np.cos(self.inputs[0].data),)
+    def backward(self, g, out, x):
+        return (g * Cos.apply(x),)
 
 
 class Cos(Node):
     """out = cos(x); dx = -g * sin(x)"""
     __slots__ = ()
 
-    def forward(self, x):
-        return np.cos(x)
+    forward = staticmethod(np.cos)
 
-    def backward(self, g):
-        return (-g * sin(self.inputs[0]),)
-
-    def backward_arrays(self, g):
-        return (-g * np.sin(self.inputs[0].data),)
+    def backward(self, g, out, x):
+        return (-g * Sin.apply(x),)
 
 
 class Tanh(Node):
@@ -279,12 +218,8 @@ class Tanh(Node):
         self.out = np.tanh(x)
         return self.out
 
-    def backward(self, g):
-        return (tanh_backward(g, self.output()),)
-
-    def backward_arrays(self, g):
-        y = self.out
-        return (g * (1 - y * y),)
+    def backward(self, g, out, x):
+        return (tanh_backward(g, out),)
 
 
 class TanhBackward(Node):
@@ -292,13 +227,13 @@ class TanhBackward(Node):
     dy = -2 * gg * g * y"""
     __slots__ = ()
 
-    def forward(self, g, y):
+    @staticmethod
+    def forward(g, y):
         return g * (1 - y * y)
 
-    def backward(self, gg):
-        g, y = self.inputs
+    def backward(self, gg, out, g, y):
         ng, ny = self.needs_input_grad
-        return (tanh_backward(gg, y) if ng else None), (-2.0 * gg * g * y if ny else None)
+        return (tanh_backward(gg, y) if ng else None), (-2 * gg * g * y if ny else None)
 
 
 class Sigmoid(Node):
@@ -311,12 +246,8 @@ class Sigmoid(Node):
         self.out = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
         return self.out
 
-    def backward(self, g):
-        return (sigmoid_backward(g, self.output()),)
-
-    def backward_arrays(self, g):
-        y = self.out
-        return (g * y * (1 - y),)
+    def backward(self, g, out, x):
+        return (sigmoid_backward(g, out),)
 
 
 class SigmoidBackward(Node):
@@ -324,14 +255,14 @@ class SigmoidBackward(Node):
     dy = gg * g * (1 - 2 y)"""
     __slots__ = ()
 
-    def forward(self, g, y):
+    @staticmethod
+    def forward(g, y):
         return g * y * (1 - y)
 
-    def backward(self, gg):
-        g, y = self.inputs
+    def backward(self, gg, out, g, y):
         ng, ny = self.needs_input_grad
         return ((sigmoid_backward(gg, y) if ng else None),
-                (gg * g * (1.0 - 2.0 * y) if ny else None))
+                (gg * g * (1 - 2 * y) if ny else None))
 
 
 # erfc(z) = s exp(-z^2 + P(s)), s = 2 / (2 + z), z >= 0: P is a degree-12 least-squares fit of
@@ -367,16 +298,10 @@ class Erf(Node):
     """out = erf(x) (max error 4e-9); dx = g * 2/sqrt(pi) * exp(-x**2)"""
     __slots__ = ()
 
-    def forward(self, x):
-        return _erf_array(x)
+    forward = staticmethod(_erf_array)
 
-    def backward(self, g):
-        x, = self.inputs
-        return (g * (exp(-(x * x)) * _TWO_OVER_SQRT_PI),)
-
-    def backward_arrays(self, g):
-        x = self.inputs[0].data
-        return (g * (np.exp(-(x * x)) * _TWO_OVER_SQRT_PI),)
+    def backward(self, g, out, x):
+        return (g * (Exp.apply(-(x * x)) * _TWO_OVER_SQRT_PI),)
 
 
 class Relu(Node):
@@ -386,26 +311,18 @@ class Relu(Node):
     def forward(self, x):
         return np.maximum(x, 0)
 
-    def backward(self, g):
-        x = self.inputs[0].data
-        return (g * _const((x > 0).astype(x.dtype)),)
-
-    def backward_arrays(self, g):
-        return (g * (self.inputs[0].data > 0),)
+    def backward(self, g, out, x):
+        return (g * (raw(x) > 0),)
 
 
 class Abs(Node):
     """out = |x|; dx = g * sign(x)   (abs'(0) = 0)"""
     __slots__ = ()
 
-    def forward(self, x):
-        return np.abs(x)
+    forward = staticmethod(np.abs)
 
-    def backward(self, g):
-        return (g * _const(np.sign(self.inputs[0].data)),)
-
-    def backward_arrays(self, g):
-        return (g * np.sign(self.inputs[0].data),)
+    def backward(self, g, out, x):
+        return (g * np.sign(raw(x)),)
 
 
 class Clamp(Node):
@@ -418,17 +335,8 @@ class Clamp(Node):
     def forward(self, x):
         return np.clip(x, self.min, self.max)
 
-    def backward(self, g):
-        x = self.inputs[0].data
-        keep = np.ones(x.shape, bool)
-        if self.min is not None:
-            keep &= x >= self.min
-        if self.max is not None:
-            keep &= x <= self.max
-        return (g * _const(keep),)
-
-    def backward_arrays(self, g):
-        x = self.inputs[0].data
+    def backward(self, g, out, x):
+        x = raw(x)
         keep = np.ones(x.shape, bool)
         if self.min is not None:
             keep &= x >= self.min
@@ -441,42 +349,28 @@ class Maximum(Node):
     """out = max(x, y); the larger input gets g, ties split it evenly"""
     __slots__ = ()
 
-    def forward(self, x, y):
-        return np.maximum(x, y)
+    forward = staticmethod(np.maximum)
 
-    def backward(self, g):
-        x, y = self.inputs
-        share = (x.data > y.data) + 0.5 * (x.data == y.data)
-        nx, ny = self.needs_input_grad
-        return (g * _const(share.astype(g.dtype)) if nx else None,
-                g * _const((1.0 - share).astype(g.dtype)) if ny else None)
-
-    def backward_arrays(self, g):
-        x, y = self.inputs[0].data, self.inputs[1].data
-        share = ((x > y) + 0.5 * (x == y)).astype(g.dtype)
-        nx, ny = self.needs_input_grad
-        return (g * share if nx else None), (g * (1 - share) if ny else None)
+    def backward(self, g, out, x, y):
+        x, y = raw(x), raw(y)
+        return _split(g, (x > y) + 0.5 * (x == y), self.needs_input_grad)
 
 
 class Minimum(Node):
     """out = min(x, y); the smaller input gets g, ties split it evenly"""
     __slots__ = ()
 
-    def forward(self, x, y):
-        return np.minimum(x, y)
+    forward = staticmethod(np.minimum)
 
-    def backward(self, g):
-        x, y = self.inputs
-        share = (x.data < y.data) + 0.5 * (x.data == y.data)
-        nx, ny = self.needs_input_grad
-        return (g * _const(share.astype(g.dtype)) if nx else None,
-                g * _const((1.0 - share).astype(g.dtype)) if ny else None)
+    def backward(self, g, out, x, y):
+        x, y = raw(x), raw(y)
+        return _split(g, (x < y) + 0.5 * (x == y), self.needs_input_grad)
 
-    def backward_arrays(self, g):
-        x, y = self.inputs[0].data, self.inputs[1].data
-        share = ((x < y) + 0.5 * (x == y)).astype(g.dtype)
-        nx, ny = self.needs_input_grad
-        return (g * share if nx else None), (g * (1 - share) if ny else None)
+
+def _split(g, share, needs):
+    """g * share to the first input, g * (1 - share) to the second (share an array)."""
+    share = share.astype(g.dtype)
+    return (g * share if needs[0] else None), (g * (1 - share) if needs[1] else None)
 
 
 class Where(Node):
@@ -484,21 +378,13 @@ class Where(Node):
     so NaN in the unselected branch never reaches the gradient)"""
     __slots__ = ()
 
-    def forward(self, cond, x, y):
-        return np.where(cond, x, y)
+    forward = staticmethod(np.where)
 
-    def backward(self, g):
-        cond, x, y = self.inputs
-        _, nx, ny = self.needs_input_grad
-        zero = _const(np.zeros((), g.dtype))
-        return (None, where(cond, g, zero) if nx else None, where(cond, zero, g) if ny else None)
-
-    def backward_arrays(self, g):
-        cond = self.inputs[0].data
+    def backward(self, g, out, cond, x, y):
         _, nx, ny = self.needs_input_grad
         zero = np.zeros((), g.dtype)
-        return (None, np.where(cond, g, zero) if nx else None,
-                np.where(cond, zero, g) if ny else None)
+        return (None, Where.apply(cond, g, zero) if nx else None,
+                Where.apply(cond, zero, g) if ny else None)
 
 
 class Cast(Node):
@@ -511,11 +397,8 @@ class Cast(Node):
     def forward(self, x):
         return x.astype(self.dtype)
 
-    def backward(self, g):
-        return (cast(g, self.inputs[0].data.dtype),)
-
-    def backward_arrays(self, g):
-        return (g.astype(self.inputs[0].data.dtype),)
+    def backward(self, g, out, x):
+        return (Cast.apply(g, dtype=x.dtype),)
 
 
 # --- the functions users call ------------------------------------------------------------------
@@ -551,11 +434,11 @@ def div(x, y):
 
 
 def neg(x):
-    return apply1(Neg(), tensor_arg(x, "neg"))
+    return apply(Neg(), tensor_arg(x, "neg"))
 
 
 def pow_scalar(x, p):
-    return apply1(PowScalar(p), x)
+    return apply(PowScalar(p), x)
 
 
 def pow(x, exponent):
@@ -564,9 +447,9 @@ def pow(x, exponent):
         if x.data.dtype.kind != "f" and (isinstance(exponent, (float, np.floating))
                                          or exponent < 0):
             x = x.to(get_default_dtype())
-        return apply1(PowScalar(exponent), x)
+        return apply(PowScalar(exponent), x)
     x, y = binary_operands(x, exponent, "pow")
-    return apply2(Pow(), x, y)
+    return apply(Pow(), x, y)
 
 
 def _unary(node_cls, name, float_only=True):
@@ -596,13 +479,19 @@ abs = _unary(Abs, "abs", float_only=False)
 
 
 def tanh_backward(g, y):
-    """g * (1 - y**2): the gradient of tanh given its output y (differentiable in g and y)"""
+    """g * (1 - y**2): the gradient of tanh given its output y (differentiable in g and y; on
+    bare ndarrays, as in a first-order backward pass, the bare result)"""
+    if type(g) is ndarray:
+        return TanhBackward.forward(g, y)
     g, y = binary_operands(g, y, "tanh_backward")
     return apply2(TanhBackward(), g, y)
 
 
 def sigmoid_backward(g, y):
-    """g * y * (1 - y): the gradient of sigmoid given its output y (differentiable in g and y)"""
+    """g * y * (1 - y): the gradient of sigmoid given its output y (differentiable in g and y;
+    on bare ndarrays, as in a first-order backward pass, the bare result)"""
+    if type(g) is ndarray:
+        return SigmoidBackward.forward(g, y)
     g, y = binary_operands(g, y, "sigmoid_backward")
     return apply2(SigmoidBackward(), g, y)
 
@@ -621,7 +510,7 @@ def clamp(x, min=None, max=None):
         if max is not None:
             out = where(gt(out, max), max, out)
         return out
-    return apply1(Clamp(min, max), x)
+    return apply(Clamp(min, max), x)
 
 
 clip = clamp
@@ -630,13 +519,13 @@ clip = clamp
 def maximum(x, y):
     """Elementwise max; ties split the gradient evenly"""
     x, y = binary_operands(x, y, "maximum")
-    return apply2(Maximum(), x, y)
+    return apply(Maximum(), x, y)
 
 
 def minimum(x, y):
     """Elementwise min; ties split the gradient evenly"""
     x, y = binary_operands(x, y, "minimum")
-    return apply2(Minimum(), x, y)
+    return apply(Minimum(), x, y)
 
 
 def where(condition, x, y):
@@ -647,7 +536,7 @@ def where(condition, x, y):
     x, y = promote(x, y, "where")
     if not (cond.data.shape == x.data.shape == y.data.shape):
         cond, x, y = broadcast_operands("where", cond, x, y)
-    return applyn(Where(), cond, x, y)
+    return apply(Where(), cond, x, y)
 
 
 def cast(x, dtype):
@@ -657,7 +546,7 @@ def cast(x, dtype):
     if x.data.dtype == dtype:
         return x
     if dtype.kind == "f" and x.data.dtype.kind == "f":
-        return apply1(Cast(dtype), x)
+        return apply(Cast(dtype), x)
     return Tensor._const(x.data.astype(dtype))
 
 
@@ -683,36 +572,22 @@ logical_or = _compare(np.logical_or, "logical_or")
 logical_xor = _compare(np.logical_xor, "logical_xor")
 
 
-def logical_not(x):
-    return Tensor._const(np.logical_not(tensor_arg(x, "logical_not").data))
+def _no_gradient(ufunc, name, doc):
+    """An elementwise function with no gradient anywhere: its result is a constant."""
+    def op(x):
+        return Tensor._const(ufunc(tensor_arg(x, name).data))
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc + " (no gradient)"
+    return op
 
 
-def sign(x):
-    """-1, 0 or 1 (no gradient)"""
-    return Tensor._const(np.sign(tensor_arg(x, "sign").data))
-
-
-def isnan(x):
-    return Tensor._const(np.isnan(tensor_arg(x, "isnan").data))
-
-
-def isfinite(x):
-    return Tensor._const(np.isfinite(tensor_arg(x, "isfinite").data))
-
-
-def floor(x):
-    """floor (no gradient; piecewise constant)"""
-    return Tensor._const(np.floor(tensor_arg(x, "floor").data))
-
-
-def ceil(x):
-    """ceil (no gradient; piecewise constant)"""
-    return Tensor._const(np.ceil(tensor_arg(x, "ceil").data))
-
-
-def round(x):
-    """round half to even (no gradient; piecewise constant)"""
-    return Tensor._const(np.round(tensor_arg(x, "round").data))
+logical_not = _no_gradient(np.logical_not, "logical_not", "elementwise not")
+sign = _no_gradient(np.sign, "sign", "-1, 0 or 1")
+isnan = _no_gradient(np.isnan, "isnan", "True where x is NaN")
+isfinite = _no_gradient(np.isfinite, "isfinite", "True where x is finite")
+floor = _no_gradient(np.floor, "floor", "floor (piecewise constant)")
+ceil = _no_gradient(np.ceil, "ceil", "ceil (piecewise constant)")
+round = _no_gradient(np.round, "round", "round half to even (piecewise constant)")
 
 
 __all__ = ['add', 'sub', 'mul', 'div', 'neg', 'pow', 'exp', 'log', 'log1p', 'sqrt',

@@ -1,13 +1,13 @@
 """PyTorch conveniences that compose the primitives (plus cumsum, a primitive of its own)."""
 import numpy as np
 
-from ..function import Node, apply1
+from ..function import Node, apply
 from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
 from .elementwise import where
 from .linalg import einsum, matmul
 from .reduce import values_indices
-from .shape import flip, gather
+from .shape import Flip, gather
 
 
 def _product(x, y, ndim, op):
@@ -75,8 +75,9 @@ class Cumsum(Node):
     def forward(self, x):
         return np.cumsum(x, axis=self.dim)
 
-    def backward(self, g):
-        return (flip(cumsum(flip(g, self.dim), self.dim), self.dim),)
+    def backward(self, g, out, x):
+        d = (self.dim,)
+        return (Flip.apply(Cumsum.apply(Flip.apply(g, dims=d), dim=self.dim), dims=d),)
 
 
 def cumsum(x, dim):
@@ -84,7 +85,7 @@ def cumsum(x, dim):
     x = tensor_arg(x, "cumsum")
     if x.data.ndim == 0:
         return x
-    return apply1(Cumsum(normalize_dims(dim, x.data.ndim, "cumsum")[0]), x)
+    return apply(Cumsum(normalize_dims(dim, x.data.ndim, "cumsum")[0]), x)
 
 
 def rsqrt(x):

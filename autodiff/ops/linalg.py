@@ -3,10 +3,10 @@ import string
 
 import numpy as np
 
-from ..function import Node, apply2, applyn
+from ..function import Node, apply
 from ..tensor import Tensor
 from ._operands import broadcast_shape, promote
-from .shape import _sum_to_array, reshape, sum_to, unsqueeze, squeeze, broadcast_to
+from .shape import BroadcastTo, Reshape, SumTo, reshape, unsqueeze, squeeze
 
 
 class MatMul(Node):
@@ -14,44 +14,32 @@ class MatMul(Node):
     broadcast batch dims)"""
     __slots__ = ()
 
-    def forward(self, x, y):
-        return x @ y
+    forward = staticmethod(np.matmul)
 
-    def backward(self, g):
-        x, y = self.inputs
+    def backward(self, g, out, x, y):
         nx, ny = self.needs_input_grad
         gx = gy = None
         if nx:
-            gx = sum_to(g @ y.mT, x.data.shape)
-        if ny:
-            if y.data.ndim == 2 and x.data.ndim > 2:
-                # a shared weight: one big product instead of a batch of small ones
-                k, m = y.data.shape
-                gy = x.reshape(-1, k).mT @ g.reshape(-1, m)
-            else:
-                gy = sum_to(x.mT @ g, y.data.shape)
-        return gx, gy
-
-    def backward_arrays(self, g):
-        x, y = self.inputs[0].data, self.inputs[1].data
-        nx, ny = self.needs_input_grad
-        gx = gy = None
-        if nx:
-            gx = _sum_to_array(g @ np.swapaxes(y, -1, -2), x.shape)
+            gx = _sum_to(g @ y.mT, x.shape)
         if ny:
             if y.ndim == 2 and x.ndim > 2:
+                # a shared weight: one big product instead of a batch of small ones
                 k, m = y.shape
-                gy = x.reshape(-1, k).T @ g.reshape(-1, m)
+                gy = x.reshape(-1, k).mT @ g.reshape(-1, m)
             else:
-                gy = _sum_to_array(np.swapaxes(x, -1, -2) @ g, y.shape)
+                gy = _sum_to(x.mT @ g, y.shape)
         return gx, gy
+
+
+def _sum_to(x, shape):
+    return x if x.shape == shape else SumTo.apply(x, shape=shape)
 
 
 def matmul(x, y):
     """Matrix product with numpy's rules: 1-D operands are vectors, leading dims broadcast"""
-    if type(x) is type(y) is Tensor and x.data.ndim == y.data.ndim == 2 and \
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and x.data.ndim == y.data.ndim == 2 and \
             x.data.dtype == y.data.dtype and x.data.shape[1] == y.data.shape[0]:
-        return apply2(MatMul(), x, y)  # the common case, kept cheap
+        return apply(MatMul(), x, y)  # the common case, kept cheap
     x, y = promote(x, y, "matmul")
     if x.data.ndim == 0 or y.data.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
@@ -68,7 +56,7 @@ def matmul(x, y):
             f"the first ({x.data.shape[-1]}) must equal the "
             f"{'first' if vec_y else 'second-to-last'} dim of the second ({y.data.shape[-2]})")
     broadcast_shape("matmul (batch dims)", x.data.shape[:-2], y.data.shape[:-2])
-    out = apply2(MatMul(), x, y)
+    out = apply(MatMul(), x, y)
     if vec_x and vec_y:
         return reshape(out, ())
     if vec_x:
@@ -89,30 +77,15 @@ class Linear(Node):
             out += b
         return out
 
-    def backward(self, g):
-        x, w = self.inputs[0], self.inputs[1]
-        needs = self.needs_input_grad
-        n_out, n_in = w.data.shape
-        g2 = g if g.data.ndim == 2 else g.reshape(-1, n_out)
-        gx = g @ w if needs[0] else None
-        gw = None
-        if needs[1]:
-            x2 = x if x.data.ndim == 2 else x.reshape(-1, n_in)
-            gw = g2.mT @ x2
-        if len(self.inputs) == 2:
-            return gx, gw
-        return gx, gw, (g2.sum(0) if needs[2] else None)
-
-    def backward_arrays(self, g):
-        x, w = self.inputs[0].data, self.inputs[1].data
+    def backward(self, g, out, x, w, b=None):
         needs = self.needs_input_grad
         n_out, n_in = w.shape
         g2 = g if g.ndim == 2 else g.reshape(-1, n_out)
         gx = g @ w if needs[0] else None
-        gw = g2.T @ (x if x.ndim == 2 else x.reshape(-1, n_in)) if needs[1] else None
-        if len(self.inputs) == 2:
+        gw = g2.mT @ (x if x.ndim == 2 else x.reshape(-1, n_in)) if needs[1] else None
+        if b is None:
             return gx, gw
-        return gx, gw, (np.add.reduce(g2, axis=0) if needs[2] else None)
+        return gx, gw, (g2.sum(0) if needs[2] else None)
 
 
 def linear(x, weight, bias=None):
@@ -121,7 +94,7 @@ def linear(x, weight, bias=None):
         xd, wd, bd = x.data, weight.data, bias.data
         if xd.dtype == wd.dtype == bd.dtype and wd.ndim == 2 and xd.ndim and \
                 xd.shape[-1] == wd.shape[1] and bd.shape == wd.shape[:1]:
-            return applyn(Linear(), x, weight, bias)  # the common case, kept cheap
+            return apply(Linear(), x, weight, bias)  # the common case, kept cheap
     x, weight = promote(x, weight, "linear")
     if weight.data.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
@@ -134,12 +107,12 @@ def linear(x, weight, bias=None):
             f"reshape the input (e.g. x.flatten(1)) or build the layer with "
             f"in_features={got if x.data.ndim else '?'}")
     if bias is None:
-        return apply2(Linear(), x, weight)
+        return apply(Linear(), x, weight)
     bias, weight = promote(bias, weight, "linear")
     if bias.data.shape != (weight.data.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.data.shape[0]},) to match the "
                          f"weight's out_features, got {bias.data.shape}")
-    return applyn(Linear(), x, weight, bias)
+    return apply(Linear(), x, weight, bias)
 
 
 # --- einsum ------------------------------------------------------------------------------------
@@ -156,23 +129,22 @@ class Einsum(Node):
     def forward(self, *xs):
         return np.einsum(",".join(self.inputs_spec) + "->" + self.output_spec, *xs, optimize=True)
 
-    def backward(self, g):
+    def backward(self, g, out, *xs):
         grads = []
-        for i, (x, need) in enumerate(zip(self.inputs, self.needs_input_grad)):
+        for i, (x, need) in enumerate(zip(xs, self.needs_input_grad)):
             if not need:
                 grads.append(None)
                 continue
             target = self.inputs_spec[i]
             others = [s for j, s in enumerate(self.inputs_spec) if j != i]
-            ops = [g] + [t for j, t in enumerate(self.inputs) if j != i]
+            operands = [g] + [t for j, t in enumerate(xs) if j != i]
             available = set(self.output_spec).union(*others)
             kept = "".join(c for c in target if c in available)
-            spec = ",".join([self.output_spec] + others) + "->" + kept
-            gi = einsum(spec, *ops)
+            gi = Einsum.apply(*operands, inputs_spec=tuple([self.output_spec] + others),
+                              output_spec=kept)
             if kept != target:  # letters summed away inside operand i alone: broadcast back
-                shape = tuple(x.data.shape[k] if c in available else 1
-                              for k, c in enumerate(target))
-                gi = broadcast_to(reshape(gi, shape), x.data.shape)
+                shape = tuple(x.shape[k] if c in available else 1 for k, c in enumerate(target))
+                gi = BroadcastTo.apply(Reshape.apply(gi, shape=shape), shape=x.shape)
             grads.append(gi)
         return tuple(grads)
 
@@ -239,4 +211,4 @@ def einsum(spec, *operands):
             extra.append(c + new)
         terms[i] = t
     terms += extra
-    return applyn(Einsum(tuple(terms), rhs), *xs)
+    return apply(Einsum(tuple(terms), rhs), *xs)

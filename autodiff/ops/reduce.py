@@ -6,11 +6,11 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..function import Node, apply1
+from ..function import Node, apply
 from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
-from .elementwise import maximum, minimum, sqrt, where
-from .shape import broadcast_to, reshape
+from .elementwise import Exp, Where, maximum, minimum, raw, sqrt
+from .shape import BroadcastTo, reshape
 
 # the ufuncs' own reductions: np.sum/np.max add microseconds of Python around them
 _sum, _max, _min = np.add.reduce, np.maximum.reduce, np.minimum.reduce
@@ -27,28 +27,14 @@ def _kept_shape(shape, dims):
 
 def _unreduce(g, shape, dims, keepdim):
     """g (a reduction's gradient) reshaped so it broadcasts against the input's `shape`."""
-    if keepdim:
+    if keepdim or not g.ndim:
         return g
-    return reshape(g, _kept_shape(shape, dims))
+    return g.reshape(_kept_shape(shape, dims))
 
 
 def _count(shape, dims):
     """How many elements a reduction over dims (None: all) of `shape` combines."""
     return math.prod(shape) if dims is None else math.prod(shape[d] for d in dims)
-
-
-def _unreduce_array(g, shape, dims, keepdim):
-    """_unreduce for ndarrays (the backward_arrays rules)."""
-    if keepdim or not g.ndim and dims is None:
-        return g
-    return g.reshape(_kept_shape(shape, dims))
-
-
-def _filled(g, shape):
-    """g broadcast to shape, as a new array (np.broadcast_to's view costs more to make)."""
-    out = np.empty(shape, g.dtype)
-    out[...] = g
-    return out
 
 
 class Sum(Node):
@@ -61,15 +47,8 @@ class Sum(Node):
     def forward(self, x):
         return _sum(x, axis=self.dim, keepdims=self.keepdim)
 
-    def backward(self, g):
-        shape = self.inputs[0].data.shape
-        if g.data.ndim:
-            g = _unreduce(g, shape, self.dim, self.keepdim)
-        return (broadcast_to(g, shape),)
-
-    def backward_arrays(self, g):
-        shape = self.inputs[0].data.shape
-        return (_filled(_unreduce_array(g, shape, self.dim, self.keepdim), shape),)
+    def backward(self, g, out, x):
+        return (BroadcastTo.apply(_unreduce(g, x.shape, self.dim, self.keepdim), shape=x.shape),)
 
 
 class Mean(Node):
@@ -83,19 +62,9 @@ class Mean(Node):
         n = _count(x.shape, self.dim)
         return np.true_divide(_sum(x, axis=self.dim, keepdims=self.keepdim), n or np.nan)
 
-    def backward(self, g):
-        shape = self.inputs[0].data.shape
-        count = _count(shape, self.dim)
-        g = g * (1.0 / (count or 1))
-        if g.data.ndim:
-            g = _unreduce(g, shape, self.dim, self.keepdim)
-        return (broadcast_to(g, shape),)
-
-    def backward_arrays(self, g):
-        shape = self.inputs[0].data.shape
-        count = _count(shape, self.dim)
-        g = g * (1.0 / (count or 1))
-        return (_filled(_unreduce_array(g, shape, self.dim, self.keepdim), shape),)
+    def backward(self, g, out, x):
+        g = g * (1 / (_count(x.shape, self.dim) or 1))
+        return (BroadcastTo.apply(_unreduce(g, x.shape, self.dim, self.keepdim), shape=x.shape),)
 
 
 class _Extreme(Node):
@@ -106,20 +75,11 @@ class _Extreme(Node):
     def __init__(self, dim, keepdim):
         self.dim, self.keepdim = dim, keepdim
 
-    def backward(self, g):
-        x = self.inputs[0].data
-        hit = (x == self.out if self.keepdim
-               else x == self.out.reshape(_kept_shape(x.shape, self.dim)))
-        share = hit / _sum(hit, axis=self.dim, keepdims=True)
-        return (broadcast_to(_unreduce(g, x.shape, self.dim, self.keepdim), x.shape)
-                * Tensor._const(share.astype(x.dtype)),)
-
-    def backward_arrays(self, g):
-        x = self.inputs[0].data
-        hit = (x == self.out if self.keepdim
-               else x == self.out.reshape(_kept_shape(x.shape, self.dim)))
+    def backward(self, g, out, x):
+        x = raw(x)
+        hit = x == _unreduce(raw(out), x.shape, self.dim, self.keepdim)
         share = (hit / _sum(hit, axis=self.dim, keepdims=True)).astype(x.dtype)
-        return (_unreduce_array(g, x.shape, self.dim, self.keepdim) * share,)
+        return (_unreduce(g, x.shape, self.dim, self.keepdim) * share,)
 
 
 class Amax(_Extreme):
@@ -160,16 +120,10 @@ class LogSumExp(Node):
         self.out = out if self.keepdim else np.squeeze(out, axis=self.dim)
         return self.out
 
-    def backward(self, g):
-        x = self.inputs[0]
-        shape = x.data.shape
-        out = _unreduce(self.output(), shape, self.dim, self.keepdim)
-        return (_unreduce(g, shape, self.dim, self.keepdim) * (x - out).exp(),)
-
-    def backward_arrays(self, g):
-        x = self.inputs[0].data
-        out = _unreduce_array(self.out, x.shape, self.dim, self.keepdim)
-        return (_unreduce_array(g, x.shape, self.dim, self.keepdim) * np.exp(x - out),)
+    def backward(self, g, out, x):
+        shape = x.shape
+        out = _unreduce(out, shape, self.dim, self.keepdim)
+        return (_unreduce(g, shape, self.dim, self.keepdim) * Exp.apply(x - out),)
 
 
 class Softmax(Node):
@@ -185,13 +139,8 @@ class Softmax(Node):
         self.out = e / _sum(e, axis=self.dim, keepdims=True)
         return self.out
 
-    def backward(self, g):
-        out = self.output()
-        return (out * (g - (g * out).sum(self.dim, keepdim=True)),)
-
-    def backward_arrays(self, g):
-        out = self.out
-        return (out * (g - _sum(g * out, axis=self.dim, keepdims=True)),)
+    def backward(self, g, out, x):
+        return (out * (g - (g * out).sum(axis=self.dim, keepdims=True)),)
 
 
 class LogSoftmax(Node):
@@ -207,11 +156,8 @@ class LogSoftmax(Node):
         self.out = shifted - np.log(_sum(np.exp(shifted), axis=self.dim, keepdims=True))
         return self.out
 
-    def backward(self, g):
-        return (g - self.output().exp() * g.sum(self.dim, keepdim=True),)
-
-    def backward_arrays(self, g):
-        return (g - np.exp(self.out) * _sum(g, axis=self.dim, keepdims=True),)
+    def backward(self, g, out, x):
+        return (g - Exp.apply(out) * g.sum(axis=self.dim, keepdims=True),)
 
 
 class SoftmaxCrossEntropy(Node):
@@ -236,21 +182,16 @@ class SoftmaxCrossEntropy(Node):
         shifted = x - _max(x, axis=self.dim, keepdims=True)
         e = np.exp(shifted)
         total = _sum(e, axis=self.dim, keepdims=True)
-        self.probs = e / total  # softmax(x), for the first-order rule
+        self.probs = e / total  # softmax(x), kept for backward
         return np.log(total).reshape(self.target.shape) - shifted[self._at()]
 
-    def backward(self, g):
-        x = self.inputs[0]
+    def backward(self, g, out, x):
         d = self.dim
-        onehot = np.zeros(x.data.shape, x.data.dtype)
+        # the softmax computed in forward (as a recorded op of x when the pass is recorded)
+        probs = self.probs if type(x) is np.ndarray else Softmax.apply(x, dim=(d,))
+        onehot = np.zeros(x.shape, x.dtype)
         onehot[self._at()] = 1
-        return ((softmax(x, d) - Tensor._const(onehot)) * g.unsqueeze(d),)
-
-    def backward_arrays(self, g):
-        d = self.dim
-        gx = self.probs * g.reshape(g.shape[:d] + (1,) + g.shape[d:])
-        gx[self._at()] -= g
-        return (gx,)
+        return ((probs - onehot) * g.reshape(g.shape[:d] + (1,) + g.shape[d:]),)
 
 
 class Prod(Node):
@@ -265,22 +206,22 @@ class Prod(Node):
         self.out = np.prod(x, axis=self.dim, keepdims=self.keepdim)
         return self.out
 
-    def backward(self, g):
-        x = self.inputs[0]
-        shape = x.data.shape
+    def backward(self, g, out, x):
+        shape = x.shape
         g = _unreduce(g, shape, self.dim, self.keepdim)
-        a = np.abs(x.data)
+        a = np.abs(raw(x))
         if a.size and a.min() > 1e-3 * a.max():  # out / x is exact enough (also to 2nd order)
-            return (g * _unreduce(self.output(), shape, self.dim, self.keepdim) / x,)
+            return (g * _unreduce(out, shape, self.dim, self.keepdim) / x,)
         return (g * _prod_of_others(x, self.dim[0]),)
 
 
 def _prod_of_others(x, d):
     """For each element, the product of the others along dim d (exact with zeros; O(n^2))."""
-    n = x.data.shape[d]
-    xm = x.unsqueeze(d)  # (..., 1, n, ...) broadcast against an n x n mask
-    eye = np.eye(n, dtype=bool).reshape((n, n) + (1,) * (x.data.ndim - d - 1))
-    return where(Tensor._const(eye), 1.0, xm).prod(d + 1)
+    n = x.shape[d]
+    rows = BroadcastTo.apply(x.reshape(x.shape[:d] + (1,) + x.shape[d:]),
+                             shape=x.shape[:d] + (n,) + x.shape[d:])  # row i: x along d
+    eye = np.eye(n, dtype=bool).reshape((n, n) + (1,) * (x.ndim - d - 1))
+    return Prod.apply(Where.apply(eye, np.ones((), x.dtype), rows), dim=(d + 1,), keepdim=False)
 
 
 class Norm2(Node):
@@ -295,20 +236,13 @@ class Norm2(Node):
         self.out = np.sqrt(_sum(x * x, axis=self.dim, keepdims=self.keepdim))
         return self.out
 
-    def backward(self, g):
-        x = self.inputs[0]
-        shape = x.data.shape
-        out = _unreduce(self.output(), shape, self.dim, self.keepdim)
-        zero = out.data == 0
-        if zero.any():
-            out = where(Tensor._const(zero), 1.0, out)
+    def backward(self, g, out, x):
+        shape = x.shape
+        out = _unreduce(out, shape, self.dim, self.keepdim)
+        zero = raw(out) == 0
+        if zero.any():  # x is 0 there, and so is the subgradient
+            out = Where.apply(zero, np.ones((), x.dtype), out)
         return (_unreduce(g, shape, self.dim, self.keepdim) * x / out,)
-
-    def backward_arrays(self, g):
-        x = self.inputs[0].data
-        out = _unreduce_array(self.out, x.shape, self.dim, self.keepdim)
-        out = np.where(out == 0, 1.0, out).astype(x.dtype, copy=False)
-        return (_unreduce_array(g, x.shape, self.dim, self.keepdim) * x / out,)
 
 
 def _numpy_axis(fn):
@@ -341,21 +275,21 @@ def sum(x, dim=None, keepdim=False, *, dtype=None):
     if not isinstance(x, Tensor):
         x = tensor_arg(x, "sum")
     if dim is None and dtype is None and x._requires_grad:  # the common case, kept cheap
-        return apply1(Sum(None, keepdim), x)
+        return apply(Sum(None, keepdim), x)
     if dtype is not None:
         x = x.to(dtype)
     elif x.data.dtype.kind in "bi" and x.data.dtype != np.int64:
         x = x.to(np.int64)
-    return apply1(Sum(normalize_dims(dim, x.data.ndim, "sum"), keepdim), x)
+    return apply(Sum(normalize_dims(dim, x.data.ndim, "sum"), keepdim), x)
 
 
 @_numpy_axis
 def mean(x, dim=None, keepdim=False):
     """Mean over dim (all dims when None)"""
     if dim is None and isinstance(x, Tensor) and x._requires_grad:  # the common case
-        return apply1(Mean(None, keepdim), x)
+        return apply(Mean(None, keepdim), x)
     x = _float_input(x, "mean")
-    return apply1(Mean(normalize_dims(dim, x.data.ndim, "mean"), keepdim), x)
+    return apply(Mean(normalize_dims(dim, x.data.ndim, "mean"), keepdim), x)
 
 
 @_numpy_axis
@@ -380,14 +314,14 @@ def std(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
 def amax(x, dim=None, keepdim=False):
     """Max over dim; tied maxima share the gradient evenly"""
     x = tensor_arg(x, "amax")
-    return apply1(Amax(normalize_dims(dim, x.data.ndim, "amax"), keepdim), x)
+    return apply(Amax(normalize_dims(dim, x.data.ndim, "amax"), keepdim), x)
 
 
 @_numpy_axis
 def amin(x, dim=None, keepdim=False):
     """Min over dim; tied minima share the gradient evenly"""
     x = tensor_arg(x, "amin")
-    return apply1(Amin(normalize_dims(dim, x.data.ndim, "amin"), keepdim), x)
+    return apply(Amin(normalize_dims(dim, x.data.ndim, "amin"), keepdim), x)
 
 
 def _arg(fn, name):
@@ -434,19 +368,19 @@ def min(x, dim=None, keepdim=False):
 def logsumexp(x, dim=None, keepdim=False):
     """log(sum(exp(x))) over dim, without overflow"""
     x = _float_input(x, "logsumexp")
-    return apply1(LogSumExp(normalize_dims(dim, x.data.ndim, "logsumexp"), keepdim), x)
+    return apply(LogSumExp(normalize_dims(dim, x.data.ndim, "logsumexp"), keepdim), x)
 
 
 def softmax(x, dim=-1):
     """exp(x) / sum(exp(x)) along dim, computed stably"""
     x = _float_input(x, "softmax")
-    return apply1(Softmax(normalize_dims(dim, x.data.ndim, "softmax")), x)
+    return apply(Softmax(normalize_dims(dim, x.data.ndim, "softmax")), x)
 
 
 def log_softmax(x, dim=-1):
     """x - logsumexp(x) along dim"""
     x = _float_input(x, "log_softmax")
-    return apply1(LogSoftmax(normalize_dims(dim, x.data.ndim, "log_softmax")), x)
+    return apply(LogSoftmax(normalize_dims(dim, x.data.ndim, "log_softmax")), x)
 
 
 def softmax_cross_entropy(logits, target, dim=-1):
@@ -462,7 +396,7 @@ def softmax_cross_entropy(logits, target, dim=-1):
     if t.size and (_min(t, axis=None) < 0 or _max(t, axis=None) >= x.data.shape[d]):
         raise IndexError(f"softmax_cross_entropy: target holds class indices outside 0.."
                          f"{x.data.shape[d] - 1}")
-    return apply1(SoftmaxCrossEntropy(d, t.astype(np.intp, copy=False)), x)
+    return apply(SoftmaxCrossEntropy(d, t.astype(np.intp, copy=False)), x)
 
 
 @_numpy_axis
@@ -474,12 +408,12 @@ def prod(x, dim=None, keepdim=False):
         return Tensor._const(np.asarray(np.prod(x.data, axis=axis, keepdims=keepdim,
                                                 dtype=np.int64)))
     if dim is None:
-        out = apply1(Prod((0,), False), reshape(x, -1))
+        out = apply(Prod((0,), False), reshape(x, -1))
         return reshape(out, (1,) * x.data.ndim) if keepdim else out
     dims = normalize_dims(dim, x.data.ndim, "prod")
     if len(dims) != 1:
         raise ValueError(f"prod: dim must be one dimension, got {dim}")
-    return apply1(Prod(dims, keepdim), x)
+    return apply(Prod(dims, keepdim), x)
 
 
 @_numpy_axis
@@ -488,7 +422,7 @@ def norm(x, p="fro", dim=None, keepdim=False):
     x = _float_input(x, "norm")
     dims = normalize_dims(dim, x.data.ndim, "norm")
     if p in ("fro", 2, 2.0):
-        return apply1(Norm2(dims, keepdim), x)
+        return apply(Norm2(dims, keepdim), x)
     if p == float("inf"):
         return amax(x.abs(), dims, keepdim)
     if p == float("-inf"):

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ..function import Node, apply1, apply2, applyn
+from ..function import Node, apply
 from ..tensor import Tensor, _axis
 from ._operands import broadcast_shapes, normalize_dims, promote, tensor_arg
 
@@ -20,16 +20,6 @@ def _sum_to_array(x, shape):
     return x.reshape(shape) if lead else x
 
 
-def _index_add_array(g, index, shape):
-    """zeros(shape) with g added at index (repeated advanced indices accumulate)."""
-    out = np.zeros(shape, g.dtype)
-    if _is_basic(index):
-        out[index] = g
-    else:
-        np.add.at(out, index, g)
-    return out
-
-
 class BroadcastTo(Node):
     """out = x repeated along new or size-1 dims; dx = sum_to(g, x.shape)"""
     __slots__ = ("shape",)
@@ -40,11 +30,8 @@ class BroadcastTo(Node):
     def forward(self, x):
         return np.broadcast_to(x, self.shape)
 
-    def backward(self, g):
-        return (sum_to(g, self.inputs[0].data.shape),)
-
-    def backward_arrays(self, g):
-        return (_sum_to_array(g, self.inputs[0].data.shape),)
+    def backward(self, g, out, x):
+        return (SumTo.apply(g, shape=x.shape),)
 
 
 class SumTo(Node):
@@ -57,11 +44,8 @@ class SumTo(Node):
     def forward(self, x):
         return _sum_to_array(x, self.shape)
 
-    def backward(self, g):
-        return (broadcast_to(g, self.inputs[0].data.shape),)
-
-    def backward_arrays(self, g):
-        return (np.broadcast_to(g, self.inputs[0].data.shape),)
+    def backward(self, g, out, x):
+        return (BroadcastTo.apply(g, shape=x.shape),)
 
 
 class Reshape(Node):
@@ -74,11 +58,8 @@ class Reshape(Node):
     def forward(self, x):
         return x.reshape(self.shape)
 
-    def backward(self, g):
-        return (reshape(g, self.inputs[0].data.shape),)
-
-    def backward_arrays(self, g):
-        return (g.reshape(self.inputs[0].data.shape),)
+    def backward(self, g, out, x):
+        return (Reshape.apply(g, shape=x.shape),)
 
 
 class Permute(Node):
@@ -91,11 +72,8 @@ class Permute(Node):
     def forward(self, x):
         return x.transpose(self.dims)
 
-    def backward(self, g):
-        return (permute(g, tuple(np.argsort(self.dims))),)
-
-    def backward_arrays(self, g):
-        return (g.transpose(np.argsort(self.dims)),)
+    def backward(self, g, out, x):
+        return (Permute.apply(g, dims=tuple(np.argsort(self.dims).tolist())),)
 
 
 class GetItem(Node):
@@ -108,11 +86,8 @@ class GetItem(Node):
     def forward(self, x):
         return x[self.index]
 
-    def backward(self, g):
-        return (index_add(g, self.index, self.inputs[0].data.shape),)
-
-    def backward_arrays(self, g):
-        return (_index_add_array(g, self.index, self.inputs[0].data.shape),)
+    def backward(self, g, out, x):
+        return (IndexAdd.apply(g, index=self.index, shape=x.shape),)
 
 
 class IndexAdd(Node):
@@ -123,13 +98,15 @@ class IndexAdd(Node):
         self.index, self.shape = index, shape
 
     def forward(self, g):
-        return _index_add_array(g, self.index, self.shape)
+        out = np.zeros(self.shape, g.dtype)
+        if _is_basic(self.index):
+            out[self.index] = g
+        else:
+            np.add.at(out, self.index, g)  # repeated advanced indices accumulate
+        return out
 
-    def backward(self, gg):
-        return (getitem(gg, self.index),)
-
-    def backward_arrays(self, gg):
-        return (gg[self.index],)
+    def backward(self, gg, out, g):
+        return (GetItem.apply(gg, index=self.index),)
 
 
 class IndexPut(Node):
@@ -145,15 +122,14 @@ class IndexPut(Node):
         out[self.index] = v
         return out
 
-    def backward(self, g):
-        x, v = self.inputs
+    def backward(self, g, out, x, v):
         nx, nv = self.needs_input_grad
-        gx = index_put(g, self.index, Tensor._const(np.zeros((), g.data.dtype))) if nx else None
+        gx = IndexPut.apply(g, np.zeros((), g.dtype), index=self.index) if nx else None
         gv = None
         if nv:
-            gv = getitem(g, self.index)
-            if gv.data.shape != v.data.shape:
-                gv = sum_to(gv, v.data.shape)
+            gv = GetItem.apply(g, index=self.index)
+            if gv.shape != v.shape:
+                gv = SumTo.apply(gv, shape=v.shape)
         return gx, gv
 
 
@@ -167,21 +143,13 @@ class Cat(Node):
     def forward(self, *xs):
         return np.concatenate(xs, axis=self.dim)
 
-    def backward(self, g):
+    def backward(self, g, out, *xs):
         grads, start = [], 0
         lead = (slice(None),) * self.dim
-        for x, need in zip(self.inputs, self.needs_input_grad):
-            n = x.data.shape[self.dim]
-            grads.append(getitem(g, lead + (slice(start, start + n),)) if need else None)
-            start += n
-        return tuple(grads)
-
-    def backward_arrays(self, g):
-        grads, start = [], 0
-        lead = (slice(None),) * self.dim
-        for x, need in zip(self.inputs, self.needs_input_grad):
-            n = x.data.shape[self.dim]
-            grads.append(g[lead + (slice(start, start + n),)] if need else None)
+        for x, need in zip(xs, self.needs_input_grad):
+            n = x.shape[self.dim]
+            grads.append(GetItem.apply(g, index=lead + (slice(start, start + n),))
+                         if need else None)
             start += n
         return grads
 
@@ -196,11 +164,8 @@ class Flip(Node):
     def forward(self, x):
         return np.flip(x, self.dims)
 
-    def backward(self, g):
-        return (flip(g, self.dims),)
-
-    def backward_arrays(self, g):
-        return (np.flip(g, self.dims),)
+    def backward(self, g, out, x):
+        return (Flip.apply(g, dims=self.dims),)
 
 
 class ConstantPad(Node):
@@ -213,12 +178,9 @@ class ConstantPad(Node):
     def forward(self, x):
         return np.pad(x, self.widths, constant_values=self.value)
 
-    def backward(self, g):
-        index = tuple(slice(lo, g.data.shape[d] - hi) for d, (lo, hi) in enumerate(self.widths))
-        return (getitem(g, index),)
-
-    def backward_arrays(self, g):
-        return (g[tuple(slice(lo, g.shape[d] - hi) for d, (lo, hi) in enumerate(self.widths))],)
+    def backward(self, g, out, x):
+        interior = tuple(slice(lo, g.shape[d] - hi) for d, (lo, hi) in enumerate(self.widths))
+        return (GetItem.apply(g, index=interior),)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -269,15 +231,15 @@ def broadcast_to(x, shape):
     if broadcast_shapes(x.data.shape, shape) != shape:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.data.shape} to {shape}; each "
                          f"dimension must match or be 1 (aligned from the right)")
-    return apply1(BroadcastTo(shape), x)
+    return apply(BroadcastTo(shape), x)
 
 
 def sum_to(x, shape):
     """x summed down to `shape`, the inverse of broadcast_to"""
     shape = tuple(shape)
-    if x.data.shape == shape:
+    if x.shape == shape:
         return x
-    return apply1(SumTo(shape), x)
+    return apply(SumTo(shape), x)
 
 
 def _resolve_shape(shape, size):
@@ -302,7 +264,7 @@ def reshape(x, *shape):
     if out_shape is None:
         raise RuntimeError(f"reshape: shape {shape} is invalid for a tensor of shape "
                            f"{x.data.shape} ({x.data.size} elements)")
-    return apply1(Reshape(out_shape), x)
+    return apply(Reshape(out_shape), x)
 
 
 view = reshape
@@ -353,7 +315,7 @@ def permute(x, *dims):
     dims = tuple(d % x.data.ndim for d in dims)
     if dims == tuple(range(x.data.ndim)):
         return x
-    return apply1(Permute(dims), x)
+    return apply(Permute(dims), x)
 
 
 def transpose(x, dim0, dim1):
@@ -373,7 +335,7 @@ def mT(x):
     nd = x.data.ndim
     if nd < 2:
         raise ValueError(f"mT: needs at least 2 dims, got shape {x.data.shape}")
-    return apply1(Permute(tuple(range(nd - 2)) + (nd - 1, nd - 2)), x)
+    return apply(Permute(tuple(range(nd - 2)) + (nd - 1, nd - 2)), x)
 
 
 def expand(x, *sizes):
@@ -391,7 +353,7 @@ def getitem(x, index):
     """x[index]: ints, slices, None, Ellipsis, bool masks, integer arrays (numpy semantics)"""
     index = _index_arg(index)
     try:
-        return apply1(GetItem(index), x)
+        return apply(GetItem(index), x)
     except IndexError as e:
         raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.data.shape}: {e}") \
             from None
@@ -399,7 +361,7 @@ def getitem(x, index):
 
 def index_add(g, index, shape):
     """zeros(shape) with g added at index (repeated indices accumulate)"""
-    return apply1(IndexAdd(index, tuple(shape)), g)
+    return apply(IndexAdd(index, tuple(shape)), g)
 
 
 def index_put(x, index, value):
@@ -420,7 +382,7 @@ def index_put(x, index, value):
     if value._requires_grad and value.data.shape != target and len(value.data.shape) > len(target):
         raise ValueError(f"index_put: value of shape {value.data.shape} has more dims than the "
                          f"indexed part {target}")
-    return apply2(IndexPut(index), x, value)
+    return apply(IndexPut(index), x, value)
 
 
 def gather(x, dim, index):
@@ -453,7 +415,7 @@ def cat(tensors, dim=0):
                              f"tensor 0's shape {xs[0].data.shape} outside dim {d}")
     if len(xs) == 1:
         return xs[0]
-    return applyn(Cat(d), *xs)
+    return apply(Cat(d), *xs)
 
 
 def stack(tensors, dim=0):
@@ -528,7 +490,7 @@ def flip(x, dims):
     """Reverses the order of elements along dims"""
     x = tensor_arg(x, "flip")
     dims = normalize_dims(dims, x.data.ndim, "flip")
-    return apply1(Flip(dims), x)
+    return apply(Flip(dims), x)
 
 
 def pad(x, pad, mode="constant", value=0.0):
@@ -545,7 +507,7 @@ def pad(x, pad, mode="constant", value=0.0):
     for i in range(len(pad) // 2):
         widths[x.data.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if mode == "constant":
-        return apply1(ConstantPad(tuple(widths), value), x)
+        return apply(ConstantPad(tuple(widths), value), x)
     if mode not in ("reflect", "replicate", "circular"):
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', "
                          f"got {mode!r}")

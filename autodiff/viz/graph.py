@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from ..engine import toposort
-from ..function import Function
+from ..function import BackwardFunction
 from ..tensor import Tensor
 from .fmt import num
 
@@ -43,13 +43,12 @@ def is_parameter(t):
 def op_name(node):
     """'mul' for MulBackward, 'broadcast_to' for BroadcastToBackward; custom Functions keep
     their class name."""
+    if isinstance(node, BackwardFunction):
+        return node.function.__name__
     name = _OP_NAMES.get(type(node))
     if name is None:
         cls = type(node).__name__
-        if isinstance(node, Function):
-            name = cls
-        else:
-            name = _ALIASES.get(cls) or re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", cls).lower()
+        name = _ALIASES.get(cls) or re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", cls).lower()
         _OP_NAMES[type(node)] = name
     return name
 

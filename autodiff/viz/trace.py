@@ -11,6 +11,7 @@ from . import fmt
 from .graph import Graph, op_name, tensor_key
 from .dot import _Drawing
 from .render import dot_to_svg, have_dot
+from ..engine import rule_on_arrays
 from .replay import Replay, initial_gradients
 
 _ELEMENTWISE_EXTRA = {"Clone"}
@@ -270,12 +271,11 @@ def trace_backward(*roots, gradient=None, names=None, digits=3):
         out = graph.output_tensor(i)
         if out is None:
             return
-        ones = Tensor._const(np.ones(out.shape, out.dtype))
         try:
-            res = runner._vjp(ones)
+            res = rule_on_arrays(runner, np.ones(out.shape, out.dtype))
         except Exception:
             return
-        locals_[i] = [None if (r is None or not node.needs_input_grad[j]) else np.asarray(r.data)
+        locals_[i] = [None if (r is None or not node.needs_input_grad[j]) else np.asarray(r)
                       for j, r in enumerate(res)]
 
     replay = Replay(graph, gradient, on_step=on_step)
