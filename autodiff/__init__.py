@@ -25,9 +25,8 @@ from .ops import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, log
                   flatten, squeeze, unsqueeze, permute, transpose, swapaxes, expand, gather, cat,
                   stack, split, chunk, unbind, repeat, flip, pad, matmul, einsum, linear, index_add,
                   index_put)
-from .ops.extras import (mm, bmm, dot, outer, square, rsqrt, tril, triu, cumsum, sort,  # noqa
-                         topk, isinf, allclose)
-from ._methods import clone
+from .ops import (mm, bmm, dot, outer, square, rsqrt, tril, triu, cumsum, sort, topk,  # noqa
+                  isinf, allclose, clone)
 from . import functional
 
 # PyTorch spellings of dtypes

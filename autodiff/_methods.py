@@ -2,7 +2,6 @@
 import numpy as np
 
 from . import ops
-from .function import Node, apply
 from . import creation as ops_creation
 from .function import stamp_mutation
 from .ops._operands import promote
@@ -12,22 +11,6 @@ from .ops.elementwise import add, cast, div, logical_not, mul, sub, where
 from .ops.linalg import matmul
 from .inplace import METHODS as inplace_methods, writable
 from .tensor import Tensor, grad_state
-
-
-class Clone(Node):
-    """out = a copy of x; dx = g"""
-    __slots__ = ()
-
-    def forward(self, x):
-        return x.copy()
-
-    def backward(self, g, out, x):
-        return (g,)
-
-
-def clone(x):
-    """A differentiable copy with its own memory"""
-    return apply(Clone(), x)
 
 
 def _swap(fn):
@@ -203,7 +186,7 @@ def _install():
         "unbind": ops.unbind, "repeat": ops.repeat, "flip": ops.flip, "gather": ops.gather,
         "where": _where_method, "masked_fill": _masked_fill,
         # conversions
-        "to": _to, "clone": clone, "type_as": lambda self, other: cast(self, other.dtype),
+        "to": _to, "clone": ops.clone, "type_as": lambda self, other: cast(self, other.dtype),
         "float": lambda self: cast(self, np.float32), "double": lambda self: cast(self, np.float64),
         "half": lambda self: cast(self, np.float16), "long": lambda self: cast(self, np.int64),
         "int": lambda self: cast(self, np.int32), "bool": lambda self: cast(self, np.bool_),

@@ -173,7 +173,8 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulates d(self)/d(leaf) into the .grad of every leaf that requires grad."""
-        _engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+        from .engine import backward  # (the engine builds on this module, not the reverse)
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
                          inputs=inputs)
 
     # --- array facts -----------------------------------------------------------------------
@@ -310,6 +311,3 @@ def is_tensor(x):
 
 # Hot-path views of the grad mode used by ops (kept here so ops import one module).
 grad_state = _state
-
-
-from . import engine as _engine  # noqa: E402  (engine imports this module)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import dtypes
-from ..tensor import Tensor, _to_array, grad_state
+from ..tensor import Tensor, _to_array
 
 
 def tensor_arg(x, op, name="input"):
@@ -85,44 +85,6 @@ def broadcast_shape(op, *shapes):
     return out
 
 
-def broadcast_operands(op, *xs):
-    """Tensors that need a gradient are broadcast explicitly (broadcast_to, whose backward is
-    sum_to); constants are left to numpy's implicit broadcasting."""
-    shape = broadcast_shape(op, *(x.data.shape for x in xs))
-    record = grad_state.enabled
-    return tuple(_shape_ops.broadcast_to(x, shape)
-                 if (record and x._requires_grad and x.data.shape != shape)
-                 else x for x in xs)
-
-
-def binary_operands(x, y, op):
-    """Promoted and broadcast operands for a two-input elementwise op."""
-    if isinstance(x, Tensor):  # (Tensor or a subclass such as nn.Parameter)
-        if isinstance(y, Tensor):
-            xd, yd = x.data, y.data
-            if xd.dtype is yd.dtype or xd.dtype == yd.dtype:  # (builtin dtypes are singletons)
-                if xd.shape == yd.shape:
-                    return x, y  # the common case, kept cheap
-            else:
-                x, y = promote(x, y, op)
-        elif (type(y) is float or type(y) is int) and x.data.dtype.kind == "f":
-            return x, Tensor._const(np.asarray(y, x.data.dtype))  # x * 2.0: a 0-d constant
-        else:
-            x, y = promote(x, y, op)
-    elif (type(x) is float or type(x) is int) and isinstance(y, Tensor) and \
-            y.data.dtype.kind == "f":
-        return Tensor._const(np.asarray(x, y.data.dtype)), y
-    else:
-        x, y = promote(x, y, op)
-    xs, ys = x.data.shape, y.data.shape
-    if xs != ys:
-        if (x._requires_grad or y._requires_grad) and grad_state.enabled:
-            x, y = broadcast_operands(op, x, y)
-        elif xs and ys:
-            broadcast_shape(op, xs, ys)  # numpy will broadcast; check here for a clear error
-    return x, y
-
-
 def normalize_dims(dim, ndim, op):
     """None (all dims) or a sorted tuple of non-negative dims, with errors naming the op."""
     if dim is None:
@@ -146,6 +108,3 @@ def check_float(x, op):
     if x.data.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point tensor, got dtype {x.data.dtype}; "
                         f"convert with .float() or .double()")
-
-
-from . import shape as _shape_ops  # noqa: E402  (at the end: shape imports this module)

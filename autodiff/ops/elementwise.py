@@ -8,7 +8,8 @@ import numpy as np
 from ..dtypes import get_default_dtype
 from ..function import Node, apply, apply1, apply2
 from ..tensor import Tensor
-from ._operands import binary_operands, broadcast_operands, promote, tensor_arg
+from ._operands import promote, tensor_arg
+from .broadcast import binary_operands, broadcast_operands
 
 ndarray = np.ndarray
 
@@ -550,6 +551,34 @@ def cast(x, dtype):
     return Tensor._const(x.data.astype(dtype))
 
 
+class Clone(Node):
+    """out = a copy of x; dx = g"""
+    __slots__ = ()
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g, out, x):
+        return (g,)
+
+
+def clone(x):
+    """A differentiable copy with its own memory"""
+    return apply1(Clone(), tensor_arg(x, "clone"))
+
+
+def square(x):
+    """x * x"""
+    x = tensor_arg(x, "square")
+    return x * x
+
+
+def rsqrt(x):
+    """1 / sqrt(x)"""
+    return 1.0 / tensor_arg(x, "rsqrt").sqrt()
+
+
+
 # --- comparisons and logic: no gradient --------------------------------------------------------
 
 def _compare(ufunc, name):
@@ -590,8 +619,20 @@ ceil = _no_gradient(np.ceil, "ceil", "ceil (piecewise constant)")
 round = _no_gradient(np.round, "round", "round half to even (piecewise constant)")
 
 
+def isinf(x):
+    """True where x is +-inf (no gradient)"""
+    return Tensor._const(np.isinf(tensor_arg(x, "isinf").data))
+
+
+def allclose(x, y, rtol=1e-5, atol=1e-8, equal_nan=False):
+    """A Python bool: |x - y| <= atol + rtol * |y| everywhere (numpy's and PyTorch's rule)"""
+    x, y = tensor_arg(x, "allclose"), tensor_arg(y, "allclose", "other")
+    return bool(np.allclose(x.data, y.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
 __all__ = ['add', 'sub', 'mul', 'div', 'neg', 'pow', 'exp', 'log', 'log1p', 'sqrt',
            'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'tanh_backward', 'sigmoid_backward',
            'relu', 'abs', 'clamp', 'clip', 'maximum', 'minimum', 'where', 'cast', 'lt',
            'le', 'gt', 'ge', 'eq', 'ne', 'logical_and', 'logical_or', 'logical_xor',
-           'logical_not', 'sign', 'isnan', 'isfinite', 'floor', 'ceil', 'round']
+           'logical_not', 'sign', 'isnan', 'isfinite', 'floor', 'ceil', 'round', 'clone',
+           'square', 'rsqrt', 'isinf', 'allclose']

@@ -5,8 +5,9 @@ import numpy as np
 
 from ..function import Node, apply
 from ..tensor import Tensor
-from ._operands import broadcast_shape, promote
-from .shape import BroadcastTo, Reshape, SumTo, reshape, unsqueeze, squeeze
+from ._operands import broadcast_shape, promote, tensor_arg
+from .broadcast import BroadcastTo, SumTo
+from .shape import Reshape, reshape, unsqueeze, squeeze
 
 
 class MatMul(Node):
@@ -113,6 +114,37 @@ def linear(x, weight, bias=None):
         raise ValueError(f"linear: bias must have shape ({weight.data.shape[0]},) to match the "
                          f"weight's out_features, got {bias.data.shape}")
     return apply(Linear(), x, weight, bias)
+
+
+def _product(x, y, ndim, op):
+    """matmul for operands that must both have exactly ndim dims (PyTorch's mm, bmm, dot)"""
+    x, y = tensor_arg(x, op), tensor_arg(y, op, "other")
+    for t in (x, y):
+        if t.data.ndim != ndim:
+            raise ValueError(f"{op}: expected {ndim}-d tensors, got shapes {x.data.shape} and "
+                             f"{y.data.shape}; use matmul for vectors and batches of other shapes")
+    return matmul(x, y)
+
+
+def mm(x, y):
+    """Matrix product of two 2-d tensors"""
+    return _product(x, y, 2, "mm")
+
+
+def bmm(x, y):
+    """Batched matrix product of two 3-d tensors (b, n, k) @ (b, k, m)"""
+    return _product(x, y, 3, "bmm")
+
+
+def dot(x, y):
+    """Inner product of two 1-d tensors"""
+    return _product(x, y, 1, "dot")
+
+
+def outer(x, y):
+    """out[i, j] = x[i] * y[j] for 1-d x, y"""
+    return einsum("i,j->ij", x, y)
+
 
 
 # --- einsum ------------------------------------------------------------------------------------

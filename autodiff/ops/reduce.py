@@ -10,7 +10,8 @@ from ..function import Node, apply
 from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
 from .elementwise import Exp, Where, maximum, minimum, raw, sqrt
-from .shape import BroadcastTo, reshape
+from .broadcast import BroadcastTo
+from .shape import Flip, gather, reshape
 
 # the ufuncs' own reductions: np.sum/np.max add microseconds of Python around them
 _sum, _max, _min = np.add.reduce, np.maximum.reduce, np.minimum.reduce
@@ -245,6 +246,29 @@ class Norm2(Node):
         return (_unreduce(g, shape, self.dim, self.keepdim) * x / out,)
 
 
+class Cumsum(Node):
+    """out = running sum of x along dim; dx = the reversed running sum of g"""
+    __slots__ = ("dim",)
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, x):
+        return np.cumsum(x, axis=self.dim)
+
+    def backward(self, g, out, x):
+        d = (self.dim,)
+        return (Flip.apply(Cumsum.apply(Flip.apply(g, dims=d), dim=self.dim), dims=d),)
+
+
+def cumsum(x, dim):
+    """Running sum along dim"""
+    x = tensor_arg(x, "cumsum")
+    if x.data.ndim == 0:
+        return x
+    return apply(Cumsum(normalize_dims(dim, x.data.ndim, "cumsum")[0]), x)
+
+
 def _numpy_axis(fn):
     """Also accept numpy's names: axis= for dim=, keepdims= for keepdim= (PyTorch does too)."""
     @functools.wraps(fn)
@@ -448,3 +472,26 @@ def any(x, dim=None, keepdim=False):
     x = tensor_arg(x, "any")
     return Tensor._const(np.any(x.data, axis=normalize_dims(dim, x.data.ndim, "any"),
                                 keepdims=keepdim))
+
+
+def sort(x, dim=-1, descending=False):
+    """(values, indices) sorted along dim (stable); values are differentiable (a gather)"""
+    x = tensor_arg(x, "sort")
+    d = normalize_dims(dim, x.data.ndim, "sort")[0] if x.data.ndim else 0
+    if x.data.ndim == 0:
+        return values_indices(x, Tensor._const(np.zeros((), np.int64)))
+    key = -x.data if descending else x.data
+    idx = np.argsort(key, axis=d, kind="stable")
+    return values_indices(gather(x, d, idx), Tensor._const(idx.astype(np.int64)))
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):
+    """(values, indices) of the k largest (or smallest) entries along dim"""
+    x = tensor_arg(x, "topk")
+    d = normalize_dims(dim, x.data.ndim, "topk")[0]
+    n = x.data.shape[d]
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k={k} is out of range for dim {d} of size {n}")
+    key = -x.data if largest else x.data
+    idx = np.take(np.argsort(key, axis=d, kind="stable"), np.arange(k), axis=d)
+    return values_indices(gather(x, d, idx), Tensor._const(idx.astype(np.int64)))

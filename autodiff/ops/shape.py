@@ -9,43 +9,8 @@ import numpy as np
 from ..function import Node, apply
 from ..tensor import Tensor, _axis
 from ._operands import broadcast_shapes, normalize_dims, promote, tensor_arg
-
-
-def _sum_to_array(x, shape):
-    lead = x.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
-    if axes:
-        x = x.sum(axis=axes, keepdims=True)
-    return x.reshape(shape) if lead else x
-
-
-class BroadcastTo(Node):
-    """out = x repeated along new or size-1 dims; dx = sum_to(g, x.shape)"""
-    __slots__ = ("shape",)
-
-    def __init__(self, shape):
-        self.shape = shape
-
-    def forward(self, x):
-        return np.broadcast_to(x, self.shape)
-
-    def backward(self, g, out, x):
-        return (SumTo.apply(g, shape=x.shape),)
-
-
-class SumTo(Node):
-    """out = g summed down to `shape` (undoes broadcasting); dx = broadcast_to(g, x.shape)"""
-    __slots__ = ("shape",)
-
-    def __init__(self, shape):
-        self.shape = shape
-
-    def forward(self, x):
-        return _sum_to_array(x, self.shape)
-
-    def backward(self, g, out, x):
-        return (BroadcastTo.apply(g, shape=x.shape),)
+from .broadcast import BroadcastTo, SumTo, broadcast_to, sum_to  # noqa: F401
+from .elementwise import where
 
 
 class Reshape(Node):
@@ -222,26 +187,6 @@ def _index_item(i):
 
 # --- the functions users call ------------------------------------------------------------------
 
-def broadcast_to(x, shape):
-    """x repeated to `shape` (numpy broadcasting rules); backward sums back"""
-    x = tensor_arg(x, "broadcast_to")
-    shape = tuple(shape)
-    if x.data.shape == shape:
-        return x
-    if broadcast_shapes(x.data.shape, shape) != shape:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.data.shape} to {shape}; each "
-                         f"dimension must match or be 1 (aligned from the right)")
-    return apply(BroadcastTo(shape), x)
-
-
-def sum_to(x, shape):
-    """x summed down to `shape`, the inverse of broadcast_to"""
-    shape = tuple(shape)
-    if x.shape == shape:
-        return x
-    return apply(SumTo(shape), x)
-
-
 def _resolve_shape(shape, size):
     """shape with its -1 (at most one) worked out for `size` elements; None if impossible."""
     if -1 in shape:
@@ -367,7 +312,6 @@ def index_add(g, index, shape):
 def index_put(x, index, value):
     """A copy of x with x[index] = value (value broadcast to the indexed shape); out of place and
     differentiable in x and value - what `x[index] = value` records while gradients are on"""
-    from ._operands import promote
     x = tensor_arg(x, "index_put")
     value, x = promote(value, x, "index_put")
     index = _index_arg(index)
@@ -533,3 +477,22 @@ def pad(x, pad, mode="constant", value=0.0):
             idx = idx % n
         out = getitem(out, (slice(None),) * d + (idx,))
     return out
+
+
+def _triangle(x, diagonal, lower, op):
+    x = tensor_arg(x, op)
+    if x.data.ndim < 2:
+        raise ValueError(f"{op}: expected at least 2 dims, got shape {x.data.shape}")
+    n, m = x.data.shape[-2:]
+    keep = (np.tril if lower else np.triu)(np.ones((n, m), bool), diagonal)
+    return where(Tensor._const(keep), x, Tensor._const(np.zeros((), x.data.dtype)))
+
+
+def tril(x, diagonal=0):
+    """The lower triangle (on and below the given diagonal) of the last two dims; zeros above"""
+    return _triangle(x, diagonal, True, "tril")
+
+
+def triu(x, diagonal=0):
+    """The upper triangle (on and above the given diagonal) of the last two dims; zeros below"""
+    return _triangle(x, diagonal, False, "triu")

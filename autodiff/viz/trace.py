@@ -6,7 +6,6 @@ from typing import Any, List, Optional
 
 import numpy as np
 
-from ..tensor import Tensor
 from . import fmt
 from .graph import Graph, op_name, tensor_key
 from .dot import _Drawing
