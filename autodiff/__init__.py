@@ -27,6 +27,7 @@ from .ops import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, log
                   index_put)
 from .ops import (mm, bmm, dot, outer, square, rsqrt, tril, triu, cumsum, sort, topk,  # noqa
                   isinf, allclose, clone)
+from . import tensor_methods  # noqa: F401  (attaches the ops to Tensor as methods)
 from . import functional
 
 # PyTorch spellings of dtypes
