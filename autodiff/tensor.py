@@ -1,8 +1,8 @@
 """Tensor: an ndarray plus what autograd needs (grad, requires_grad, the node that made it).
 
 The differentiable operations (`+`, `exp`, `sum`, ...) live in `autodiff.ops` and are attached
-as methods in `autodiff/tensor_methods.py` (one table); this file holds only the tensor's own state and the
-methods that are not graph operations.
+as methods by `autodiff/tensor_methods.py` (one table); this file holds only the tensor's own
+state and the methods that are not graph operations.
 """
 import numpy as np
 
