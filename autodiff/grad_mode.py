@@ -100,6 +100,21 @@ class set_grad_enabled(_GradModeSwitch):
         return False
 
 
+def enter_scope(names):
+    """name_scope's entry without the object, for nn.Module.__call__ (a hot path): appends the
+    names (a tuple of str) to the scope and returns the previous scope for exit_scope."""
+    previous = _state.scope
+    if names:
+        _set_scope(previous + names)
+    return previous
+
+
+def exit_scope(previous):
+    """Restores the scope that enter_scope returned."""
+    if _state.scope is not previous:
+        _set_scope(previous)
+
+
 class name_scope:
     """Context manager: ops recorded inside are tagged with this name (nested scopes, or several
     names at once, give a path such as ('blocks', '1')), readable as node.scope.
@@ -121,31 +136,11 @@ class name_scope:
         exit_scope(self._previous)
         return False
 
-    @staticmethod
-    def push(names):
-        """The object-free form, for hot paths such as nn.Module.__call__: appends `names` (a
-        tuple of str) to the current scope and returns a token for name_scope.pop."""
-        return enter_scope(names)
-
-    @staticmethod
-    def pop(token):
-        """Restores the scope that name_scope.push returned as `token`."""
-        exit_scope(token)
-
-
-def enter_scope(names):
-    """name_scope's entry without the object, for nn.Module.__call__ (a hot path): appends the
-    names (a tuple of str) to the scope and returns the previous scope for exit_scope."""
-    previous = _state.scope
-    if names:
-        _set_scope(previous + names)
-    return previous
-
-
-def exit_scope(previous):
-    """Restores the scope that enter_scope returned."""
-    if _state.scope is not previous:
-        _set_scope(previous)
+    # The object-free form, for hot paths such as nn.Module.__call__:
+    # token = name_scope.push(names) appends `names` (a tuple of str) to the current scope,
+    # name_scope.pop(token) restores the scope it replaced.
+    push = staticmethod(enter_scope)
+    pop = staticmethod(exit_scope)
 
 
 def _set_scope(scope):

@@ -51,13 +51,14 @@ def _store(self, op, result):
 
 def _ufunc_inplace(ufunc, op, doc):
     def method(self, other, *, alpha=1):
-        _check(self, op, other)
-        o = _raw(other)
+        if _state.enabled:  # (under no_grad, as in optimizers, nothing can be recorded)
+            _check(self, op, other)
+        o = other.data if isinstance(other, Tensor) else other
         if alpha != 1:
             o = o * alpha
         data = writable(self)
         try:
-            ufunc(data, o, out=data, casting="same_kind")
+            ufunc(data, o, out=data)  # (numpy's default casting for out=: same_kind)
         except (TypeError, ValueError) as e:
             raise RuntimeError(f"{op}: cannot update a tensor of shape {data.shape} and dtype "
                                f"{data.dtype} in place with an operand of shape {np.shape(o)} "

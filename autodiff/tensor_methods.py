@@ -1,4 +1,11 @@
-"""Attaches the ops to Tensor as methods and Python operators (one list, in one place)."""
+"""Attaches the ops to Tensor as methods and Python operators (one list, in one place).
+
+Attached at import time, they are invisible in autodiff/tensor.py; autodiff/tensor.pyi, the
+stub that readers, IDEs and type checkers see, lists them all with their signatures, docstrings
+and implementing functions. It is generated from the live class: after changing this table,
+autodiff/inplace.py, tensor.py or an op's signature, run `python scripts/gen_tensor_stub.py`
+(tests/test_tensor_stub.py fails until the stub matches).
+"""
 import numpy as np
 
 from . import ops

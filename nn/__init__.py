@@ -4,8 +4,9 @@
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
     loss = F.cross_entropy(model(x), y)
 """
-from nn.module import (Module, Parameter, Sequential, ModuleList, ModuleDict,  # noqa: F401
-                       ParameterList)
+from nn.parameter import Parameter  # noqa: F401
+from nn.module import Module  # noqa: F401
+from nn.containers import Sequential, ModuleList, ModuleDict, ParameterList  # noqa: F401
 from nn.layers import (Identity, Linear, MLP, Flatten, Unflatten, Dropout,  # noqa: F401
                        BatchNorm1d, LayerNorm, Embedding)
 from nn.activations import (ReLU, LeakyReLU, PReLU, ELU, GELU, SiLU, Sigmoid, Tanh,  # noqa

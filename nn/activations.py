@@ -3,7 +3,8 @@ Softmax, LogSoftmax (thin wrappers over nn.functional)."""
 import autodiff as ad
 
 from . import functional as F
-from .module import Module, Parameter
+from .module import Module
+from .parameter import Parameter
 
 
 class ReLU(Module):

@@ -1,13 +1,16 @@
 """Convolutional layers (NCHW): Conv2d, pooling, BatchNorm2d and a residual block, built on
-autodiff's conv2d / pooling ops and nn.functional.batch_norm."""
+nn.functional's conv2d, pooling and batch_norm."""
 import math
 import numbers
 
 import autodiff as ad
-from autodiff.ops import conv as _conv
+from nn import functional as F
 from nn import init
-from nn.layers import BatchNorm1d
-from nn.module import Module, Parameter, Sequential
+from nn.containers import Sequential
+from nn.activations import ReLU
+from nn.layers import BatchNorm1d, Flatten, Linear
+from nn.module import Module
+from nn.parameter import Parameter
 
 
 def _pair(v):
@@ -47,8 +50,8 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        return _conv.conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                            self.dilation, self.groups)
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -71,7 +74,7 @@ class MaxPool2d(Module):
         self.padding, self.dilation = padding, dilation
 
     def forward(self, input):
-        return _conv.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation)
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -89,8 +92,9 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, input):
-        return _conv.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
-                                self.count_include_pad, self.divisor_override)
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
+                            count_include_pad=self.count_include_pad,
+                            divisor_override=self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -104,7 +108,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, input):
-        return _conv.adaptive_avg_pool2d(input, self.output_size)
+        return F.adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -161,8 +165,6 @@ def livestream_cnn(in_shape, n_classes, hidden=128):
     """The livestream's CNN for (C, H, W) images, or flat square ones: 5x5 conv 16 ('same') ->
     2x2 max-pool -> ReLU -> 5x5 conv 36 -> 2x2 max-pool -> ReLU -> flatten -> FC hidden ->
     ReLU -> FC n_classes (for 28x28 MNIST the flatten size is 7*7*36 = 1764)"""
-    from nn.layers import Flatten, Linear
-    from nn.activations import ReLU
     head = []
     if len(in_shape) == 1:
         side = math.isqrt(in_shape[0])

@@ -3,9 +3,12 @@ import math
 
 import autodiff as ad
 
+from . import activations as A
 from . import functional as F
 from . import init
-from .module import Module, Parameter, Sequential
+from .containers import Sequential
+from .module import Module
+from .parameter import Parameter
 
 
 class Identity(Module):
@@ -235,7 +238,6 @@ class Embedding(Module):
 def _activation(spec):
     """A fresh activation module from a name ('relu', 'tanh', ...), a Module class or a
     factory function."""
-    from . import activations as A
     names = {"relu": A.ReLU, "tanh": A.Tanh, "sigmoid": A.Sigmoid, "gelu": A.GELU,
              "leaky_relu": A.LeakyReLU, "elu": A.ELU, "softplus": A.Softplus, "prelu": A.PReLU,
              "silu": A.SiLU, "identity": Identity, "linear": Identity}

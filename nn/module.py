@@ -1,4 +1,4 @@
-"""Module, Parameter and the containers (Sequential, ModuleList, ModuleDict), as torch.nn's.
+"""Module, the base class of layers and models, as torch.nn.Module.
 
 A Module finds its parameters, buffers and submodules through attribute assignment
 (`self.fc = Linear(3, 4)`), in registration order, and names them with dotted paths
@@ -12,51 +12,9 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
-from autodiff.grad_mode import enter_scope, exit_scope  # name_scope without the object
+from nn.parameter import Parameter
 
-
-class Parameter(Tensor):
-    """A leaf Tensor that a Module registers as a learnable parameter (requires_grad=True)."""
-
-    __slots__ = ()
-
-    def __init__(self, data=None, requires_grad=True):
-        if data is None:
-            arr = np.empty((0,), ad.get_default_dtype())
-        elif isinstance(data, Tensor):
-            arr = data.data  # shares memory, like torch.nn.Parameter(t)
-        else:
-            arr = ad.tensor(data).data
-        if requires_grad and arr.dtype.kind != "f":
-            raise TypeError(f"Parameter: only floating-point data can require gradients, got "
-                            f"dtype {arr.dtype}; convert first (e.g. t.float()) or pass "
-                            f"requires_grad=False")
-        self.data = arr
-        self._grad = None
-        self._requires_grad = bool(requires_grad)
-        self.grad_fn = None
-        self._output_nr = 0
-        self._hooks = None
-        self.name = None
-
-    def __reduce_ex__(self, protocol):
-        return (_rebuild_parameter, (self.data, self._requires_grad))
-
-    def __deepcopy__(self, memo):
-        p = Parameter(Tensor._const(self.data.copy()), self._requires_grad)
-        if self._grad is not None:
-            p._grad = Tensor._const(self._grad.data.copy())
-        memo[id(self)] = p
-        return p
-
-    def __repr__(self):
-        return "Parameter containing:\n" + Tensor.__repr__(self)
-
-    __str__ = __repr__
-
-
-def _rebuild_parameter(data, requires_grad):
-    return Parameter(Tensor._const(np.array(data)), requires_grad)
+_push_scope, _pop_scope = ad.name_scope.push, ad.name_scope.pop  # name_scope without the object
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -232,7 +190,7 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         stack = _calls.stack
-        previous = enter_scope(_path_from(stack[-1], self) if stack else ())
+        token = _push_scope(_path_from(stack[-1], self) if stack else ())
         stack.append(self)
         try:
             if self._forward_pre_hooks or self._forward_hooks:
@@ -240,7 +198,7 @@ class Module:
             return self.forward(*args, **kwargs)
         finally:
             stack.pop()
-            exit_scope(previous)
+            _pop_scope(token)
 
     def _call_with_hooks(self, args, kwargs):
         for hook in list(self._forward_pre_hooks.values()):
@@ -381,8 +339,8 @@ class Module:
             for p in m._parameters.values():
                 if p is not None:
                     p.data = fn(p.data)
-                    if p._grad is not None:
-                        p._grad = Tensor._const(fn(p._grad.data))
+                    if p.grad is not None:
+                        p.grad = ad.from_numpy(fn(p.grad.data))
             for name, b in m._buffers.items():
                 if b is not None:
                     b.data = fn(b.data)
@@ -467,10 +425,7 @@ class Module:
                                + "\n\t".join(errors) + hint)
         with ad.no_grad():
             for k, arr in values.items():
-                target = own[k]
-                if not target.data.flags.writeable:
-                    target.data = np.array(target.data)
-                np.copyto(target.data, arr.astype(target.dtype, copy=False))
+                own[k].copy_(arr)  # casts to the target's dtype
         return _IncompatibleKeys(missing, unexpected)
 
     # --- printing ------------------------------------------------------------------------
@@ -526,212 +481,3 @@ def _path_from(caller, callee):
         if m is callee and name:
             return tuple(name.split("."))
     return ()
-
-
-# --- containers ----------------------------------------------------------------------------
-
-def _index(idx, n, kind):
-    idx = int(idx)
-    if not -n <= idx < n:
-        raise IndexError(f"{kind} index {idx} is out of range for length {n}")
-    return idx % n
-
-
-class _ModuleSequence(Module):
-    """What Sequential and ModuleList share: modules named '0', '1', ... in order."""
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        """Adds a module at the end; returns self."""
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        """Inserts a module before position index (renumbering the rest); returns self."""
-        mods = list(self._modules.values())
-        n = len(mods)
-        if not -n <= index <= n:
-            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range for "
-                             f"length {n}")
-        mods.insert(index % (n + 1) if index < 0 else index, module)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
-        return self
-
-
-class Sequential(_ModuleSequence):
-    """Modules applied in order: Sequential(a, b, c)(x) = c(b(a(x))). Also takes an
-    OrderedDict of named modules."""
-
-    def __init__(self, *args):
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], (dict, OrderedDict)):
-            for name, m in args[0].items():
-                self.add_module(name, m)
-        else:
-            for i, m in enumerate(args):
-                if not isinstance(m, Module):
-                    raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a "
-                                    f"Module (wrap functions in a Module, e.g. nn.ReLU())")
-                self.add_module(str(i), m)
-
-    def __getitem__(self, idx):
-        mods = list(self._modules.items())
-        if isinstance(idx, slice):
-            return type(self)(OrderedDict(mods[idx])) if type(self) is Sequential else \
-                Sequential(OrderedDict(mods[idx]))
-        return mods[_index(idx, len(mods), "Sequential")][1]
-
-    def __setitem__(self, idx, module):
-        key = list(self._modules)[_index(idx, len(self._modules), "Sequential")]
-        self.add_module(key, module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules)
-        for k in (keys[idx] if isinstance(idx, slice)
-                  else [keys[_index(idx, len(keys), "Sequential")]]):
-            del self._modules[k]
-        if all(k.isdigit() for k in self._modules):  # keep names 0..n-1, as PyTorch does
-            mods = list(self._modules.values())
-            self._modules.clear()
-            for i, m in enumerate(mods):
-                self._modules[str(i)] = m
-
-    def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-
-class ModuleList(_ModuleSequence):
-    """A list of modules whose parameters are registered (names '0', '1', ...); it has no
-    forward - iterate over it in your own."""
-
-    def __init__(self, modules=None):
-        super().__init__()
-        if modules is not None:
-            self.extend(modules)
-
-    def __getitem__(self, idx):
-        mods = list(self._modules.values())
-        if isinstance(idx, slice):
-            return ModuleList(mods[idx])
-        return mods[_index(idx, len(mods), "ModuleList")]
-
-    def __setitem__(self, idx, module):
-        self.add_module(str(_index(idx, len(self), "ModuleList")), module)
-
-    def __delitem__(self, idx):
-        mods = list(self._modules.values())
-        if isinstance(idx, slice):
-            del mods[idx]
-        else:
-            del mods[_index(idx, len(mods), "ModuleList")]
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
-
-    def __iadd__(self, modules):
-        return self.extend(modules)
-
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleList has no forward(); iterate over it: "
-                                  "`for layer in self.layers: x = layer(x)`")
-
-
-class ModuleDict(Module):
-    """A dict of modules whose parameters are registered under their keys."""
-
-    def __init__(self, modules=None):
-        super().__init__()
-        if modules is not None:
-            self.update(modules)
-
-    def __getitem__(self, key):
-        return self._modules[key]
-
-    def __setitem__(self, key, module):
-        self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
-
-    def pop(self, key):
-        m = self._modules[key]
-        del self._modules[key]
-        return m
-
-    def clear(self):
-        self._modules.clear()
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for k, m in items:
-            self[k] = m
-
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleDict has no forward(); call its entries: "
-                                  "`self.heads['cls'](x)`")
-
-
-class ParameterList(Module):
-    """A list of Parameters registered under '0', '1', ..."""
-
-    def __init__(self, values=None):
-        super().__init__()
-        for v in values or ():
-            self.append(v)
-
-    def __getitem__(self, idx):
-        return list(self._parameters.values())[_index(idx, len(self), "ParameterList")]
-
-    def __setitem__(self, idx, p):
-        self.register_parameter(str(_index(idx, len(self), "ParameterList")), _as_param(p))
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters.values())
-
-    def append(self, p):
-        self._parameters[str(len(self))] = _as_param(p)
-        return self
-
-    def extend(self, ps):
-        for p in ps:
-            self.append(p)
-        return self
-
-
-def _as_param(p):
-    return p if isinstance(p, Parameter) else Parameter(p)

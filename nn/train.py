@@ -28,6 +28,7 @@ import autodiff as ad
 import nn
 import nn.functional as F
 from nn import optim
+from nn.conv import livestream_cnn
 from nn.data import DataLoader, TensorDataset, datasets
 from nn.serialization import load, save
 
@@ -72,7 +73,6 @@ def build_mlp(in_shape, n_classes, config):
 
 def build_cnn(in_shape, n_classes, config):
     """The livestream CNN (nn.conv.livestream_cnn): two 5x5 conv + max-pool stages, FC hidden."""
-    from nn.conv import livestream_cnn
     return livestream_cnn(tuple(in_shape), n_classes, hidden=config["hidden"][-1])
 
 

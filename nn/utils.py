@@ -17,14 +17,6 @@ def _params(parameters, fn):
     return params
 
 
-def _grad_array(p):
-    """p.grad's ndarray, made writeable if needed (it is updated in place)."""
-    g = p.grad
-    if not g.data.flags.writeable:
-        g.data = g.data.copy()
-    return g.data
-
-
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """total = ||(||g_1||_p, ..., ||g_n||_p)||_p; every g *= min(1, max_norm / (total + 1e-6)).
 
@@ -34,7 +26,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not params:
         return ad.tensor(0.0)
-    grads = [_grad_array(p) for p in params]
+    grads = [p.grad.data for p in params]
     dtype = np.result_type(*grads)
     norms = np.array([np.linalg.norm(g.ravel(), ord=norm_type) for g in grads], dtype=dtype)
     total = np.asarray(np.linalg.norm(norms, ord=norm_type), dtype=dtype)
@@ -45,8 +37,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                            f" - or pass error_if_nonfinite=False to clip anyway")
     coef = min(max_norm / (float(total) + 1e-6), 1.0)
     if coef < 1.0 or not np.isfinite(total):  # below max_norm the grads stay untouched
-        for g in grads:
-            g *= g.dtype.type(coef) if np.isfinite(coef) else coef
+        with ad.no_grad():
+            for p in params:
+                p.grad.mul_(np.asarray(coef, p.grad.dtype) if np.isfinite(coef) else coef)
     return ad.tensor(total)
 
 
@@ -55,10 +48,10 @@ def clip_grad_value_(parameters, clip_value):
     if isinstance(clip_value, bool) or not isinstance(clip_value, numbers.Real) or clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be a non-negative number, got "
                          f"{clip_value!r}")
-    for p in _params(parameters, "clip_grad_value_"):
-        if p.grad is not None:
-            g = _grad_array(p)
-            np.clip(g, -clip_value, clip_value, out=g)
+    with ad.no_grad():
+        for p in _params(parameters, "clip_grad_value_"):
+            if p.grad is not None:
+                p.grad.clamp_(-clip_value, clip_value)
 
 
 def parameters_to_vector(parameters):
@@ -82,12 +75,11 @@ def vector_to_parameters(vec, parameters):
         raise ValueError(f"vector_to_parameters: vec has {vec.shape[0]} elements but the "
                          f"parameters have {total} in all")
     start = 0
-    for p in params:
-        n = p.numel()
-        if not p.data.flags.writeable:
-            p.data = p.data.copy()
-        p.data[...] = vec.data[start:start + n].reshape(p.shape)
-        start += n
+    with ad.no_grad():
+        for p in params:
+            n = p.numel()
+            p.copy_(vec.data[start:start + n].reshape(p.shape))
+            start += n
 
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",

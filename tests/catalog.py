@@ -405,12 +405,62 @@ CATALOG = [
        lambda x, y: x[:, :, None] * y[:, None, :], fixed((2, 3), (2, 2)), label="outer"),
     Op("einsum", lambda x, y: ad.einsum("ij,k->i", x, y),
        lambda x, y: x.sum(1) * y.sum(), fixed((2, 3), (2,)), label="summed-away letters"),
+    # Tensor methods with no function form (the METHOD_* lists below name the others)
+    Op("T", lambda x: x.T, lambda x: x.T, unary()),
+    Op("t", lambda x: x.t(), lambda x: x.T,
+       lambda draw: [draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=MAX_SIDE))]),
+    Op("masked_fill", lambda c, x: x.masked_fill(c > 0, 0.5),
+       lambda c, x: np.where(c > 0, 0.5, x), lambda draw: unary()(draw) * 2, constants=(0,)),
+    Op("masked_fill", lambda c, x, v: x.masked_fill(c > 0, v),
+       lambda c, x, v: np.where(c > 0, v, x), lambda draw: unary()(draw) * 2 + [()],
+       constants=(0,), label="0-d tensor value"),
 ]
 
 # Public ops with no gradient (piecewise constant or boolean); the guard test accepts these.
 NON_DIFFERENTIABLE = {"lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or",
                       "logical_xor", "logical_not", "sign", "isnan", "isfinite", "floor", "ceil",
                       "round", "argmax", "argmin", "all", "any", "isinf", "allclose"}
+
+# Tensor methods and operators with no function form that are not catalogued above under their
+# own name: each is in exactly one of these lists (test_every_public_op_is_in_the_catalog).
+# Same op as a catalogued one (name -> the catalogued op or ops it runs):
+METHOD_ALIASES = {
+    "__add__": "add", "__radd__": "add", "__sub__": "sub", "__rsub__": "sub",
+    "__mul__": "mul", "__rmul__": "mul", "__truediv__": "div", "__rtruediv__": "div",
+    "__pow__": "pow", "__rpow__": "pow", "__matmul__": "matmul", "__rmatmul__": "matmul",
+    "__neg__": "neg", "__abs__": "abs", "__getitem__": "getitem",
+    "__iter__": "getitem",                                  # yields x[0], x[1], ...
+    "__array_ufunc__": ("add", "sub", "mul", "div", "pow", "matmul", "neg", "exp", "log",
+                        "log1p", "sqrt", "sin", "cos", "tanh", "abs", "maximum", "minimum"),
+    "to": "cast", "type_as": "cast", "float": "cast", "double": "cast", "half": "cast",
+    "expand_as": "expand", "view_as": "view", "reshape_as": "reshape",
+}
+# The tensor itself (or its node under another class): nothing is recorded, no rule to check.
+METHOD_IDENTITIES = {"__pos__", "contiguous", "as_subclass"}
+# No gradient: comparisons and bitwise ops, floor division, casts to int or bool, new constants,
+# detach (cuts the graph by definition), and conversions that leave the graph (Python numbers,
+# ndarrays).
+METHOD_NON_DIFFERENTIABLE = {
+    "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__or__", "__xor__",
+    "__invert__", "bitwise_and", "bitwise_or", "__floordiv__", "__rfloordiv__", "bool", "int",
+    "long", "new_zeros", "new_ones", "new_full", "new_tensor", "detach", "item", "tolist",
+    "numpy", "__array__", "__float__", "__int__", "__index__", "__bool__",
+}
+# In place: outside the graph (parameter updates, initialisation), or, for x[i] = v and x += y
+# while recording, the out-of-place index_put / add ... already catalogued.
+METHOD_IN_PLACE = {
+    "add_", "sub_", "mul_", "div_", "addcmul_", "addcdiv_", "lerp_", "clamp_", "maximum_",
+    "sqrt_", "copy_", "fill_", "zero_", "normal_", "uniform_", "detach_", "__iadd__", "__isub__",
+    "__imul__", "__itruediv__", "__setitem__",
+}
+# Not ops: attributes, autograd API, sizes, and Python's object protocol.
+TENSOR_NOT_OPS = {
+    "backward", "register_hook", "retain_grad", "requires_grad_", "size", "dim", "numel", "cpu",
+    "device", "dtype", "grad", "grad_fn", "is_leaf", "ndim", "shape", "data", "name",
+    "requires_grad", "retains_grad", "__init__", "__repr__", "__str__", "__format__", "__len__",
+    "__hash__", "__reduce_ex__", "__array_priority__", "__slots__", "__dict__", "__doc__",
+    "__module__", "__weakref__",
+}
 
 # convolution and pooling: entries and naive loop references live in tests/catalog_conv.py
 from catalog_conv import conv_catalog  # noqa: E402

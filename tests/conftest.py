@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import autodiff as ad
+from _torch import require_torch
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=25,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -25,3 +26,10 @@ def _fresh_state():
     with ad.enable_grad():
         yield
     ad.set_default_dtype(ad.float32)
+
+
+@pytest.fixture
+def torch():
+    """The torch module for a PyTorch cross-check, or a clean skip naming the wheel to install
+    (tests/_torch.py has the conversions and comparisons)."""
+    return require_torch()

@@ -3,46 +3,25 @@
 Each test runs the same student-style snippet with `torch` and with `autodiff`/`nn` and compares
 forward values, gradients and dtypes.
 """
+import functools
+
 import numpy as np
 import pytest
 
 import autodiff as ad
 import nn
 import nn.functional as F
+from _torch import (assert_close, assert_grads_close, backward_both, pair, require_torch,
+                    run_both, to_ad, to_numpy)
 from nn.data import DataLoader, TensorDataset
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
 import torch.nn as tnn  # noqa: E402
 import torch.nn.functional as TF  # noqa: E402
 
-
-def _np(t):
-    return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t)
-
-
-def _close(a, t, tol=1e-6):
-    a, t = _np(a), _np(t)
-    assert a.shape == t.shape, (a.shape, t.shape)
-    assert a.dtype == t.dtype, (a.dtype, t.dtype)
-    np.testing.assert_allclose(a, t, rtol=tol, atol=tol, equal_nan=True)
-
-
-def _both(fn, *arrays, tol=1e-6):
-    """Run fn(lib, *tensors) in torch and autodiff; compare output and every input gradient."""
-    res = []
-    for lib in (torch, ad):
-        xs = [lib.tensor(a, requires_grad=np.issubdtype(a.dtype, np.floating)) for a in arrays]
-        out = fn(lib, *xs)
-        g = np.asarray(np.random.RandomState(0).randn(*out.shape)).astype(_np(out).dtype)
-        out.backward(lib.tensor(g))
-        res.append((out, [x.grad for x in xs]))
-    (ot, gt), (oa, ga) = res
-    _close(oa, ot, tol)
-    for a, t in zip(ga, gt):
-        if t is None:
-            assert a is None or not np.any(_np(a))
-        else:
-            _close(a, t, tol)
+TOL = 1e-6  # rtol and atol of every comparison here unless a test says otherwise
+close = functools.partial(assert_close, tol=TOL)  # same shape, dtype and values as torch's
+both = functools.partial(run_both, tol=TOL)  # both(fn, *arrays): fn(lib, *leaves), torch vs ad
 
 
 R = np.random.RandomState(1)
@@ -66,7 +45,7 @@ Z234 = R.randn(2, 3, 4)
 ], ids=["sum-tuple-neg", "sum-keepdim", "var-biased", "std-correction0", "max-min-dim",
         "logsumexp", "prod-dim", "norm-p1", "amax", "torch.max(x, 1)"])
 def test_reductions_match_torch_float64(fn):
-    _both(fn, X34)
+    both(fn, X34)
 
 
 @pytest.mark.parametrize("data,fn", [
@@ -84,14 +63,14 @@ def test_reductions_match_torch_float64(fn):
 ], ids=["prod-one-zero", "prod-two-zeros", "max-tie", "amax-tie", "lse-huge", "norm-at-zero",
         "kinks", "sigmoid-saturated", "0d", "empty-sum", "empty-amax"])
 def test_edge_values_match_torch(data, fn):
-    _both(fn, data)
+    both(fn, data)
 
 
 def test_broadcast_column_with_row_and_batched_matmul():
-    _both(lambda m, a, b: a * b + a / (b + 3), R.randn(3, 1), R.randn(1, 4))
-    _both(lambda m, a, b: a @ b, R.randn(2, 1, 3, 4), R.randn(5, 4, 2))
-    _both(lambda m, a, b: a @ b, R.randn(3), X34)
-    _both(lambda m, a: a.T @ a, X34)  # non-contiguous operand
+    both(lambda m, a, b: a * b + a / (b + 3), R.randn(3, 1), R.randn(1, 4))
+    both(lambda m, a, b: a @ b, R.randn(2, 1, 3, 4), R.randn(5, 4, 2))
+    both(lambda m, a, b: a @ b, R.randn(3), X34)
+    both(lambda m, a: a.T @ a, X34)  # non-contiguous operand
 
 
 # ---------------------------------------------------------------- indexing and shape
@@ -113,7 +92,7 @@ def test_broadcast_column_with_row_and_batched_matmul():
         "step-slice", "gather", "masked_fill", "iterate-rows", "split-list", "repeat-new-dim",
         "flip"])
 def test_indexing_and_shape_ops_match_torch(fn):
-    _both(fn, X34)
+    both(fn, X34)
 
 
 @pytest.mark.parametrize("fn", [
@@ -127,7 +106,7 @@ def test_indexing_and_shape_ops_match_torch(fn):
 ], ids=["none-ellipsis", "flatten-0-1", "permute-neg", "transpose-reshape", "einsum-ellipsis",
         "unbind-stack", "expand-minus-one"])
 def test_3d_shape_ops_match_torch(fn):
-    _both(fn, Z234)
+    both(fn, Z234)
 
 
 # ---------------------------------------------------------------- dtypes
@@ -173,7 +152,7 @@ def test_float64_gradients_keep_dtype_through_float32_mix():
         x = lib.tensor([1., 2.], dtype=lib.float64, requires_grad=True)
         w = lib.tensor([3., 4.], requires_grad=True)
         (x * w).sum().backward()
-        assert _np(x.grad).dtype == np.float64 and _np(w.grad).dtype == np.float32
+        assert to_numpy(x.grad).dtype == np.float64 and to_numpy(w.grad).dtype == np.float32
     x = ad.tensor([1., 2.], dtype=ad.float64, requires_grad=True)
     (x.float() * 3).sum().backward()
     assert x.grad.dtype == np.float64
@@ -215,7 +194,7 @@ def test_sgd_step_under_no_grad_matches_torch():
             w[0] = 5.0
         w.grad.zero_()
         assert w.is_leaf and w.requires_grad
-        out.append(_np(w).copy())
+        out.append(to_numpy(w).copy())
     np.testing.assert_allclose(out[1], out[0], rtol=1e-6)
 
 
@@ -267,7 +246,7 @@ def _run_custom(lib):
 
 def test_custom_function_higher_order_and_unused_output():
     for a, t in zip(_run_custom(ad), _run_custom(torch)):
-        _close(a, t)
+        close(a, t)
 
 
 def test_hooks_retain_grad_and_retain_graph_match_torch():
@@ -282,8 +261,8 @@ def test_hooks_retain_grad_and_retain_graph_match_torch():
         h.remove()
         z.backward()
         res.append((x.grad, y.grad))
-    _close(res[1][0], res[0][0])
-    _close(res[1][1], res[0][1])
+    close(res[1][0], res[0][0])
+    close(res[1][1], res[0][1])
 
 
 def test_gradient_penalty_double_backward_matches_torch():
@@ -295,8 +274,8 @@ def test_gradient_penalty_double_backward_matches_torch():
         gx, = grad(f.gelu(x @ W).sum(), x, create_graph=True)
         ((gx.norm(2, dim=1) - 1) ** 2).mean().backward()
         res.append((W.grad, x.grad))
-    _close(res[1][0], res[0][0])
-    _close(res[1][1], res[0][1])
+    close(res[1][0], res[0][0])
+    close(res[1][1], res[0][1])
 
 
 @pytest.mark.parametrize("name", ["layer_norm", "cross_entropy", "conv2d"])
@@ -317,19 +296,19 @@ def test_nn_functional_grad_of_grad_matches_torch(name):
         g1, = grad(y, wrt, create_graph=True)
         g2, = grad((g1 ** 2).sum(), x)
         res.append(g2)
-    _close(res[1], res[0])
+    close(res[1], res[0])
 
 
 def test_functional_transforms_match_torch():
     f = lambda x: (x ** 3).sum() + x[0] * x[1]  # noqa: E731
-    _close(ad.functional.hessian(f, ad.tensor([1., 2.], dtype=ad.float64)),
-           torch.autograd.functional.hessian(f, torch.tensor([1., 2.], dtype=torch.float64)))
+    close(ad.functional.hessian(f, ad.tensor([1., 2.], dtype=ad.float64)),
+          torch.autograd.functional.hessian(f, torch.tensor([1., 2.], dtype=torch.float64)))
     x, v = np.array([0.3, -0.2]), np.array([1., 2.])
     for name in ("vjp", "jvp"):
         _, ga = getattr(ad.functional, name)(lambda t: t.tanh() * 2, ad.tensor(x), ad.tensor(v))
         _, gt = getattr(torch.autograd.functional, name)(lambda t: t.tanh() * 2,
                                                          torch.tensor(x), torch.tensor(v))
-        _close(ga, gt)
+        close(ga, gt)
 
 
 def test_pow_tensor_exponent_grad_at_zero_zero():
@@ -358,7 +337,7 @@ def test_cross_entropy_variants_match_torch(kw, target, logits):
     def fn(lib, x):
         kw2 = {k: lib.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
         return (TF if lib is torch else F).cross_entropy(x, lib.tensor(target), **kw2)
-    _both(fn, logits)
+    both(fn, logits)
 
 
 P, Q = R.randn(5, 3), R.randn(5, 3)
@@ -381,14 +360,13 @@ PR, TG = 1 / (1 + np.exp(-P)), (R.rand(5, 3) > 0.5).astype(np.float64)
 ], ids=["smooth_l1", "huber", "bce-weight", "bce-logits-pos_weight", "multi_margin", "nll",
         "mse-0d"])
 def test_losses_match_torch(fn, args):
-    _both(lambda m, *xs: fn(TF if m is torch else F, m, *xs), *args)
+    both(lambda m, *xs: fn(TF if m is torch else F, m, *xs), *args)
 
 
 # ---------------------------------------------------------------- layers, optimizers, schedulers
 
 def _copy(tm, am):
-    am.load_state_dict({k: ad.tensor(v.detach().numpy().copy())
-                        for k, v in tm.state_dict().items()})
+    am.load_state_dict({k: to_ad(v) for k, v in tm.state_dict().items()})
 
 
 @pytest.mark.parametrize("ctor,shape", [
@@ -407,18 +385,16 @@ def test_layers_train_steps_match_torch(ctor, shape):
     rs = np.random.RandomState(2)
     for _ in range(2):
         x = (rs.randn(*shape) * 3 + 1).astype(np.float32)
-        xt, xa = torch.tensor(x, requires_grad=True), ad.tensor(x, requires_grad=True)
+        xa, xt = pair(x)
         ot, oa = tm(xt), am(xa)
-        g = rs.randn(*ot.shape).astype(np.float32)
-        ot.backward(torch.tensor(g))
-        oa.backward(ad.tensor(g))
-        _close(oa, ot, 1e-4)
-        _close(xa.grad, xt.grad, 1e-4)
+        backward_both(oa, ot, seed=2)
+        close(oa, ot, tol=1e-4)
+        close(xa.grad, xt.grad, tol=1e-4)
     assert list(am.state_dict()) == list(tm.state_dict())
     for k, v in tm.state_dict().items():
-        _close(am.state_dict()[k], v, 1e-4)
-    for (n, p), (_, q) in zip(tm.named_parameters(), am.named_parameters()):
-        _close(q.grad, p.grad, 1e-4)
+        close(am.state_dict()[k], v, tol=1e-4)
+    assert [n for n, _ in am.named_parameters()] == [n for n, _ in tm.named_parameters()]
+    assert_grads_close(list(am.parameters()), list(tm.parameters()), tol=1e-4)
 
 
 def _mlp(n):
@@ -456,7 +432,7 @@ def test_training_loop_matches_torch(opt, sched):
             if s is not None:
                 s.step(loss.item()) if "Plateau" in type(s).__name__ else s.step()
     for k, v in tm.state_dict().items():
-        _close(am.state_dict()[k], v, 1e-4)
+        close(am.state_dict()[k], v, tol=1e-4)
     assert oa.param_groups[0]["lr"] == pytest.approx(ot.param_groups[0]["lr"])
 
 
@@ -512,8 +488,8 @@ def test_dataloader_batches_match_torch():
         torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(Y)), batch_size=4))
     assert len(a) == len(t) == 3
     for (xa, ya), (xt, yt) in zip(a, t):
-        _close(xa, xt)
-        _close(ya, yt)
+        close(xa, xt)
+        close(ya, yt)
 
 
 def test_dataloader_accepts_torch_worker_arguments():
@@ -541,9 +517,9 @@ KL_T /= KL_T.sum(1, keepdims=True)
 @pytest.mark.parametrize("log_target", [False, True])
 def test_kl_div_matches_torch(reduction, log_target):
     target = np.log(KL_T) if log_target else KL_T
-    _both(lambda m, a, b: (TF if m is torch else F).kl_div(
+    both(lambda m, a, b: (TF if m is torch else F).kl_div(
         a.log_softmax(1), b, reduction=reduction, log_target=log_target), KL_IN, target)
-    _both(lambda m, a: (tnn if m is torch else nn).KLDivLoss(
+    both(lambda m, a: (tnn if m is torch else nn).KLDivLoss(
         reduction=reduction, log_target=log_target)(
         a.log_softmax(1), (torch if m is torch else ad).tensor(target)), KL_IN)
 
@@ -564,11 +540,11 @@ def test_kl_div_zero_target_probability_contributes_zero():
     (lambda f, a, b: f.cosine_similarity(a, b, dim=-1), (R.randn(2, 1, 3), R.randn(4, 3))),
 ], ids=["normalize-zero-row", "normalize-p1", "cosine", "cosine-broadcast"])
 def test_normalize_and_cosine_similarity_match_torch(fn, args):
-    _both(lambda m, *xs: fn(TF if m is torch else F, *xs), *args)
+    both(lambda m, *xs: fn(TF if m is torch else F, *xs), *args)
 
 
 def test_unflatten_matches_torch():
-    _both(lambda m, a: (tnn if m is torch else nn).Unflatten(-1, (2, 3))(a), R.randn(4, 5, 6))
+    both(lambda m, a: (tnn if m is torch else nn).Unflatten(-1, (2, 3))(a), R.randn(4, 5, 6))
     model = nn.Sequential(nn.Linear(4, 6), nn.Unflatten(1, (2, 3)))
     assert model(ad.randn(5, 4)).shape == (5, 2, 3)
 
@@ -593,8 +569,8 @@ def test_rnn_loop_gradients_match_torch():
             outs.append(h)
         lib.stack(outs, dim=1).pow(2).mean().backward()
         res.append((Wx.grad, Wh.grad))
-    _close(res[1][0], res[0][0])
-    _close(res[1][1], res[0][1])
+    close(res[1][0], res[0][0])
+    close(res[1][1], res[0][1])
 
 
 def test_weight_tying_shares_one_parameter_like_torch():
@@ -608,7 +584,7 @@ def test_weight_tying_shares_one_parameter_like_torch():
         (dec(emb(lib.tensor([0, 3, 3]))) ** 2).sum().backward()
         res.append((len(list(model.parameters())), list(model.state_dict()), emb.weight.grad))
     assert res[0][:2] == res[1][:2]
-    _close(res[1][2], res[0][2], 1e-5)
+    close(res[1][2], res[0][2], tol=1e-5)
 
 
 def test_gradient_accumulation_over_microbatches_matches_full_batch():
@@ -620,7 +596,7 @@ def test_gradient_accumulation_over_microbatches_matches_full_batch():
     for lib, m in ((torch, tl), (ad, al)):
         for i in range(4):
             (m(lib.tensor(X[2 * i:2 * i + 2])).pow(2).mean() / 4).backward()
-    _close(al.weight.grad, tl.weight.grad, 1e-5)
+    close(al.weight.grad, tl.weight.grad, tol=1e-5)
 
 
 def test_non_persistent_buffer_is_not_saved():
@@ -678,12 +654,12 @@ def test_embedding_from_pretrained_matches_torch(freeze, padding_idx):
     te = tnn.Embedding.from_pretrained(torch.tensor(w), freeze=freeze, padding_idx=padding_idx)
     ae = nn.Embedding.from_pretrained(ad.tensor(w), freeze=freeze, padding_idx=padding_idx)
     ot, oa = te(torch.tensor(idx)), ae(ad.tensor(idx))
-    _close(oa, ot)
+    close(oa, ot)
     assert ae.weight.requires_grad == te.weight.requires_grad == (not freeze)
     if not freeze:
         (ot ** 2).sum().backward()
         (oa ** 2).sum().backward()
-        _close(ae.weight.grad, te.weight.grad)
+        close(ae.weight.grad, te.weight.grad)
 
 
 def test_embedding_padding_row_is_returned_as_stored_but_gets_no_gradient():
@@ -698,7 +674,7 @@ def test_embedding_padding_row_is_returned_as_stored_but_gets_no_gradient():
         (g ** 2).sum().backward()
         res.append((out, g, w.grad))
     for a, t in zip(res[1], res[0]):
-        _close(a, t)
+        close(a, t)
 
 
 # ---------------------------------------------------------------- autograd API extras, losses
@@ -722,7 +698,7 @@ def test_autograd_api_extras_match_torch():
         g.sum().backward()
         res.append((g_out, g_list, hooked, w.grad))
     for a, t in zip(res[1], res[0]):
-        _close(a, t)
+        close(a, t)
     x = ad.tensor([1., 2.], requires_grad=True)
     w = ad.tensor([3., 4.], requires_grad=True)
     (x * w).sum().backward(inputs=[w])
@@ -746,7 +722,7 @@ def test_functional_create_graph_connects_to_inputs(name):
         r.sum().backward()
         res.append(x.grad)
     assert res[1] is not None
-    _close(res[1], res[0])
+    close(res[1], res[0])
 
 
 CE_LOGITS = R.randn(5, 3)
@@ -763,7 +739,7 @@ def test_cross_entropy_ignore_index_with_smoothing_and_weight_matches_torch(kw):
     def fn(lib, x):
         kw2 = {k: lib.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
         return (TF if lib is torch else F).cross_entropy(x, lib.tensor(CE_IGNORED), **kw2)
-    _both(fn, CE_LOGITS)
+    both(fn, CE_LOGITS)
 
 
 @pytest.mark.parametrize("fn,args", [
@@ -779,7 +755,7 @@ def test_cross_entropy_ignore_index_with_smoothing_and_weight_matches_torch(kw):
 ], ids=["conv1d", "conv2d-groups", "conv2d-dilation-same", "conv2d-transposed-input",
         "avg_pool-pad", "adaptive-uneven", "softplus-threshold", "activations-extreme"])
 def test_functional_ops_match_torch(fn, args):
-    _both(lambda m, *xs: fn(TF if m is torch else F, *xs), *args)
+    both(lambda m, *xs: fn(TF if m is torch else F, *xs), *args)
 
 
 def _causal_attention(m, q, k, v):
@@ -839,7 +815,7 @@ def _masks_and_ints(m, w):
         "einsum-bilinear", "int-and-bool-tensors"])
 def test_student_programs_match_torch(fn, shapes):
     rs = np.random.RandomState(7)
-    _both(fn, *[rs.randn(*s) for s in shapes])
+    both(fn, *[rs.randn(*s) for s in shapes])
 
 
 def test_prod_of_int_tensor_stays_int():
@@ -874,8 +850,8 @@ def test_manual_lr_edits_and_intermittent_grads_match_torch(opt):
             for g in o.param_groups:
                 g["lr"] *= 0.5
         res.append((p, q))
-    _close(res[1][0], res[0][0])
-    _close(res[1][1], res[0][1])
+    close(res[1][0], res[0][0])
+    close(res[1][1], res[0][1])
 
 
 def test_factories_accept_device_cpu():

@@ -173,3 +173,16 @@ def test_no_gradient_ops_give_constants():
         out = fn(x)
         assert not out.requires_grad and out.grad_fn is None
     assert autodiff.ops.elementwise.floor.__doc__.endswith("(no gradient)")
+
+
+@pytest.mark.parametrize("fn", [ad.sigmoid, ad.tanh, ad.exp, ad.sqrt, ad.log])
+def test_zero_dim_chains_stay_arrays_in_first_order(fn):
+    """0-d arithmetic in numpy gives numpy scalars, not ndarrays; rules must treat them as
+    bare arrays too (a 0-d loss through mse's x - y and x * x reaches the rule as np.float64)."""
+    z = ad.tensor(0.5, dtype=ad.float64, requires_grad=True)
+    d = fn(z) - 1.0
+    (d * d).mean().backward()
+    assert isinstance(z.grad, ad.Tensor) and type(z.grad.data) is np.ndarray
+    gz, = ad.grad((fn(z) - 1.0) ** 2, z, create_graph=True)
+    assert gz.grad_fn is not None
+    np.testing.assert_allclose(z.grad.numpy(), gz.numpy())

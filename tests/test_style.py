@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from _optional import skip_reason
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -19,7 +21,7 @@ def _ruff():
 def test_ruff_check_passes():
     ruff = _ruff()
     if ruff is None:
-        pytest.skip("ruff is not installed")
+        pytest.skip(skip_reason("ruff") + " (the dev extra)")
     done = subprocess.run([ruff, "check", "--no-cache", "autodiff", "nn", "benchmarks", "tests"],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, f"ruff check failed:\n{done.stdout}{done.stderr}"

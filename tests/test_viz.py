@@ -12,7 +12,7 @@ import autodiff as ad
 from autodiff.viz import GraphvizNotFound, draw_graph, to_dot
 from autodiff.viz import fmt, health
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+from _optional import needs_dot, require
 
 
 def accepted(src):
@@ -399,7 +399,7 @@ def test_100k_op_chain_is_summarised_without_recursion():
 
 @needs_dot
 def test_draw_graph_returns_a_digraph_with_the_same_source(tmp_path):
-    graphviz = pytest.importorskip("graphviz")
+    graphviz = require("graphviz")
     f, _ = neuron()
     g = draw_graph(f, show_data=True, show_grad=True)
     assert isinstance(g, graphviz.Digraph)
@@ -409,7 +409,7 @@ def test_draw_graph_returns_a_digraph_with_the_same_source(tmp_path):
 
 
 def test_draw_graph_without_dot_says_what_to_install(monkeypatch):
-    pytest.importorskip("graphviz")
+    require("graphviz")
     import autodiff.viz.render as render
     monkeypatch.setattr(render.shutil, "which", lambda name: None)
     x = ad.tensor([1.0], requires_grad=True)

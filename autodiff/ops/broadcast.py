@@ -1,6 +1,8 @@
 """Broadcasting as a pair of primitives that are each other's gradient (DESIGN rule 3):
 broadcast_to's backward is sum_to and sum_to's is broadcast_to; and the operand handling of
 two-input elementwise ops, which broadcasts explicitly only the operands that need a gradient."""
+import math
+
 import numpy as np
 
 from ..function import Node, apply1
@@ -25,10 +27,19 @@ class BroadcastTo(Node):
         self.shape = shape
 
     def forward(self, x):
-        return np.broadcast_to(x, self.shape)
+        if math.prod(self.shape) > _VIEW_ABOVE:
+            return np.broadcast_to(x, self.shape)  # a read-only view: no copy of a big array
+        out = np.empty(self.shape, x.dtype)  # small: filling a copy is cheaper than the view
+        out[...] = x
+        return out
 
     def backward(self, g, out, x):
         return (SumTo.apply(g, shape=x.shape),)
+
+
+# np.broadcast_to spends ~3 us in Python making its view; filling a new array costs less up to
+# about this many elements (a reduction's backward on a small batch broadcasts g every step)
+_VIEW_ABOVE = 1 << 14
 
 
 class SumTo(Node):

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..function import Node, apply
+from ..function import Node, apply, apply1
 from ..tensor import grad_state
 from ._operands import check_float, promote, tensor_arg
 from .linalg import einsum
@@ -419,7 +419,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
     x, unbatched, geom = _pool_args(x, kernel_size, stride, padding, dilation, "max_pool2d")
     node = MaxPool2d(*geom)
     node._recording = x.requires_grad and grad_state.enabled
-    out = apply(node, x)
+    out = apply1(node, x)
     return squeeze(out, 0) if unbatched else out
 
 
@@ -439,7 +439,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True,
         out_hw = _out_size("avg_pool2d", x.data.shape[2:], *geom)
         count = _windows(_pad_array(ones, pads), (kh, kw), s, d, out_hw).sum(axis=(2, 3))
         weight = np.broadcast_to(1.0 / count, (kh, kw, 1, 1) + out_hw)
-    out = apply(PoolGather(*geom, weight), x)
+    out = apply1(PoolGather(*geom, weight), x)
     return squeeze(out, 0) if unbatched else out
 
 

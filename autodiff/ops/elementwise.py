@@ -11,7 +11,6 @@ from ..tensor import Tensor
 from ._operands import promote, tensor_arg
 from .broadcast import binary_operands, broadcast_operands
 
-ndarray = np.ndarray
 
 
 def raw(x):
@@ -435,11 +434,11 @@ def div(x, y):
 
 
 def neg(x):
-    return apply(Neg(), tensor_arg(x, "neg"))
+    return apply1(Neg(), tensor_arg(x, "neg"))
 
 
 def pow_scalar(x, p):
-    return apply(PowScalar(p), x)
+    return apply1(PowScalar(p), x)
 
 
 def pow(x, exponent):
@@ -448,9 +447,9 @@ def pow(x, exponent):
         if x.data.dtype.kind != "f" and (isinstance(exponent, (float, np.floating))
                                          or exponent < 0):
             x = x.to(get_default_dtype())
-        return apply(PowScalar(exponent), x)
+        return apply1(PowScalar(exponent), x)
     x, y = binary_operands(x, exponent, "pow")
-    return apply(Pow(), x, y)
+    return apply2(Pow(), x, y)
 
 
 def _unary(node_cls, name, float_only=True):
@@ -482,7 +481,7 @@ abs = _unary(Abs, "abs", float_only=False)
 def tanh_backward(g, y):
     """g * (1 - y**2): the gradient of tanh given its output y (differentiable in g and y; on
     bare ndarrays, as in a first-order backward pass, the bare result)"""
-    if type(g) is ndarray:
+    if not isinstance(g, Tensor):  # an ndarray or numpy scalar
         return TanhBackward.forward(g, y)
     g, y = binary_operands(g, y, "tanh_backward")
     return apply2(TanhBackward(), g, y)
@@ -491,7 +490,7 @@ def tanh_backward(g, y):
 def sigmoid_backward(g, y):
     """g * y * (1 - y): the gradient of sigmoid given its output y (differentiable in g and y;
     on bare ndarrays, as in a first-order backward pass, the bare result)"""
-    if type(g) is ndarray:
+    if not isinstance(g, Tensor):  # an ndarray or numpy scalar
         return SigmoidBackward.forward(g, y)
     g, y = binary_operands(g, y, "sigmoid_backward")
     return apply2(SigmoidBackward(), g, y)
@@ -511,7 +510,7 @@ def clamp(x, min=None, max=None):
         if max is not None:
             out = where(gt(out, max), max, out)
         return out
-    return apply(Clamp(min, max), x)
+    return apply1(Clamp(min, max), x)
 
 
 clip = clamp
@@ -520,13 +519,13 @@ clip = clamp
 def maximum(x, y):
     """Elementwise max; ties split the gradient evenly"""
     x, y = binary_operands(x, y, "maximum")
-    return apply(Maximum(), x, y)
+    return apply2(Maximum(), x, y)
 
 
 def minimum(x, y):
     """Elementwise min; ties split the gradient evenly"""
     x, y = binary_operands(x, y, "minimum")
-    return apply(Minimum(), x, y)
+    return apply2(Minimum(), x, y)
 
 
 def where(condition, x, y):
@@ -547,7 +546,7 @@ def cast(x, dtype):
     if x.data.dtype == dtype:
         return x
     if dtype.kind == "f" and x.data.dtype.kind == "f":
-        return apply(Cast(dtype), x)
+        return apply1(Cast(dtype), x)
     return Tensor._const(x.data.astype(dtype))
 
 

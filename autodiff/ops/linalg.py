@@ -3,7 +3,7 @@ import string
 
 import numpy as np
 
-from ..function import Node, apply
+from ..function import Node, apply, apply2
 from ..tensor import Tensor
 from ._operands import broadcast_shape, promote, tensor_arg
 from .broadcast import BroadcastTo, SumTo
@@ -40,7 +40,7 @@ def matmul(x, y):
     """Matrix product with numpy's rules: 1-D operands are vectors, leading dims broadcast"""
     if isinstance(x, Tensor) and isinstance(y, Tensor) and x.data.ndim == y.data.ndim == 2 and \
             x.data.dtype == y.data.dtype and x.data.shape[1] == y.data.shape[0]:
-        return apply(MatMul(), x, y)  # the common case, kept cheap
+        return apply2(MatMul(), x, y)  # the common case, kept cheap
     x, y = promote(x, y, "matmul")
     if x.data.ndim == 0 or y.data.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
@@ -57,7 +57,7 @@ def matmul(x, y):
             f"the first ({x.data.shape[-1]}) must equal the "
             f"{'first' if vec_y else 'second-to-last'} dim of the second ({y.data.shape[-2]})")
     broadcast_shape("matmul (batch dims)", x.data.shape[:-2], y.data.shape[:-2])
-    out = apply(MatMul(), x, y)
+    out = apply2(MatMul(), x, y)
     if vec_x and vec_y:
         return reshape(out, ())
     if vec_x:
@@ -108,7 +108,7 @@ def linear(x, weight, bias=None):
             f"reshape the input (e.g. x.flatten(1)) or build the layer with "
             f"in_features={got if x.data.ndim else '?'}")
     if bias is None:
-        return apply(Linear(), x, weight)
+        return apply2(Linear(), x, weight)
     bias, weight = promote(bias, weight, "linear")
     if bias.data.shape != (weight.data.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.data.shape[0]},) to match the "

@@ -6,7 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..function import Node, apply
+from ..function import Node, apply1
 from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
 from .elementwise import Exp, Where, maximum, minimum, raw, sqrt
@@ -266,7 +266,7 @@ def cumsum(x, dim):
     x = tensor_arg(x, "cumsum")
     if x.data.ndim == 0:
         return x
-    return apply(Cumsum(normalize_dims(dim, x.data.ndim, "cumsum")[0]), x)
+    return apply1(Cumsum(normalize_dims(dim, x.data.ndim, "cumsum")[0]), x)
 
 
 def _numpy_axis(fn):
@@ -299,21 +299,21 @@ def sum(x, dim=None, keepdim=False, *, dtype=None):
     if not isinstance(x, Tensor):
         x = tensor_arg(x, "sum")
     if dim is None and dtype is None and x._requires_grad:  # the common case, kept cheap
-        return apply(Sum(None, keepdim), x)
+        return apply1(Sum(None, keepdim), x)
     if dtype is not None:
         x = x.to(dtype)
     elif x.data.dtype.kind in "bi" and x.data.dtype != np.int64:
         x = x.to(np.int64)
-    return apply(Sum(normalize_dims(dim, x.data.ndim, "sum"), keepdim), x)
+    return apply1(Sum(normalize_dims(dim, x.data.ndim, "sum"), keepdim), x)
 
 
 @_numpy_axis
 def mean(x, dim=None, keepdim=False):
     """Mean over dim (all dims when None)"""
     if dim is None and isinstance(x, Tensor) and x._requires_grad:  # the common case
-        return apply(Mean(None, keepdim), x)
+        return apply1(Mean(None, keepdim), x)
     x = _float_input(x, "mean")
-    return apply(Mean(normalize_dims(dim, x.data.ndim, "mean"), keepdim), x)
+    return apply1(Mean(normalize_dims(dim, x.data.ndim, "mean"), keepdim), x)
 
 
 @_numpy_axis
@@ -338,14 +338,14 @@ def std(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
 def amax(x, dim=None, keepdim=False):
     """Max over dim; tied maxima share the gradient evenly"""
     x = tensor_arg(x, "amax")
-    return apply(Amax(normalize_dims(dim, x.data.ndim, "amax"), keepdim), x)
+    return apply1(Amax(normalize_dims(dim, x.data.ndim, "amax"), keepdim), x)
 
 
 @_numpy_axis
 def amin(x, dim=None, keepdim=False):
     """Min over dim; tied minima share the gradient evenly"""
     x = tensor_arg(x, "amin")
-    return apply(Amin(normalize_dims(dim, x.data.ndim, "amin"), keepdim), x)
+    return apply1(Amin(normalize_dims(dim, x.data.ndim, "amin"), keepdim), x)
 
 
 def _arg(fn, name):
@@ -392,19 +392,19 @@ def min(x, dim=None, keepdim=False):
 def logsumexp(x, dim=None, keepdim=False):
     """log(sum(exp(x))) over dim, without overflow"""
     x = _float_input(x, "logsumexp")
-    return apply(LogSumExp(normalize_dims(dim, x.data.ndim, "logsumexp"), keepdim), x)
+    return apply1(LogSumExp(normalize_dims(dim, x.data.ndim, "logsumexp"), keepdim), x)
 
 
 def softmax(x, dim=-1):
     """exp(x) / sum(exp(x)) along dim, computed stably"""
     x = _float_input(x, "softmax")
-    return apply(Softmax(normalize_dims(dim, x.data.ndim, "softmax")), x)
+    return apply1(Softmax(normalize_dims(dim, x.data.ndim, "softmax")), x)
 
 
 def log_softmax(x, dim=-1):
     """x - logsumexp(x) along dim"""
     x = _float_input(x, "log_softmax")
-    return apply(LogSoftmax(normalize_dims(dim, x.data.ndim, "log_softmax")), x)
+    return apply1(LogSoftmax(normalize_dims(dim, x.data.ndim, "log_softmax")), x)
 
 
 def softmax_cross_entropy(logits, target, dim=-1):
@@ -420,7 +420,7 @@ def softmax_cross_entropy(logits, target, dim=-1):
     if t.size and (_min(t, axis=None) < 0 or _max(t, axis=None) >= x.data.shape[d]):
         raise IndexError(f"softmax_cross_entropy: target holds class indices outside 0.."
                          f"{x.data.shape[d] - 1}")
-    return apply(SoftmaxCrossEntropy(d, t.astype(np.intp, copy=False)), x)
+    return apply1(SoftmaxCrossEntropy(d, t.astype(np.intp, copy=False)), x)
 
 
 @_numpy_axis
@@ -432,12 +432,12 @@ def prod(x, dim=None, keepdim=False):
         return Tensor._const(np.asarray(np.prod(x.data, axis=axis, keepdims=keepdim,
                                                 dtype=np.int64)))
     if dim is None:
-        out = apply(Prod((0,), False), reshape(x, -1))
+        out = apply1(Prod((0,), False), reshape(x, -1))
         return reshape(out, (1,) * x.data.ndim) if keepdim else out
     dims = normalize_dims(dim, x.data.ndim, "prod")
     if len(dims) != 1:
         raise ValueError(f"prod: dim must be one dimension, got {dim}")
-    return apply(Prod(dims, keepdim), x)
+    return apply1(Prod(dims, keepdim), x)
 
 
 @_numpy_axis
@@ -446,7 +446,7 @@ def norm(x, p="fro", dim=None, keepdim=False):
     x = _float_input(x, "norm")
     dims = normalize_dims(dim, x.data.ndim, "norm")
     if p in ("fro", 2, 2.0):
-        return apply(Norm2(dims, keepdim), x)
+        return apply1(Norm2(dims, keepdim), x)
     if p == float("inf"):
         return amax(x.abs(), dims, keepdim)
     if p == float("-inf"):

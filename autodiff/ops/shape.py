@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ..function import Node, apply
+from ..function import Node, apply, apply1, apply2
 from ..tensor import Tensor, _axis
 from ._operands import broadcast_shapes, normalize_dims, promote, tensor_arg
 from .broadcast import BroadcastTo, SumTo, broadcast_to, sum_to  # noqa: F401
@@ -209,7 +209,7 @@ def reshape(x, *shape):
     if out_shape is None:
         raise RuntimeError(f"reshape: shape {shape} is invalid for a tensor of shape "
                            f"{x.data.shape} ({x.data.size} elements)")
-    return apply(Reshape(out_shape), x)
+    return apply1(Reshape(out_shape), x)
 
 
 view = reshape
@@ -260,7 +260,7 @@ def permute(x, *dims):
     dims = tuple(d % x.data.ndim for d in dims)
     if dims == tuple(range(x.data.ndim)):
         return x
-    return apply(Permute(dims), x)
+    return apply1(Permute(dims), x)
 
 
 def transpose(x, dim0, dim1):
@@ -280,7 +280,7 @@ def mT(x):
     nd = x.data.ndim
     if nd < 2:
         raise ValueError(f"mT: needs at least 2 dims, got shape {x.data.shape}")
-    return apply(Permute(tuple(range(nd - 2)) + (nd - 1, nd - 2)), x)
+    return apply1(Permute(tuple(range(nd - 2)) + (nd - 1, nd - 2)), x)
 
 
 def expand(x, *sizes):
@@ -296,9 +296,11 @@ def expand(x, *sizes):
 
 def getitem(x, index):
     """x[index]: ints, slices, None, Ellipsis, bool masks, integer arrays (numpy semantics)"""
+    if not isinstance(x, Tensor):
+        x = tensor_arg(x, "getitem")
     index = _index_arg(index)
     try:
-        return apply(GetItem(index), x)
+        return apply1(GetItem(index), x)
     except IndexError as e:
         raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.data.shape}: {e}") \
             from None
@@ -326,7 +328,7 @@ def index_put(x, index, value):
     if value._requires_grad and value.data.shape != target and len(value.data.shape) > len(target):
         raise ValueError(f"index_put: value of shape {value.data.shape} has more dims than the "
                          f"indexed part {target}")
-    return apply(IndexPut(index), x, value)
+    return apply2(IndexPut(index), x, value)
 
 
 def gather(x, dim, index):
@@ -434,7 +436,7 @@ def flip(x, dims):
     """Reverses the order of elements along dims"""
     x = tensor_arg(x, "flip")
     dims = normalize_dims(dims, x.data.ndim, "flip")
-    return apply(Flip(dims), x)
+    return apply1(Flip(dims), x)
 
 
 def pad(x, pad, mode="constant", value=0.0):
@@ -451,7 +453,7 @@ def pad(x, pad, mode="constant", value=0.0):
     for i in range(len(pad) // 2):
         widths[x.data.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if mode == "constant":
-        return apply(ConstantPad(tuple(widths), value), x)
+        return apply1(ConstantPad(tuple(widths), value), x)
     if mode not in ("reflect", "replicate", "circular"):
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', "
                          f"got {mode!r}")

@@ -2,7 +2,7 @@
 import numpy as np
 
 import autodiff as ad
-from nn.optim.optimizer import Optimizer, check_range
+from nn.optim.optimizer import Optimizer, check_range, scalars
 
 
 class Adagrad(Optimizer):
@@ -26,14 +26,21 @@ class Adagrad(Optimizer):
         for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
             check_range(name, group[name], opt="Adagrad")
 
-    def _update(self, p, g, state, group):
-        if not state:
-            state.update(self._fresh(p, group))
-        state["step"] += 1
-        wd = group["weight_decay"]
-        if wd != 0:
-            g = g + wd * p.data
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        s = state["sum"].data
-        s += g * g
-        p.data -= clr * (g / (np.sqrt(s) + group["eps"]))
+    def _update_group(self, group, params, grads):
+        lr, lr_decay, wd, eps = group["lr"], group["lr_decay"], group["weight_decay"], group["eps"]
+        dtype = t_of_scalars = None
+        for p, g in zip(params, grads):
+            state = self.state[p]
+            if not state:
+                state.update(self._fresh(p, group))
+            state["step"] = t = state["step"] + 1
+            if t != t_of_scalars or g.dtype is not dtype:
+                dtype, t_of_scalars = g.dtype, t
+                wd_, eps_ = scalars(dtype, wd, eps)
+                clr = np.asarray(lr / (1 + (t - 1) * lr_decay), dtype)  # changes every step
+            if wd != 0:
+                g = g + wd_ * p.data
+            s = state["sum"].add_(g * g)
+            std = np.sqrt(s.data)
+            std += eps_
+            p.sub_(clr * (g / std))

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 import autodiff as ad
-from nn.optim.optimizer import Optimizer, check_range
+from nn.optim.optimizer import Optimizer, check_range, scalars
 
 
 class Adam(Optimizer):
@@ -29,33 +29,38 @@ class Adam(Optimizer):
         check_range("beta parameter at index 0", betas[0], high=1.0, opt=name)
         check_range("beta parameter at index 1", betas[1], high=1.0, opt=name)
 
-    def _update(self, p, g, state, group):
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = ad.zeros_like(p)
-            state["exp_avg_sq"] = ad.zeros_like(p)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = ad.zeros_like(p)
-        state["step"] += 1
-        t = state["step"]
-        lr, wd, (b1, b2) = group["lr"], group["weight_decay"], group["betas"]
-        if wd != 0:
-            if self._decoupled:
-                p.data *= 1 - lr * wd
-            else:
-                g = g + wd * p.data
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * (g * g)
-        if group["amsgrad"]:
-            vmax = state["max_exp_avg_sq"].data
-            np.maximum(vmax, v, out=vmax)
-            v = vmax
-        denom = np.sqrt(v) / math.sqrt(1 - b2 ** t)
-        denom += group["eps"]
-        p.data -= (lr / (1 - b1 ** t)) * (m / denom)
+    def _update_group(self, group, params, grads):
+        lr, wd, eps, amsgrad = group["lr"], group["weight_decay"], group["eps"], group["amsgrad"]
+        b1, b2 = group["betas"]
+        dtype = t_of_scalars = None
+        for p, g in zip(params, grads):
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = ad.zeros_like(p)
+                state["exp_avg_sq"] = ad.zeros_like(p)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = ad.zeros_like(p)
+            state["step"] = t = state["step"] + 1
+            if t != t_of_scalars or g.dtype is not dtype:
+                dtype, t_of_scalars = g.dtype, t
+                b1_, b2_, rest1, rest2, eps_, wd_, decay = scalars(
+                    dtype, b1, b2, 1 - b1, 1 - b2, eps, wd, 1 - lr * wd)
+                bias2 = np.asarray(math.sqrt(1 - b2 ** t), dtype)  # these change every step
+                step_size = np.asarray(lr / (1 - b1 ** t), dtype)
+            if wd != 0:
+                if self._decoupled:
+                    p.mul_(decay)
+                else:
+                    g = g + wd_ * p.data
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m.mul_(b1_).add_(rest1 * g)
+            v.mul_(b2_).add_(rest2 * (g * g))
+            if amsgrad:
+                v = state["max_exp_avg_sq"].maximum_(v)
+            denom = np.sqrt(v.data) / bias2
+            denom += eps_
+            p.sub_(step_size * (m.data / denom))
 
 
 class AdamW(Adam):

@@ -2,7 +2,7 @@
 import numpy as np
 
 import autodiff as ad
-from nn.optim.optimizer import Optimizer, check_range
+from nn.optim.optimizer import Optimizer, check_range, scalars
 
 
 class RMSprop(Optimizer):
@@ -19,33 +19,35 @@ class RMSprop(Optimizer):
             check_range(name, group[name], opt="RMSprop")
         check_range("alpha", group["alpha"], high=1.0, high_open=False, opt="RMSprop")
 
-    def _update(self, p, g, state, group):
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = ad.zeros_like(p)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = ad.zeros_like(p)
-            if group["centered"]:
-                state["grad_avg"] = ad.zeros_like(p)
-        state["step"] += 1
-        alpha, wd, mu = group["alpha"], group["weight_decay"], group["momentum"]
-        if wd != 0:
-            g = g + wd * p.data
-        v = state["square_avg"].data
-        v *= alpha
-        v += (1 - alpha) * (g * g)
-        if group["centered"]:
-            gbar = state["grad_avg"].data
-            gbar *= alpha
-            gbar += (1 - alpha) * g
-            d = np.sqrt(v - gbar * gbar)
-        else:
-            d = np.sqrt(v)
-        d += group["eps"]
-        if mu > 0:
-            b = state["momentum_buffer"].data
-            b *= mu
-            b += g / d
-            p.data -= group["lr"] * b
-        else:
-            p.data -= group["lr"] * (g / d)
+    def _update_group(self, group, params, grads):
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        wd, mu, centered = group["weight_decay"], group["momentum"], group["centered"]
+        dtype = None
+        for p, g in zip(params, grads):
+            if g.dtype is not dtype:
+                dtype = g.dtype
+                lr_, alpha_, rest, eps_, wd_, mu_ = scalars(dtype, lr, alpha, 1 - alpha, eps, wd,
+                                                            mu)
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = ad.zeros_like(p)
+                if mu > 0:
+                    state["momentum_buffer"] = ad.zeros_like(p)
+                if centered:
+                    state["grad_avg"] = ad.zeros_like(p)
+            state["step"] += 1
+            if wd != 0:
+                g = g + wd_ * p.data
+            v = state["square_avg"].mul_(alpha_).add_(rest * (g * g))
+            if centered:
+                gbar = state["grad_avg"].mul_(alpha_).add_(rest * g).data
+                avg = np.sqrt(v.data - gbar * gbar)
+            else:
+                avg = np.sqrt(v.data)
+            avg += eps_
+            if mu > 0:
+                buf = state["momentum_buffer"].mul_(mu_).add_(g / avg)
+                p.sub_(lr_ * buf.data)
+            else:
+                p.sub_(lr_ * (g / avg))

@@ -1,8 +1,6 @@
 """SGD with momentum, dampening, Nesterov, weight decay and maximize (PyTorch's algorithm)."""
-import numpy as np
-
 import autodiff as ad
-from nn.optim.optimizer import Optimizer, check_range
+from nn.optim.optimizer import Optimizer, check_range, scalars
 
 
 class SGD(Optimizer):
@@ -25,17 +23,22 @@ class SGD(Optimizer):
                              f"momentum={group['momentum']}, dampening={group['dampening']}; "
                              f"set e.g. momentum=0.9 or nesterov=False")
 
-    def _update(self, p, g, state, group):
-        wd, mu = group["weight_decay"], group["momentum"]
-        if wd != 0:
-            g = g + wd * p.data
-        if mu != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                state["momentum_buffer"] = buf = ad.from_numpy(np.array(g, copy=True))
-            else:
-                b = buf.data
-                b *= mu
-                b += (1 - group["dampening"]) * g
-            g = g + mu * buf.data if group["nesterov"] else buf.data
-        p.data -= group["lr"] * g
+    def _update_group(self, group, params, grads):
+        lr, wd, mu = group["lr"], group["weight_decay"], group["momentum"]
+        dampening, nesterov = group["dampening"], group["nesterov"]
+        dtype = None
+        for p, g in zip(params, grads):
+            if g.dtype is not dtype:
+                dtype = g.dtype
+                lr_, wd_, mu_, undamped = scalars(dtype, lr, wd, mu, 1 - dampening)
+            if wd != 0:
+                g = g + wd_ * p.data
+            if mu != 0:
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    state["momentum_buffer"] = buf = ad.tensor(g)  # a copy
+                else:
+                    buf.mul_(mu_).add_(undamped * g if dampening else g)
+                g = g + mu_ * buf.data if nesterov else buf.data
+            p.sub_(lr_ * g)

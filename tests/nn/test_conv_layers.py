@@ -5,27 +5,20 @@ import pytest
 
 import autodiff as ad
 import nn
+from _torch import (assert_close, assert_grads_close, backward_both, pair, require_torch,
+                    to_torch)
 from nn.conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, MaxPool2d,
                      ResidualBlock)
 
-torch = pytest.importorskip("torch")
+torch = require_torch()
 TF = torch.nn.functional
 
 
-def _pair(a):
-    """(autodiff leaf, torch leaf) holding the same float64 values."""
-    return ad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
-
-
-def _assert_grads_match(ours, theirs, out_shape, rng, atol=1e-10):
+def _assert_grads_match(ours, theirs, rng, atol=1e-10):
     """Backpropagates one random upstream gradient through both and compares input grads."""
-    ours_out, ours_in = ours
-    theirs_out, theirs_in = theirs
-    v = rng.standard_normal(out_shape)
-    ours_out.backward(ad.tensor(v))
-    theirs_out.backward(torch.tensor(v))
-    for a, t in zip(ours_in, theirs_in):
-        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), atol=atol, rtol=1e-9)
+    (ours_out, ours_in), (theirs_out, theirs_in) = ours, theirs
+    backward_both(ours_out, theirs_out, seed=int(rng.integers(2**31)))
+    assert_grads_close(ours_in, theirs_in, rtol=1e-9, atol=atol)
 
 
 CONV_CASES = [
@@ -47,37 +40,37 @@ CONV_CASES = [
 def test_conv2d_matches_torch(options, kernel):
     rng = np.random.default_rng(0)
     groups = options.get("groups", 1)
-    (x, tx), (w, tw), (b, tb) = (_pair(rng.standard_normal(s)) for s in
+    (x, tx), (w, tw), (b, tb) = (pair(rng.standard_normal(s)) for s in
                                  [(2, 4, 9, 8), (8, 4 // groups) + kernel, (8,)])
     out = ad.conv2d(x, w, b, **options)
     tout = TF.conv2d(tx, tw, tb, **options)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-12)
-    _assert_grads_match((out, (x, w, b)), (tout, (tx, tw, tb)), tout.shape, rng)
+    assert_close(out, tout, atol=1e-12)
+    _assert_grads_match((out, (x, w, b)), (tout, (tx, tw, tb)), rng)
 
 
 def test_conv2d_second_order_matches_torch():
     rng = np.random.default_rng(1)
-    (x, tx), (w, tw) = _pair(rng.standard_normal((2, 3, 7, 7))), \
-        _pair(rng.standard_normal((4, 3, 3, 3)))
+    (x, tx), (w, tw) = pair(rng.standard_normal((2, 3, 7, 7))), \
+        pair(rng.standard_normal((4, 3, 3, 3)))
     v = rng.standard_normal((2, 4, 4, 4))
     gx, gw = ad.grad((ad.conv2d(x, w, stride=2, padding=2, dilation=2).tanh() *
                       ad.tensor(v)).sum(), [x, w], create_graph=True)
     tgx, tgw = torch.autograd.grad((TF.conv2d(tx, tw, stride=2, padding=2, dilation=2).tanh() *
-                                    torch.tensor(v)).sum(), [tx, tw], create_graph=True)
+                                    to_torch(v)).sum(), [tx, tw], create_graph=True)
     u1, u2 = rng.standard_normal(gx.shape), rng.standard_normal(gw.shape)
     hx, hw = ad.grad((gx * ad.tensor(u1)).sum() + (gw * ad.tensor(u2)).sum(), [x, w])
-    thx, thw = torch.autograd.grad((tgx * torch.tensor(u1)).sum() + (tgw * torch.tensor(u2)).sum(),
+    thx, thw = torch.autograd.grad((tgx * to_torch(u1)).sum() + (tgw * to_torch(u2)).sum(),
                                    [tx, tw])
-    np.testing.assert_allclose(hx.data, thx.numpy(), atol=1e-10)
-    np.testing.assert_allclose(hw.data, thw.numpy(), atol=1e-10)
+    assert_close(hx, thx, atol=1e-10)
+    assert_close(hw, thw, atol=1e-10)
 
 
 def test_conv1d_matches_torch():
     rng = np.random.default_rng(2)
-    (x, tx), (w, tw) = _pair(rng.standard_normal((2, 3, 11))), _pair(rng.standard_normal((4, 3, 3)))
+    (x, tx), (w, tw) = pair(rng.standard_normal((2, 3, 11))), pair(rng.standard_normal((4, 3, 3)))
     out, tout = ad.conv1d(x, w, stride=2, padding=1), TF.conv1d(tx, tw, stride=2, padding=1)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-12)
-    _assert_grads_match((out, (x, w)), (tout, (tx, tw)), tout.shape, rng)
+    assert_close(out, tout, atol=1e-12)
+    _assert_grads_match((out, (x, w)), (tout, (tx, tw)), rng)
 
 
 @pytest.mark.parametrize("kernel, stride, padding", [
@@ -88,26 +81,26 @@ def test_pooling_matches_torch(kernel, stride, padding):
     for ours, theirs, extra in [(ad.max_pool2d, TF.max_pool2d, {}),
                                 (ad.avg_pool2d, TF.avg_pool2d, {}),
                                 (ad.avg_pool2d, TF.avg_pool2d, {"count_include_pad": False})]:
-        x, tx = _pair(a)
+        x, tx = pair(a)
         out = ours(x, kernel, stride, padding, **extra)
         tout = theirs(tx, kernel, stride, padding, **extra)
-        np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-12)
-        _assert_grads_match((out, (x,)), (tout, (tx,)), tout.shape, rng)
+        assert_close(out, tout, atol=1e-12)
+        _assert_grads_match((out, (x,)), (tout, (tx,)), rng)
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, (4, 3), (5, 7), (9, 8)])
 def test_adaptive_avg_pool_matches_torch(size):
     rng = np.random.default_rng(4)
-    x, tx = _pair(rng.standard_normal((2, 3, 9, 8)))
+    x, tx = pair(rng.standard_normal((2, 3, 9, 8)))
     out, tout = AdaptiveAvgPool2d(size)(x), torch.nn.AdaptiveAvgPool2d(size)(tx)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-12)
-    _assert_grads_match((out, (x,)), (tout, (tx,)), tout.shape, rng)
+    assert_close(out, tout, atol=1e-12)
+    _assert_grads_match((out, (x,)), (tout, (tx,)), rng)
 
 
 def _copy_into(ours, theirs):
     with torch.no_grad():
         for name, p in theirs.named_parameters():
-            p.copy_(torch.tensor(dict(ours.named_parameters())[name].data))
+            p.copy_(to_torch(dict(ours.named_parameters())[name]))
 
 
 def test_conv2d_layer_matches_torch_module():
@@ -116,11 +109,11 @@ def test_conv2d_layer_matches_torch_module():
     theirs = torch.nn.Conv2d(4, 6, (3, 2), stride=(1, 2), padding=1, dilation=(2, 1),
                              groups=2).double()
     _copy_into(ours, theirs)
-    x, tx = _pair(rng.standard_normal((3, 4, 8, 8)))
+    x, tx = pair(rng.standard_normal((3, 4, 8, 8)))
     out, tout = ours(x), theirs(tx)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-12)
+    assert_close(out, tout, atol=1e-12)
     _assert_grads_match((out, (x, ours.weight, ours.bias)),
-                        (tout, (tx, theirs.weight, theirs.bias)), tout.shape, rng)
+                        (tout, (tx, theirs.weight, theirs.bias)), rng)
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
 
 
@@ -145,24 +138,23 @@ def test_batchnorm2d_train_and_eval_match_torch(affine):
             ours.bias.copy_(ad.tensor(rng.standard_normal(3)))
         _copy_into(ours, theirs)
     for step in range(3):  # training: batch stats, running stats updated (unbiased var)
-        x, tx = _pair(rng.standard_normal((4, 3, 5, 6)) * 2 + 1)
+        x, tx = pair(rng.standard_normal((4, 3, 5, 6)) * 2 + 1)
         out, tout = ours(x), theirs(tx)
-        np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-10)
+        assert_close(out, tout, atol=1e-10)
         params = (ours.weight, ours.bias) if affine else ()
         tparams = (theirs.weight, theirs.bias) if affine else ()
-        _assert_grads_match((out, (x,) + params), (tout, (tx,) + tparams), tout.shape, rng,
-                            atol=1e-9)
+        _assert_grads_match((out, (x,) + params), (tout, (tx,) + tparams), rng, atol=1e-9)
         if affine:
             for p in params + tparams:
                 p.grad = None
-        np.testing.assert_allclose(ours.running_mean.data, theirs.running_mean.numpy(), atol=1e-12)
-        np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), atol=1e-12)
+        assert_close(ours.running_mean, theirs.running_mean, atol=1e-12)
+        assert_close(ours.running_var, theirs.running_var, atol=1e-12)
     ours.eval()
     theirs.eval()
-    x, tx = _pair(rng.standard_normal((2, 3, 4, 4)))
+    x, tx = pair(rng.standard_normal((2, 3, 4, 4)))
     out, tout = ours(x), theirs(tx)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-10)
-    _assert_grads_match((out, (x,)), (tout, (tx,)), tout.shape, rng, atol=1e-9)
+    assert_close(out, tout, atol=1e-10)
+    _assert_grads_match((out, (x,)), (tout, (tx,)), rng, atol=1e-9)
 
 
 def test_batchnorm2d_rejects_other_shapes():
@@ -191,8 +183,8 @@ def test_residual_block_shapes_gradients_and_torch_equivalent(cin, cout, stride)
 
     # the same block written in torch, with our weights: same output
     def tconv(m):
-        return torch.tensor(m.weight.data)
-    tx = torch.tensor(x.data)
+        return to_torch(m.weight)
+    tx = to_torch(x)
 
     def tbn(h):
         return TF.batch_norm(h, None, None, training=True)
@@ -200,7 +192,7 @@ def test_residual_block_shapes_gradients_and_torch_equivalent(cin, cout, stride)
     f = tbn(TF.conv2d(f, tconv(block.conv2), padding=1))
     s = tx if block.shortcut is None else tbn(TF.conv2d(tx, tconv(block.shortcut[0]),
                                                        stride=stride))
-    np.testing.assert_allclose(block(x).data, TF.relu(f + s).numpy(), atol=1e-10)
+    assert_close(block(x), TF.relu(f + s), atol=1e-10)
 
 
 def test_layers_are_exported_from_nn_and_functional():

@@ -17,6 +17,8 @@ from nn.data.datasets import (ChecksumError, DatasetUnavailableError, IDXFormatE
 from nn.data.datasets import cache, mnist
 from nn.data.datasets.idx import idx_bytes, parse_idx
 
+from _optional import requires_digits
+
 ALL_FILES = mnist.TRAIN_FILES + mnist.TEST_FILES
 REAL_FROM_MIRRORS = mnist._from_mirrors
 REAL_ROOT = os.environ.get(cache.ENV_VAR)  # where the real files may be cached already
@@ -136,13 +138,7 @@ def test_synthetic_bad_seed():
 
 # ---- digits ---------------------------------------------------------------------------------
 
-def _have_sklearn_digits():
-    spec = importlib.util.find_spec("sklearn")
-    return spec is not None and os.path.isfile(os.path.join(
-        list(spec.submodule_search_locations)[0], "datasets", "data", "digits.csv.gz"))
-
-
-@pytest.mark.skipif(not _have_sklearn_digits(), reason="scikit-learn's digits.csv.gz not present")
+@requires_digits
 def test_load_digits_shape_range_and_class_counts():
     X, y = load_digits()
     assert X.shape == (1797, 64) and X.dtype == ad.float32

@@ -28,8 +28,7 @@ def test_fans_as_pytorch():
         init._calculate_fan_in_and_fan_out(ad.empty(5))
 
 
-def test_fans_and_gains_match_torch():
-    torch = pytest.importorskip("torch")
+def test_fans_and_gains_match_torch(torch):
     for shape in [(7, 5), (16, 3, 5, 5), (4, 2, 3)]:
         assert init._calculate_fan_in_and_fan_out(ad.empty(*shape)) == \
             torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(*shape))

@@ -8,9 +8,15 @@ import pytest
 import autodiff as ad
 import nn
 import nn.functional as F
-from _nn_check import fd_check
+from autodiff.testing import gradcheck, gradgradcheck
+
+from _stateless import as_function
+from _torch import assert_close, assert_grads_close, backward_both, pair, to_numpy, to_torch
 
 RNG = np.random.default_rng(1234)
+# finite-difference checks: autodiff.testing's gradcheck (every element, float64) held to
+# |analytic - numeric| <= 1e-6 + 1e-5 * max(|analytic|, |numeric|), then gradgradcheck
+FD_ATOL, FD_RTOL = 1e-6, 1e-5
 
 
 def randn(*shape, dtype=np.float64):
@@ -60,28 +66,20 @@ def test_linear_wrong_features_error_names_shapes_and_fix():
         nn.Linear(3, 2)(ad.randn(4, 5))
 
 
-def test_linear_matches_torch():
-    torch = pytest.importorskip("torch")
+def test_linear_matches_torch(torch):
     t = torch.nn.Linear(4, 3).double()
     m = nn.Linear(4, 3).double()
-    m.load_state_dict({k: v.detach().numpy() for k, v in t.state_dict().items()})
-    x = randn(6, 4)
-    g = randn(6, 3)
-    tx = torch.tensor(x, requires_grad=True)
-    t(tx).backward(torch.tensor(g))
-    ax = leaf(x)
-    out = m(ax)
-    out.backward(ad.tensor(g))
-    np.testing.assert_allclose(out.data, t(tx).detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(ax.grad.data, tx.grad.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(m.weight.grad.data, t.weight.grad.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(m.bias.grad.data, t.bias.grad.numpy(), rtol=1e-12)
+    m.load_state_dict({k: to_numpy(v) for k, v in t.state_dict().items()})
+    ax, tx = pair(randn(6, 4))
+    out, tout = m(ax), t(tx)
+    backward_both(out, tout)
+    assert_close(out, tout, rtol=1e-12, atol=0)
+    assert_grads_close([ax, m.weight, m.bias], [tx, t.weight, t.bias], rtol=1e-12, atol=0)
 
 
-def test_linear_init_statistics_match_torch():
-    torch = pytest.importorskip("torch")
+def test_linear_init_statistics_match_torch(torch):
     ours = nn.Linear(400, 300).weight.data
-    theirs = torch.nn.Linear(400, 300).weight.detach().numpy()
+    theirs = to_numpy(torch.nn.Linear(400, 300).weight)
     assert abs(ours.std() - theirs.std()) < 0.02 * theirs.std()
     assert abs(np.abs(ours).max() - np.abs(theirs).max()) < 1e-3
 
@@ -114,7 +112,10 @@ def test_mlp_layout_and_options():
 def test_mlp_gradients_match_finite_differences():
     m = nn.MLP(3, [4, 4], 2, activation="tanh").double()
     x = ad.tensor(randn(5, 3))
-    fd_check(lambda: m(x), list(m.parameters()))
+    fn, params = as_function(m)
+    assert len(params) == 6
+    assert gradcheck(fn, (x, *params), atol=FD_ATOL, rtol=FD_RTOL)
+    assert gradgradcheck(fn, (x, *params))
 
 
 # --- Dropout ------------------------------------------------------------------------------------
@@ -218,9 +219,11 @@ def test_batchnorm_backward_matches_finite_differences(shape):
         bn.weight.copy_(randn(3))
         bn.bias.copy_(randn(3))
     x = leaf(randn(*shape))
-    fd_check(lambda: bn(x), [x, bn.weight, bn.bias])
-    bn.eval()
-    fd_check(lambda: bn(x), [x, bn.weight, bn.bias])
+    fn, params = as_function(bn)
+    for mode in ("train", "eval"):  # batch statistics, then the running ones
+        bn.train(mode == "train")
+        assert gradcheck(fn, (x, *params), atol=FD_ATOL, rtol=FD_RTOL), mode
+        assert gradgradcheck(fn, (x, *params)), mode
 
 
 def test_batchnorm_input_gradient_sums_to_zero_per_feature():
@@ -237,37 +240,32 @@ def test_batchnorm_input_gradient_sums_to_zero_per_feature():
 
 @pytest.mark.parametrize("shape,momentum,affine", [((8, 4), 0.1, True), ((5, 4, 3), 0.3, True),
                                                    ((6, 4), None, False)])
-def test_batchnorm_matches_torch_train_and_eval(shape, momentum, affine):
-    torch = pytest.importorskip("torch")
+def test_batchnorm_matches_torch_train_and_eval(torch, shape, momentum, affine):
     t = torch.nn.BatchNorm1d(4, momentum=momentum, affine=affine).double()
     m = nn.BatchNorm1d(4, momentum=momentum, affine=affine).double()
     if affine:
         w, b = randn(4), randn(4)
         with torch.no_grad():
-            t.weight.copy_(torch.tensor(w))
-            t.bias.copy_(torch.tensor(b))
+            t.weight.copy_(to_torch(w))
+            t.bias.copy_(to_torch(b))
         m.load_state_dict({**m.state_dict(), "weight": w, "bias": b})
     for step in range(3):
-        x, g = randn(*shape) * 2 + step, randn(*shape)
-        tx, ax = torch.tensor(x, requires_grad=True), leaf(x)
-        ty, ay = t(tx), m(ax)
-        ty.backward(torch.tensor(g))
-        ay.backward(ad.tensor(g))
-        np.testing.assert_allclose(ay.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(ax.grad.data, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+        ax, tx = pair(randn(*shape) * 2 + step)
+        ay, ty = m(ax), t(tx)
+        backward_both(ay, ty, seed=step)
+        assert_close(ay, ty, rtol=1e-10, atol=1e-12)
+        assert_close(ax.grad, tx.grad, rtol=1e-9, atol=1e-12)
     if affine:
-        np.testing.assert_allclose(m.weight.grad.data, t.weight.grad.numpy(), rtol=1e-9)
-        np.testing.assert_allclose(m.bias.grad.data, t.bias.grad.numpy(), rtol=1e-9)
+        assert_grads_close([m.weight, m.bias], [t.weight, t.bias], rtol=1e-9, atol=0)
+    assert list(m.state_dict()) == list(t.state_dict())
     for k, v in t.state_dict().items():
-        np.testing.assert_allclose(m.state_dict()[k].data, v.numpy(), rtol=1e-12, err_msg=k)
+        assert_close(m.state_dict()[k], v, rtol=1e-12, atol=0, err_msg=k)
     t.eval(), m.eval()
-    x, g = randn(*shape), randn(*shape)
-    tx, ax = torch.tensor(x, requires_grad=True), leaf(x)
-    ty, ay = t(tx), m(ax)
-    ty.backward(torch.tensor(g))
-    ay.backward(ad.tensor(g))
-    np.testing.assert_allclose(ay.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(ax.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    ax, tx = pair(randn(*shape))
+    ay, ty = m(ax), t(tx)
+    backward_both(ay, ty, seed=3)
+    assert_close(ay, ty, rtol=1e-10, atol=1e-12)
+    assert_close(ax.grad, tx.grad, rtol=1e-10, atol=1e-12)
 
 
 # --- LayerNorm ----------------------------------------------------------------------------------
@@ -290,27 +288,25 @@ def test_layernorm_gradients_match_finite_differences():
         ln.weight.copy_(randn(2, 3))
         ln.bias.copy_(randn(2, 3))
     x = leaf(randn(4, 2, 3))
-    fd_check(lambda: ln(x), [x, ln.weight, ln.bias])
+    fn, params = as_function(ln)
+    assert gradcheck(fn, (x, *params), atol=FD_ATOL, rtol=FD_RTOL)
+    assert gradgradcheck(fn, (x, *params))
 
 
-def test_layernorm_matches_torch():
-    torch = pytest.importorskip("torch")
+def test_layernorm_matches_torch(torch):
     t = torch.nn.LayerNorm((3, 4)).double()
     m = nn.LayerNorm((3, 4)).double()
     w, b = randn(3, 4), randn(3, 4)
     with torch.no_grad():
-        t.weight.copy_(torch.tensor(w))
-        t.bias.copy_(torch.tensor(b))
+        t.weight.copy_(to_torch(w))
+        t.bias.copy_(to_torch(b))
     m.load_state_dict({"weight": w, "bias": b})
-    x, g = randn(2, 3, 4), randn(2, 3, 4)
-    tx, ax = torch.tensor(x, requires_grad=True), leaf(x)
-    t(tx).backward(torch.tensor(g))
-    ay = m(ax)
-    ay.backward(ad.tensor(g))
-    np.testing.assert_allclose(ay.data, t(tx).detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(ax.grad.data, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(m.weight.grad.data, t.weight.grad.numpy(), rtol=1e-10)
-    np.testing.assert_allclose(m.bias.grad.data, t.bias.grad.numpy(), rtol=1e-10)
+    ax, tx = pair(randn(2, 3, 4))
+    ay, ty = m(ax), t(tx)
+    backward_both(ay, ty)
+    assert_close(ay, ty, rtol=1e-10, atol=1e-12)
+    assert_close(ax.grad, tx.grad, rtol=1e-9, atol=1e-12)
+    assert_grads_close([m.weight, m.bias], [t.weight, t.bias], rtol=1e-10, atol=0)
 
 
 # --- Embedding -----------------------------------------------------------------------------------
@@ -337,18 +333,15 @@ def test_embedding_errors_and_padding_idx():
         emb(ad.tensor([1.0, 2.0]))
 
 
-def test_embedding_matches_torch():
-    torch = pytest.importorskip("torch")
+def test_embedding_matches_torch(torch):
     t = torch.nn.Embedding(6, 4, padding_idx=2).double()
     m = nn.Embedding(6, 4, padding_idx=2).double()
-    m.load_state_dict({"weight": t.weight.detach().numpy()})
+    m.load_state_dict({"weight": to_numpy(t.weight)})
     ids = np.array([[1, 2, 3], [3, 3, 5]])
-    g = randn(2, 3, 4)
-    t(torch.tensor(ids)).backward(torch.tensor(g))
-    out = m(ad.tensor(ids))
-    out.backward(ad.tensor(g))
-    np.testing.assert_allclose(out.data, t(torch.tensor(ids)).detach().numpy())
-    np.testing.assert_allclose(m.weight.grad.data, t.weight.grad.numpy(), rtol=1e-12)
+    out, tout = m(ad.tensor(ids)), t(to_torch(ids))
+    backward_both(out, tout)
+    assert_close(out, tout, rtol=1e-7, atol=0)
+    assert_grads_close([m.weight], [t.weight], rtol=1e-12, atol=0)
 
 
 # --- activations ---------------------------------------------------------------------------------
@@ -409,11 +402,13 @@ def test_softmax_dim_and_prelu_channels():
 def test_activation_gradients_match_finite_differences():
     x = leaf(randn(4, 5) * 2)
     w = leaf(np.array([0.1, 0.2, 0.3, 0.4, 0.5]))
-    for fn in (lambda: F.gelu(x), lambda: F.gelu(x, approximate="tanh"), lambda: F.elu(x, 0.7),
-               lambda: F.softplus(x, beta=2.0, threshold=3.0), lambda: F.leaky_relu(x, 0.2),
-               lambda: F.silu(x), lambda: F.log_sigmoid(x)):
-        fd_check(fn, [x])
-    fd_check(lambda: F.prelu(x, w), [x, w])
+    for fn in (F.gelu, lambda x: F.gelu(x, approximate="tanh"), lambda x: F.elu(x, 0.7),
+               lambda x: F.softplus(x, beta=2.0, threshold=3.0), lambda x: F.leaky_relu(x, 0.2),
+               F.silu, F.log_sigmoid):
+        assert gradcheck(fn, (x,), atol=FD_ATOL, rtol=FD_RTOL)
+        assert gradgradcheck(fn, (x,))
+    assert gradcheck(F.prelu, (x, w), atol=FD_ATOL, rtol=FD_RTOL)
+    assert gradgradcheck(F.prelu, (x, w))
 
 
 ACTIVATIONS = [
@@ -430,31 +425,27 @@ ACTIVATIONS = [
 
 @pytest.mark.parametrize("name,ours,theirs", ACTIVATIONS,
                          ids=[f"{a[0]}-{i}" for i, a in enumerate(ACTIVATIONS)])
-def test_activations_match_torch_values_and_gradients(name, ours, theirs):
-    torch = pytest.importorskip("torch")
+def test_activations_match_torch_values_and_gradients(torch, name, ours, theirs):
     x = np.concatenate([randn(4, 5) * 3, [[0.0, 1e-3, -1e-3, 30.0, -30.0]],
                         [[2.5, 20.0, -20.0, 10.1, 1e3]]])
-    g = randn(*x.shape)
     t = getattr(torch.nn, name)(**theirs).double()
     m = getattr(nn, name)(**ours).double()
-    tx, ax = torch.tensor(x, requires_grad=True), leaf(x)
-    ty, ay = t(tx), m(ax)
-    ty.backward(torch.tensor(g))
-    ay.backward(ad.tensor(g))
+    ax, tx = pair(x)
+    ay, ty = m(ax), t(tx)
+    backward_both(ay, ty)
     tol = (dict(rtol=1e-7, atol=5e-9) if name == "GELU" and not ours
            else dict(rtol=1e-10, atol=1e-12))
-    np.testing.assert_allclose(ay.data, ty.detach().numpy(), **tol)
+    assert_close(ay, ty, **tol)
     gtol = dict(rtol=1e-6, atol=1e-6) if name == "GELU" and not ours else tol
-    np.testing.assert_allclose(ax.grad.data, tx.grad.numpy(), **gtol)
+    assert_close(ax.grad, tx.grad, **gtol)
     if name == "PReLU":
-        np.testing.assert_allclose(m.weight.grad.data, t.weight.grad.numpy(), rtol=1e-10)
+        assert_grads_close([m.weight], [t.weight], rtol=1e-10, atol=0)
 
 
-def test_float32_gelu_matches_torch():
-    torch = pytest.importorskip("torch")
+def test_float32_gelu_matches_torch(torch):
     x = (randn(1000) * 4).astype(np.float32)
-    np.testing.assert_allclose(F.gelu(ad.tensor(x)).data,
-                               torch.nn.functional.gelu(torch.tensor(x)).numpy(), atol=2e-6)
+    assert_close(F.gelu(ad.tensor(x)), torch.nn.functional.gelu(to_torch(x)), rtol=1e-7,
+                 atol=2e-6)
 
 
 def test_where_masked_exp_overflow_does_not_poison_the_gradient():

@@ -8,7 +8,9 @@ import pytest
 import autodiff as ad
 import nn
 import nn.functional as F
-from _nn_check import fd_check
+from autodiff.testing import gradcheck, gradgradcheck
+
+from _torch import compare_with_torch
 
 RNG = np.random.default_rng(7)
 REDUCTIONS = ["mean", "sum", "none"]
@@ -187,44 +189,38 @@ def test_all_ignored_mean_is_nan_like_pytorch():
 
 # --- finite differences ---------------------------------------------------------------------------
 
-def test_loss_gradients_match_finite_differences():
-    x = leaf(randn(5, 4))
-    y = ad.tensor([0, 3, 1, -100, 2])
-    w = ad.tensor([0.5, 1.0, 2.0, 1.5], dtype=ad.float64)
-    t = leaf(RNG.random((5, 4)))
-    p = leaf(RNG.uniform(0.05, 0.95, (5, 4)))
-    fd_check(lambda: F.cross_entropy(x, y, weight=w, label_smoothing=0.3), [x])
-    fd_check(lambda: F.cross_entropy(x, t / t.sum(1, keepdim=True), label_smoothing=0.1), [x, t])
-    fd_check(lambda: F.multi_margin_loss(x, ad.tensor([0, 3, 1, 1, 2]), p=2, weight=w), [x])
-    fd_check(lambda: F.binary_cross_entropy(p, t, weight=w), [p, t])
-    fd_check(lambda: F.binary_cross_entropy_with_logits(x, t, pos_weight=w), [x, t])
-    fd_check(lambda: F.smooth_l1_loss(x, t, beta=0.5), [x, t])
-    fd_check(lambda: F.huber_loss(x, t, delta=0.5), [x, t])
+Y = ad.tensor([0, 3, 1, -100, 2])  # -100: the default ignore_index
+W = ad.tensor([0.5, 1.0, 2.0, 1.5], dtype=ad.float64)
+LOSS_GRADIENT_CASES = {  # name: (loss of the float64 leaves it names, their names)
+    "cross_entropy-weight-smoothing-ignore": (
+        lambda x: F.cross_entropy(x, Y, weight=W, label_smoothing=0.3), "x"),
+    "cross_entropy-probabilities": (
+        lambda x, t: F.cross_entropy(x, t / t.sum(1, keepdim=True), label_smoothing=0.1), "xt"),
+    "multi_margin-p2-weight": (
+        lambda x: F.multi_margin_loss(x, ad.tensor([0, 3, 1, 1, 2]), p=2, weight=W), "x"),
+    "binary_cross_entropy-weight": (lambda p, t: F.binary_cross_entropy(p, t, weight=W), "pt"),
+    "bce_with_logits-pos_weight": (
+        lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=W), "xt"),
+    "smooth_l1-beta": (lambda x, t: F.smooth_l1_loss(x, t, beta=0.5), "xt"),
+    "huber-delta": (lambda x, t: F.huber_loss(x, t, delta=0.5), "xt"),
+}
+
+
+@pytest.mark.parametrize("name", LOSS_GRADIENT_CASES)
+def test_loss_gradients_match_finite_differences(name):
+    """autodiff.testing's gradcheck (every element, a random upstream vector, float64; as tight
+    as atol 1e-6, rtol 1e-5) and gradgradcheck, with respect to logits, probabilities and
+    targets alike."""
+    fn, names = LOSS_GRADIENT_CASES[name]
+    rng = np.random.default_rng(7)
+    data = {"x": leaf(rng.standard_normal((5, 4))), "t": leaf(rng.random((5, 4))),
+            "p": leaf(rng.uniform(0.05, 0.95, (5, 4)))}
+    inputs = tuple(data[n] for n in names)
+    assert gradcheck(fn, inputs, atol=1e-6, rtol=1e-5)
+    assert gradgradcheck(fn, inputs)
 
 
 # --- PyTorch cross-checks -------------------------------------------------------------------------
-
-def compare(ours_fn, torch_fn, inputs, rtol=1e-10, atol=1e-12):
-    """Runs both losses on the same float64 inputs; compares values and input gradients."""
-    torch = pytest.importorskip("torch")
-    ts = [torch.tensor(a, requires_grad=True) for a in inputs]
-    xs = [leaf(a) for a in inputs]
-    tout, out = torch_fn(*ts), ours_fn(*xs)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=rtol, atol=atol)
-    g = randn(*out.shape)
-    tout.backward(torch.tensor(g))
-    out.backward(ad.tensor(g))
-    for i, (a, t) in enumerate(zip(xs, ts)):
-        expected = np.zeros(a.shape) if t.grad is None else t.grad.numpy()
-        got = np.zeros(a.shape) if a.grad is None else a.grad.data
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol,
-                                   err_msg=f"gradient of input {i}")
-
-
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
 
 CE_CASES = [
     dict(), dict(weight=True), dict(ignore_index=True), dict(weight=True, ignore_index=True),
@@ -248,9 +244,10 @@ def test_cross_entropy_index_targets_match_torch(torch, shape, case, reduction):
     w = RNG.uniform(0.5, 2.0, n_classes)
     ours_w = dict(weight=ad.tensor(w)) if case.get("weight") else {}
     theirs_w = dict(weight=torch.tensor(w)) if case.get("weight") else {}
-    compare(lambda x: F.cross_entropy(x, ad.tensor(y), **ours_w, **kw),
-            lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(y), **theirs_w, **kw),
-            [randn(*shape) * 3])
+    compare_with_torch(
+        lambda x: F.cross_entropy(x, ad.tensor(y), **ours_w, **kw),
+        lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(y), **theirs_w, **kw),
+        randn(*shape) * 3)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -266,17 +263,19 @@ def test_cross_entropy_probability_targets_match_torch(torch, shape, case, reduc
     kw = dict(reduction=reduction, label_smoothing=case.get("label_smoothing", 0.0))
     ours_w = dict(weight=ad.tensor(w)) if case.get("weight") else {}
     theirs_w = dict(weight=torch.tensor(w)) if case.get("weight") else {}
-    compare(lambda x, t: F.cross_entropy(x, t, **ours_w, **kw),
-            lambda x, t: torch.nn.functional.cross_entropy(x, t, **theirs_w, **kw),
-            [randn(*shape), q])
+    compare_with_torch(
+        lambda x, t: F.cross_entropy(x, t, **ours_w, **kw),
+        lambda x, t: torch.nn.functional.cross_entropy(x, t, **theirs_w, **kw),
+        randn(*shape), q)
 
 
 def test_cross_entropy_extreme_logits_match_torch(torch):
     x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [3.0, 3.0, 3.0]])
     y = np.array([1, 2, 0])
     for kw in (dict(), dict(label_smoothing=0.1)):
-        compare(lambda a: F.cross_entropy(a, ad.tensor(y), **kw),
-                lambda a: torch.nn.functional.cross_entropy(a, torch.tensor(y), **kw), [x])
+        compare_with_torch(
+            lambda a: F.cross_entropy(a, ad.tensor(y), **kw),
+            lambda a: torch.nn.functional.cross_entropy(a, torch.tensor(y), **kw), x)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -287,12 +286,13 @@ def test_nll_loss_matches_torch(torch, reduction, weighted, ignore):
     y[0] = 2
     kw = dict(reduction=reduction, ignore_index=2 if ignore else -100)
     w = RNG.uniform(0.5, 2, 4)
-    compare(lambda x: F.nll_loss(x.log_softmax(1), ad.tensor(y),
-                                 weight=ad.tensor(w) if weighted else None, **kw),
-            lambda x: torch.nn.functional.nll_loss(x.log_softmax(1), torch.tensor(y),
-                                                   weight=torch.tensor(w) if weighted else None,
-                                                   **kw),
-            [randn(7, 4)])
+    compare_with_torch(
+        lambda x: F.nll_loss(x.log_softmax(1), ad.tensor(y),
+                             weight=ad.tensor(w) if weighted else None, **kw),
+        lambda x: torch.nn.functional.nll_loss(x.log_softmax(1), torch.tensor(y),
+                                               weight=torch.tensor(w) if weighted else None,
+                                               **kw),
+        randn(7, 4))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -303,9 +303,10 @@ def test_nll_loss_matches_torch(torch, reduction, weighted, ignore):
 def test_regression_losses_match_torch(torch, name, kw, reduction):
     x, t = randn(4, 5), randn(4, 5)
     x[0, :3] = t[0, :3]  # exact ties: the subgradient at d = 0
-    compare(lambda a, b: getattr(F, name)(a, b, reduction=reduction, **kw),
-            lambda a, b: getattr(torch.nn.functional, name)(a, b, reduction=reduction, **kw),
-            [x, t])
+    compare_with_torch(
+        lambda a, b: getattr(F, name)(a, b, reduction=reduction, **kw),
+        lambda a, b: getattr(torch.nn.functional, name)(a, b, reduction=reduction, **kw),
+        x, t)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -314,11 +315,12 @@ def test_binary_cross_entropy_matches_torch(torch, reduction, weighted):
     p = RNG.uniform(0.01, 0.99, (6, 3))
     t = RNG.random((6, 3))
     w = RNG.uniform(0.5, 2, 3)
-    compare(lambda a, b: F.binary_cross_entropy(a, b, weight=ad.tensor(w) if weighted else None,
-                                                reduction=reduction),
-            lambda a, b: torch.nn.functional.binary_cross_entropy(
-                a, b, weight=torch.tensor(w) if weighted else None, reduction=reduction),
-            [p, t], rtol=1e-9)
+    compare_with_torch(
+        lambda a, b: F.binary_cross_entropy(a, b, weight=ad.tensor(w) if weighted else None,
+                                            reduction=reduction),
+        lambda a, b: torch.nn.functional.binary_cross_entropy(
+            a, b, weight=torch.tensor(w) if weighted else None, reduction=reduction),
+        p, t, rtol=1e-9)
 
 
 def test_binary_cross_entropy_at_zero_and_one_matches_torch_values(torch):
@@ -338,13 +340,14 @@ def test_bce_with_logits_matches_torch(torch, reduction, weighted, pos_weighted)
     x[0] = [0.0, 50.0, -50.0]
     t = RNG.random((5, 3))
     w, pw = RNG.uniform(0.5, 2, (5, 1)), RNG.uniform(0.5, 3, 3)
-    compare(lambda a, b: F.binary_cross_entropy_with_logits(
-                a, b, weight=ad.tensor(w) if weighted else None, reduction=reduction,
-                pos_weight=ad.tensor(pw) if pos_weighted else None),
-            lambda a, b: torch.nn.functional.binary_cross_entropy_with_logits(
-                a, b, weight=torch.tensor(w) if weighted else None, reduction=reduction,
-                pos_weight=torch.tensor(pw) if pos_weighted else None),
-            [x, t])
+    compare_with_torch(
+        lambda a, b: F.binary_cross_entropy_with_logits(
+            a, b, weight=ad.tensor(w) if weighted else None, reduction=reduction,
+            pos_weight=ad.tensor(pw) if pos_weighted else None),
+        lambda a, b: torch.nn.functional.binary_cross_entropy_with_logits(
+            a, b, weight=torch.tensor(w) if weighted else None, reduction=reduction,
+            pos_weight=torch.tensor(pw) if pos_weighted else None),
+        x, t)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -354,13 +357,14 @@ def test_bce_with_logits_matches_torch(torch, reduction, weighted, pos_weighted)
 def test_multi_margin_loss_matches_torch(torch, shape, p, margin, weighted, reduction):
     y = RNG.integers(0, 4, shape[:-1])
     w = RNG.uniform(0.5, 2, 4)
-    compare(lambda a: F.multi_margin_loss(a, ad.tensor(y), p=p, margin=margin,
-                                          weight=ad.tensor(w) if weighted else None,
-                                          reduction=reduction),
-            lambda a: torch.nn.functional.multi_margin_loss(
-                a, torch.tensor(y), p=p, margin=margin,
-                weight=torch.tensor(w) if weighted else None, reduction=reduction),
-            [randn(*shape)])
+    compare_with_torch(
+        lambda a: F.multi_margin_loss(a, ad.tensor(y), p=p, margin=margin,
+                                      weight=ad.tensor(w) if weighted else None,
+                                      reduction=reduction),
+        lambda a: torch.nn.functional.multi_margin_loss(
+            a, torch.tensor(y), p=p, margin=margin,
+            weight=torch.tensor(w) if weighted else None, reduction=reduction),
+        randn(*shape))
 
 
 def test_float32_cross_entropy_matches_torch(torch):

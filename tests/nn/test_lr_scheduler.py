@@ -49,8 +49,7 @@ def _theirs(torch, name, kwargs, epochs, groups=2):
 
 
 @pytest.mark.parametrize("name,kwargs", SCHEDULES, ids=lambda c: str(c))
-def test_sequence_matches_torch(name, kwargs):
-    torch = pytest.importorskip("torch")
+def test_sequence_matches_torch(torch, name, kwargs):
     np.testing.assert_allclose(_ours(name, kwargs, 15), _theirs(torch, name, kwargs, 15),
                                rtol=1e-12, atol=1e-15)
 
@@ -84,8 +83,7 @@ def test_per_group_lambdas():
     assert s.get_last_lr() == [0.1, 0.1]
 
 
-def test_reduce_on_plateau_matches_torch():
-    torch = pytest.importorskip("torch")
+def test_reduce_on_plateau_matches_torch(torch):
     metrics = [1.0, 0.9, 0.9, 0.95, 0.91, 0.9, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.7, 0.7, 0.7, 0.7]
     for kwargs in [dict(patience=2), dict(patience=1, cooldown=2, factor=0.5, min_lr=0.004),
                    dict(mode="max", patience=0, threshold=0.01, threshold_mode="abs")]:

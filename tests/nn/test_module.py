@@ -8,7 +8,10 @@ import pytest
 
 import autodiff as ad
 import nn
-from _nn_check import fd_check
+from autodiff.testing import gradcheck, gradgradcheck
+
+from _stateless import as_function
+from _torch import assert_close, to_numpy, to_torch
 
 
 class Block(nn.Module):
@@ -264,17 +267,15 @@ def test_load_state_dict_errors_name_the_keys():
         net.load_state_dict(sd, strict=False)
 
 
-def test_load_state_dict_from_torch():
-    torch = pytest.importorskip("torch")
+def test_load_state_dict_from_torch(torch):
     t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
                             torch.nn.Linear(4, 2))
     m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
     assert list(t.state_dict()) == list(m.state_dict())
-    m.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
+    m.load_state_dict({k: to_numpy(v) for k, v in t.state_dict().items()})
     t.eval(), m.eval()
     x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
-    np.testing.assert_allclose(m(ad.tensor(x)).data, t(torch.tensor(x)).detach().numpy(),
-                               rtol=1e-5, atol=1e-6)
+    assert_close(m(ad.tensor(x)), t(to_torch(x)), rtol=1e-5, atol=1e-6)
 
 
 # --- name scopes -----------------------------------------------------------------------------
@@ -371,8 +372,7 @@ def test_repr_like_pytorch():
         ")")
 
 
-def test_repr_matches_torch():
-    torch = pytest.importorskip("torch")
+def test_repr_matches_torch(torch):
     t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.GELU(),
                             torch.nn.LeakyReLU(), torch.nn.Embedding(5, 2),
                             torch.nn.CrossEntropyLoss(), torch.nn.Flatten(),
@@ -400,9 +400,14 @@ def test_stacked_linears_collapse_to_one_affine_map():
 
 
 def test_residual_network_gradients_match_finite_differences():
+    """gradcheck (as tight as atol 1e-6, rtol 1e-5) and gradgradcheck with respect to every
+    parameter, float64."""
     net = Net().double()
     x = ad.randn(3, 3, dtype=ad.float64)
-    fd_check(lambda: net(x), list(net.parameters()))
+    fn, params = as_function(net)
+    assert len(params) == 8  # inp.weight, inp.bias, 2 x (fc.weight, fc.bias), scale, head.weight
+    assert gradcheck(fn, (x, *params), atol=1e-6, rtol=1e-5)
+    assert gradgradcheck(fn, (x, *params))
 
 
 # --- the package surface and an end-to-end loop ---------------------------------------------------
@@ -464,9 +469,8 @@ def test_forward_hooks_record_and_replace():
     assert not net[2]._forward_pre_hooks
 
 
-def test_second_order_gradients_through_a_network():
+def test_second_order_gradients_through_a_network(torch):
     """Hessian-vector products through Linear, tanh, GELU, LayerNorm and cross-entropy."""
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
     W1, b1, W2 = rng.standard_normal((5, 3)), rng.standard_normal(5), rng.standard_normal((4, 5))
     x, y, v = rng.standard_normal((6, 3)), rng.integers(0, 4, 6), rng.standard_normal((5, 3))
@@ -478,15 +482,14 @@ def test_second_order_gradients_through_a_network():
 
     def theirs(w):
         tf = torch.nn.functional
-        h = tf.layer_norm(tf.gelu(tf.linear(torch.tensor(x), w, torch.tensor(b1))).tanh(), (5,))
-        return tf.cross_entropy(tf.linear(h, torch.tensor(W2)), torch.tensor(y),
-                                label_smoothing=0.1)
+        h = tf.layer_norm(tf.gelu(tf.linear(to_torch(x), w, to_torch(b1))).tanh(), (5,))
+        return tf.cross_entropy(tf.linear(h, to_torch(W2)), to_torch(y), label_smoothing=0.1)
 
     w = ad.tensor(W1, requires_grad=True)
     g, = ad.grad(ours(w), [w], create_graph=True)
     hv, = ad.grad((g * ad.tensor(v)).sum(), [w])
-    tw = torch.tensor(W1, requires_grad=True)
+    tw = to_torch(W1, requires_grad=True)
     tg, = torch.autograd.grad(theirs(tw), [tw], create_graph=True)
-    thv, = torch.autograd.grad((tg * torch.tensor(v)).sum(), [tw])
-    np.testing.assert_allclose(g.data, tg.detach().numpy(), rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(hv.data, thv.numpy(), rtol=1e-5, atol=1e-6)
+    thv, = torch.autograd.grad((tg * to_torch(v)).sum(), [tw])
+    assert_close(g, tg, rtol=1e-6, atol=1e-7)
+    assert_close(hv, thv, rtol=1e-5, atol=1e-6)

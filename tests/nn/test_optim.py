@@ -8,6 +8,8 @@ import autodiff as ad
 import nn
 from nn import optim
 
+from _torch import to_numpy, to_torch
+
 CONFIGS = [
     ("SGD", dict(lr=0.1)),
     ("SGD", dict(lr=0.05, momentum=0.9)),
@@ -65,7 +67,7 @@ def _run_ad(name, kwargs, init, X, Y, steps, groups=None):
 
 
 def _run_torch(torch, name, kwargs, init, X, Y, steps, groups=None):
-    params = [torch.tensor(a.copy(), requires_grad=True) for a in init]
+    params = [to_torch(a, requires_grad=True) for a in init]
     spec = params if groups is None else [dict(g, params=[params[i]]) for i, g in
                                           enumerate(groups)]
     opt = getattr(torch.optim, name)(spec, **kwargs)
@@ -74,13 +76,12 @@ def _run_torch(torch, name, kwargs, init, X, Y, steps, groups=None):
         opt.zero_grad()
         _torch_loss(torch, params, X, Y).backward()
         opt.step()
-        history.append([p.detach().numpy().copy() for p in params])
+        history.append([to_numpy(p).copy() for p in params])
     return history
 
 
 @pytest.mark.parametrize("name,kwargs", CONFIGS, ids=lambda c: str(c))
-def test_matches_torch_25_steps(name, kwargs):
-    torch = pytest.importorskip("torch")
+def test_matches_torch_25_steps(torch, name, kwargs):
     init, X, Y = _problem()
     ours = _run_ad(name, kwargs, init, X, Y, 25)
     theirs = _run_torch(torch, name, kwargs, init, X, Y, 25)
@@ -91,8 +92,7 @@ def test_matches_torch_25_steps(name, kwargs):
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
-def test_float32_matches_torch(name):
-    torch = pytest.importorskip("torch")
+def test_float32_matches_torch(torch, name):
     init, X, Y = _problem(1, np.float32)
     kwargs = dict(lr=0.01, weight_decay=0.01) | ({"momentum": 0.9} if name == "SGD" else {})
     ours = _run_ad(name, kwargs, init, X, Y, 25)
@@ -107,8 +107,7 @@ def test_float32_matches_torch(name):
     ("Adam", dict(lr=0.05), [dict(betas=(0.5, 0.9)), dict(lr=0.01, amsgrad=True)]),
     ("RMSprop", dict(lr=0.01), [dict(centered=True), dict(momentum=0.9)]),
 ])
-def test_param_groups_match_torch(name, kwargs, groups):
-    torch = pytest.importorskip("torch")
+def test_param_groups_match_torch(torch, name, kwargs, groups):
     init, X, Y = _problem(2)
     ours = _run_ad(name, kwargs, init, X, Y, 25, groups)
     theirs = _run_torch(torch, name, kwargs, init, X, Y, 25, groups)

@@ -239,8 +239,7 @@ def test_pickle_is_refused_and_never_run(tmp_path):
     assert not marker.exists()
 
 
-def test_torch_save_file_is_refused(tmp_path):
-    torch = pytest.importorskip("torch")
+def test_torch_save_file_is_refused(torch, tmp_path):
     torch.save({"w": torch.ones(2)}, tmp_path / "t.pt")
     with pytest.raises(SerializationError, match="torch.save"):
         load(tmp_path / "t.pt")

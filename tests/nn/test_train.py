@@ -11,6 +11,8 @@ import nn
 from nn import train
 from nn.serialization import load
 
+from _optional import requires_digits
+
 TINY = ["--dataset", "moons", "--hidden", "16,16", "--batch-size", "64", "--quiet"]
 
 
@@ -104,6 +106,7 @@ def test_bad_options(argv, capsys):
     assert "error" in capsys.readouterr().err
 
 
+@requires_digits  # the default dataset
 def test_default_run_reaches_97_percent(tmp_path):
     """The no-argument run (digits, MLP 128, Adam, 30 epochs); ~2 s. Deselect with
     -k 'not default_run'."""
