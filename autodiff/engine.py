@@ -151,6 +151,8 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
         follow = None  # the first node this one makes pending: often the next to run
         if g is not None:
             # 2. the rule: one gradient (or None) per input
+            inputs = node.inputs
+            n = len(inputs)
             if visit is not None:
                 input_grads = visit(node, g)
             else:
@@ -158,13 +160,15 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
                     raise _released_error(node)
                 if node.seq < last_mutation[0]:  # changed in place since: check the inputs
                     _check_unmodified(node)
-                inputs = node.inputs
                 if not arrays:
                     input_grads = node.backward(g, node.output(), *inputs)
-                elif len(inputs) == 1:  # (rule_on_arrays, its common cases written out here)
+                elif n == 1:  # (rule_on_arrays, with its common cases written out here)
                     input_grads = node.backward(g, node.out, inputs[0].data)
-                elif len(inputs) == 2 and inputs[1] is not None and inputs[0] is not None:
+                elif n == 2 and not node.has_none_input:
                     input_grads = node.backward(g, node.out, inputs[0].data, inputs[1].data)
+                elif n == 3 and not node.has_none_input:  # (linear with a bias)
+                    x, y, z = inputs
+                    input_grads = node.backward(g, node.out, x.data, y.data, z.data)
                 else:
                     input_grads = rule_on_arrays(node, g)
             if anomaly:
@@ -172,8 +176,8 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
             # 3. send each gradient to its input: summed per producing node (only here) and
             # queued; a chain hands its gradient to the next node without the heap or dict
             follow_g = None
-            inputs, needs = node.inputs, node.needs_input_grad
-            i, n = 0, len(inputs)
+            needs = node.needs_input_grad
+            i = 0
             while i < n:  # (an index loop: cheaper than zip() over one or two inputs)
                 gi = input_grads[i]
                 if gi is not None and needs[i]:

@@ -57,6 +57,7 @@ class Node:
     trace = None  # the user's forward line, under detect_anomaly
     out = None  # the output array, for nodes whose rule needs it (they set it in forward)
     n_outputs = 1
+    has_none_input = False  # only a Function's non-tensor arguments are None inputs
     saved = ()  # slots holding saved arrays, cleared when backward releases the graph
 
     def backward(self, g, out, *xs):
@@ -68,7 +69,7 @@ class Node:
     def apply(cls, *xs, **params):
         """Op(params) on xs: its forward on bare arrays, the recorded op on tensors."""
         node = cls(**params) if params else cls()
-        if len(xs) <= 2 and type(xs[0]) is ndarray and type(xs[-1]) is ndarray:
+        if len(xs) <= 2 and not isinstance(xs[0], Tensor) and not isinstance(xs[-1], Tensor):
             return node.forward(*xs)  # inside a first-order backward pass: the bare result
         return apply(node, *xs)
 
@@ -234,6 +235,7 @@ class BackwardFunction(Node):
     """The graph node (and `ctx`) of one call of a user's Function: holds what forward saved,
     and runs the user's backward when the engine reaches it."""
 
+    has_none_input = True
     saved = ("_saved",)
 
     def __init__(self, function):

@@ -103,10 +103,19 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
         raw = [t.data if isinstance(t, Tensor) else t for t in inputs]
         out = tuple(t.data if isinstance(t, Tensor) else t for t in kwargs["out"])
         return getattr(ufunc, method)(*raw, **dict(kwargs, out=out))
+    if method == "reduce":  # np.add.reduce(t, axis): the recorded reduction (sum, amax, amin)
+        fn = _REDUCTIONS.get(ufunc)
+        if fn is None or len(inputs) != 1 or set(kwargs) - {"axis", "keepdims"}:
+            return NotImplemented
+        axis = kwargs.get("axis", 0)
+        return fn(inputs[0], axis, bool(kwargs.get("keepdims", False)))
     fn = _UFUNCS.get(ufunc)
     if fn is None or method != "__call__" or kwargs:
         return NotImplemented
     return fn(*inputs)
+
+
+_REDUCTIONS = {np.add: ops.sum, np.maximum: ops.amax, np.minimum: ops.amin}
 
 
 def _where_method(self, condition, other):

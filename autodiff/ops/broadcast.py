@@ -27,18 +27,26 @@ class BroadcastTo(Node):
         self.shape = shape
 
     def forward(self, x):
-        if math.prod(self.shape) > _VIEW_ABOVE:
-            return np.broadcast_to(x, self.shape)  # a read-only view: no copy of a big array
-        out = np.empty(self.shape, x.dtype)  # small: filling a copy is cheaper than the view
-        out[...] = x
-        return out
+        return expand(x, self.shape)
 
     def backward(self, g, out, x):
         return (SumTo.apply(g, shape=x.shape),)
 
 
+def expand(x, shape):
+    """x broadcast to `shape`: BroadcastTo's forward on bare arrays, the recorded op on tensors
+    (rules call it: a reduction's backward broadcasts g back on every step)."""
+    if isinstance(x, Tensor):
+        return x if x.shape == shape else apply1(BroadcastTo(shape), x)
+    if math.prod(shape) > _VIEW_ABOVE:
+        return np.broadcast_to(x, shape)  # a read-only view: no copy of a big array
+    out = np.empty(shape, x.dtype)  # small: filling a copy is cheaper than making the view
+    out[...] = x
+    return out
+
+
 # np.broadcast_to spends ~3 us in Python making its view; filling a new array costs less up to
-# about this many elements (a reduction's backward on a small batch broadcasts g every step)
+# about this many elements
 _VIEW_ABOVE = 1 << 14
 
 

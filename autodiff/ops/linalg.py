@@ -86,7 +86,7 @@ class Linear(Node):
         gw = g2.mT @ (x if x.ndim == 2 else x.reshape(-1, n_in)) if needs[1] else None
         if b is None:
             return gx, gw
-        return gx, gw, (g2.sum(0) if needs[2] else None)
+        return gx, gw, (np.add.reduce(g2, axis=0) if needs[2] else None)
 
 
 def linear(x, weight, bias=None):

@@ -10,7 +10,7 @@ from ..function import Node, apply1
 from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
 from .elementwise import Exp, Where, maximum, minimum, raw, sqrt
-from .broadcast import BroadcastTo
+from .broadcast import BroadcastTo, expand
 from .shape import Flip, gather, reshape
 
 # the ufuncs' own reductions: np.sum/np.max add microseconds of Python around them
@@ -49,7 +49,7 @@ class Sum(Node):
         return _sum(x, axis=self.dim, keepdims=self.keepdim)
 
     def backward(self, g, out, x):
-        return (BroadcastTo.apply(_unreduce(g, x.shape, self.dim, self.keepdim), shape=x.shape),)
+        return (expand(_unreduce(g, x.shape, self.dim, self.keepdim), x.shape),)
 
 
 class Mean(Node):
@@ -65,7 +65,7 @@ class Mean(Node):
 
     def backward(self, g, out, x):
         g = g * (1 / (_count(x.shape, self.dim) or 1))
-        return (BroadcastTo.apply(_unreduce(g, x.shape, self.dim, self.keepdim), shape=x.shape),)
+        return (expand(_unreduce(g, x.shape, self.dim, self.keepdim), x.shape),)
 
 
 class _Extreme(Node):
