@@ -171,7 +171,15 @@ def apply1(node, x):
     out = node.forward(x.data)
     t = _new(Tensor)
     t.data = out if type(out) is ndarray else np.asarray(out)
-    if x._requires_grad and link(node, (x,), _ONE):
+    recording = grad_state.recording  # link(node, (x,), _ONE), written out: the hottest path
+    if x._requires_grad and recording is not None:
+        node.seq = next(_sequence)
+        node.inputs = (x,)
+        node.needs_input_grad = _ONE
+        node.released = False
+        node.scope, anomaly = recording
+        if anomaly:
+            node.trace = creation_trace()
         t._requires_grad = True
         t.grad_fn = node
     else:
@@ -185,7 +193,16 @@ def apply2(node, x, y):
     out = node.forward(x.data, y.data)
     t = _new(Tensor)
     t.data = out if type(out) is ndarray else np.asarray(out)
-    if link(node, (x, y), (x._requires_grad, y._requires_grad)):
+    rx, ry = x._requires_grad, y._requires_grad
+    recording = grad_state.recording  # link(node, (x, y), (rx, ry)), written out
+    if (rx or ry) and recording is not None:
+        node.seq = next(_sequence)
+        node.inputs = (x, y)
+        node.needs_input_grad = (rx, ry)
+        node.released = False
+        node.scope, anomaly = recording
+        if anomaly:
+            node.trace = creation_trace()
         t._requires_grad = True
         t.grad_fn = node
     else:

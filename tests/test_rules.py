@@ -186,3 +186,43 @@ def test_zero_dim_chains_stay_arrays_in_first_order(fn):
     gz, = ad.grad((fn(z) - 1.0) ** 2, z, create_graph=True)
     assert gz.grad_fn is not None
     np.testing.assert_allclose(z.grad.numpy(), gz.numpy())
+
+
+class _Twice(ad.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2
+
+
+RECORDING_PATHS = {
+    "apply1": lambda x, y: x.exp(),
+    "apply2": lambda x, y: x * y,
+    "apply": lambda x, y: ad.where(x > 0, x, y),
+    "Function.apply": lambda x, y: _Twice.apply(x),
+}
+
+
+@pytest.mark.parametrize("path", sorted(RECORDING_PATHS))
+def test_every_recording_path_records_the_same_way(path):
+    """apply1/apply2 write link() out for speed; every path must decide and record alike:
+    edges, needs_input_grad, a newer creation number, the name scope, the anomaly trace, and
+    nothing at all under no_grad or without an input that requires grad."""
+    op = RECORDING_PATHS[path]
+    x = ad.tensor([1.0, -2.0], requires_grad=True)
+    y = ad.tensor([3.0, 4.0])
+    before = (x * 1).grad_fn.seq
+    with ad.detect_anomaly(), ad.name_scope("block"):
+        out = op(x, y)
+    node = out.grad_fn
+    assert node is not None and node.seq > before and not node.released
+    assert node.scope == ("block",)
+    assert "op(x, y)" in node.trace
+    assert any(t is x for t in node.inputs)
+    assert node.needs_input_grad[[i for i, t in enumerate(node.inputs) if t is x][0]]
+    with ad.no_grad():
+        assert op(x, y).grad_fn is None and not op(x, y).requires_grad
+    assert op(x.detach(), y).grad_fn is None
