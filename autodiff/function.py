@@ -146,6 +146,11 @@ def apply(node, *xs):
         x, y = xs
         out = node.forward(x.data, y.data)
         needs = (x._requires_grad, y._requires_grad)
+    elif n == 3 and isinstance(xs[0], Tensor) and isinstance(xs[1], Tensor) and \
+            isinstance(xs[2], Tensor):  # (linear and conv with a bias)
+        x, y, z = xs
+        out = node.forward(x.data, y.data, z.data)
+        needs = (x._requires_grad, y._requires_grad, z._requires_grad)
     else:
         for x in xs:
             if isinstance(x, Tensor):
