@@ -512,20 +512,20 @@ class Tensor:
         """elementwise bitwise_or (logical for bool tensors, bitwise for integers)"""
     # from autodiff.tensor_methods._augmented.<locals>.method
     def __iadd__(self, other) -> Tensor:  # type: ignore[misc]
-        """x += y: in place outside the graph (so parameter updates under no_grad work as in
-        PyTorch); while recording on a non-leaf, the out-of-place result (the name is rebound)."""
+        """x += y: in place outside the graph (add_); while recording on a non-leaf, x is rebound to
+        x + y."""
     # from autodiff.tensor_methods._augmented.<locals>.method
     def __isub__(self, other) -> Tensor:  # type: ignore[misc]
-        """x += y: in place outside the graph (so parameter updates under no_grad work as in
-        PyTorch); while recording on a non-leaf, the out-of-place result (the name is rebound)."""
+        """x -= y: in place outside the graph (sub_); while recording on a non-leaf, x is rebound to
+        x - y."""
     # from autodiff.tensor_methods._augmented.<locals>.method
     def __imul__(self, other) -> Tensor:
-        """x += y: in place outside the graph (so parameter updates under no_grad work as in
-        PyTorch); while recording on a non-leaf, the out-of-place result (the name is rebound)."""
+        """x *= y: in place outside the graph (mul_); while recording on a non-leaf, x is rebound to
+        x * y."""
     # from autodiff.tensor_methods._augmented.<locals>.method
     def __itruediv__(self, other) -> Tensor:
-        """x += y: in place outside the graph (so parameter updates under no_grad work as in
-        PyTorch); while recording on a non-leaf, the out-of-place result (the name is rebound)."""
+        """x /= y: in place outside the graph (div_); while recording on a non-leaf, x is rebound to
+        x / y."""
     # from autodiff.ops.shape.getitem
     def __getitem__(self, index) -> Tensor:
         """x[index]: ints, slices, None, Ellipsis, bool masks, integer arrays (numpy semantics)"""

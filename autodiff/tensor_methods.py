@@ -59,6 +59,9 @@ def _augmented(fn, name):
             return fn(self, other)  # rebinds the name; a leaf that requires grad raises below
         return inplace(self, other)
     method.__name__ = name
+    symbol = {"__iadd__": "+", "__isub__": "-", "__imul__": "*", "__itruediv__": "/"}[name]
+    method.__doc__ = (f"x {symbol}= y: in place outside the graph ({inplace.__name__}); while "
+                      f"recording on a non-leaf, x is rebound to x {symbol} y.")
     return method
 
 
