@@ -162,7 +162,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
                     _check_unmodified(node)
                 if not arrays:
                     input_grads = node.backward(g, node.output(), *inputs)
-                elif n == 1:  # (rule_on_arrays, with its common cases written out here)
+                elif n == 1:  # (rule_on_arrays, its common cases written out)
                     input_grads = node.backward(g, node.out, inputs[0].data)
                 elif n == 2 and not node.has_none_input:
                     input_grads = node.backward(g, node.out, inputs[0].data, inputs[1].data)
@@ -223,15 +223,9 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
 
 
 def rule_on_arrays(node, g):
-    """node.backward on bare ndarrays: the saved output and the inputs' arrays."""
-    inputs = node.inputs
-    if len(inputs) == 1:
-        return node.backward(g, node.out, inputs[0].data)
-    if len(inputs) == 2:
-        x, y = inputs
-        if x is not None and y is not None:  # (a Function's non-tensor argument is None)
-            return node.backward(g, node.out, x.data, y.data)
-    return node.backward(g, node.out, *[None if x is None else x.data for x in inputs])
+    """node.backward on bare ndarrays: g, the saved output and the inputs' arrays (the pass
+    above writes its common cases out)."""
+    return node.backward(g, node.out, *[None if x is None else x.data for x in node.inputs])
 
 
 def _check_unmodified(node):
@@ -412,8 +406,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 def walk(roots, grad_roots, visit):
     """The backward traversal with `visit(node, g) -> one gradient per input` in place of each
-    node's rule (g: ndarrays), freeing nothing and running no hooks; returns {id(leaf): [leaf,
-    gradient array]}. autodiff.viz replays backward passes with it."""
+    node's rule, freeing nothing and running no hooks. grad_roots: one checked gradient array
+    per root (see initial_gradient). Returns {id(leaf): [leaf, gradient array]}. autodiff.viz
+    replays backward passes with it."""
     with set_grad_enabled(False):
-        return _run(roots, [initial_gradient(r, g, "walk") if not isinstance(g, Tensor) else g
-                            for r, g in zip(roots, grad_roots)], True, False, visit=visit)
+        return _run(roots, [Tensor._const(g) for g in grad_roots], True, False, visit=visit)

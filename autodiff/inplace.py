@@ -49,12 +49,16 @@ def _store(self, op, result):
     return self
 
 
-def _ufunc_inplace(ufunc, op, doc):
+def _ufunc_inplace(ufunc, op, doc, scaled):
+    """The method `op`: self = ufunc(self, other) written in place; `scaled` ones (add_, sub_)
+    take PyTorch's keyword alpha, other * alpha."""
     def method(self, other, *, alpha=1):
         if _state.enabled:  # (under no_grad, as in optimizers, nothing can be recorded)
             _check(self, op, other)
         o = other.data if isinstance(other, Tensor) else other
         if alpha != 1:
+            if not scaled:
+                raise TypeError(f"{op}() got an unexpected keyword argument 'alpha'")
             o = o * alpha
         data = writable(self)
         try:
@@ -69,10 +73,10 @@ def _ufunc_inplace(ufunc, op, doc):
     return method
 
 
-add_ = _ufunc_inplace(np.add, "add_", "self += alpha * other, in place")
-sub_ = _ufunc_inplace(np.subtract, "sub_", "self -= alpha * other, in place")
-mul_ = _ufunc_inplace(np.multiply, "mul_", "self *= other, in place")
-div_ = _ufunc_inplace(np.true_divide, "div_", "self /= other, in place")
+add_ = _ufunc_inplace(np.add, "add_", "self += alpha * other, in place", scaled=True)
+sub_ = _ufunc_inplace(np.subtract, "sub_", "self -= alpha * other, in place", scaled=True)
+mul_ = _ufunc_inplace(np.multiply, "mul_", "self *= other, in place", scaled=False)
+div_ = _ufunc_inplace(np.true_divide, "div_", "self /= other, in place", scaled=False)
 
 
 def addcmul_(self, tensor1, tensor2, *, value=1):
@@ -102,14 +106,6 @@ def sqrt_(self):
     return self
 
 
-def maximum_(self, other):
-    """self = max(self, other) elementwise, in place (for AMSGrad's running maximum)"""
-    _check(self, "maximum_", other)
-    data = writable(self)
-    np.maximum(data, _raw(other), out=data)
-    return self
-
-
 def zero_(self):
     """Fills self with zeros, in place"""
     _check(self, "zero_")
@@ -132,6 +128,8 @@ def copy_(self, src):
 def clamp_(self, min=None, max=None):
     """Limits self to [min, max], in place"""
     _check(self, "clamp_")
+    if min is None and max is None:
+        raise RuntimeError("clamp_: at least one of min and max must not be None")
     data = writable(self)
     np.clip(data, _raw(min), _raw(max), out=data)
     return self
@@ -149,5 +147,5 @@ def normal_(self, mean=0.0, std=1.0, generator=None):
     return _store(self, "normal_", rng(generator).normal(mean, std, self.shape))
 
 
-METHODS = {f.__name__: f for f in (add_, sub_, mul_, div_, addcmul_, addcdiv_, lerp_, sqrt_,
-                                   maximum_, zero_, fill_, copy_, clamp_, uniform_, normal_)}
+METHODS = {f.__name__: f for f in (add_, sub_, mul_, div_, addcmul_, addcdiv_, lerp_, sqrt_, zero_,
+                                   fill_, copy_, clamp_, uniform_, normal_)}

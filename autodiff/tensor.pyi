@@ -558,9 +558,6 @@ class Tensor:
     # from autodiff.inplace.sqrt_
     def sqrt_(self) -> Self:
         """self = sqrt(self), in place"""
-    # from autodiff.inplace.maximum_
-    def maximum_(self, other) -> Self:
-        """self = max(self, other) elementwise, in place (for AMSGrad's running maximum)"""
     # from autodiff.inplace.zero_
     def zero_(self) -> Self:
         """Fills self with zeros, in place"""

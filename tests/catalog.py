@@ -449,7 +449,7 @@ METHOD_NON_DIFFERENTIABLE = {
 # In place: outside the graph (parameter updates, initialisation), or, for x[i] = v and x += y
 # while recording, the out-of-place index_put / add ... already catalogued.
 METHOD_IN_PLACE = {
-    "add_", "sub_", "mul_", "div_", "addcmul_", "addcdiv_", "lerp_", "clamp_", "maximum_",
+    "add_", "sub_", "mul_", "div_", "addcmul_", "addcdiv_", "lerp_", "clamp_",
     "sqrt_", "copy_", "fill_", "zero_", "normal_", "uniform_", "detach_", "__iadd__", "__isub__",
     "__imul__", "__itruediv__", "__setitem__",
 }

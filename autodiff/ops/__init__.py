@@ -6,7 +6,8 @@ from .elementwise import *  # noqa: F401,F403
 from .reduce import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, logsumexp,  # noqa
                      softmax, log_softmax, softmax_cross_entropy, prod, norm, all, any,
                      cumsum, sort, topk)
-from .shape import (broadcast_to, sum_to, reshape, view, flatten, squeeze, unsqueeze,  # noqa
+from .broadcast import broadcast_to, sum_to  # noqa
+from .shape import (reshape, view, flatten, squeeze, unsqueeze,  # noqa
                     permute, transpose, swapaxes, expand, getitem, index_add, index_put, gather,
                     cat, stack,
                     split, chunk, unbind, repeat, flip, pad, mT, tril, triu)

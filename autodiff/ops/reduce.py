@@ -10,7 +10,7 @@ from ..function import Node, apply1
 from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
 from .elementwise import Exp, Where, maximum, minimum, raw, sqrt
-from .broadcast import BroadcastTo, expand
+from .broadcast import expand
 from .shape import Flip, gather, reshape
 
 # the ufuncs' own reductions: np.sum/np.max add microseconds of Python around them
@@ -219,8 +219,8 @@ class Prod(Node):
 def _prod_of_others(x, d):
     """For each element, the product of the others along dim d (exact with zeros; O(n^2))."""
     n = x.shape[d]
-    rows = BroadcastTo.apply(x.reshape(x.shape[:d] + (1,) + x.shape[d:]),
-                             shape=x.shape[:d] + (n,) + x.shape[d:])  # row i: x along d
+    rows = expand(x.reshape(x.shape[:d] + (1,) + x.shape[d:]),
+                  x.shape[:d] + (n,) + x.shape[d:])  # row i: x along d
     eye = np.eye(n, dtype=bool).reshape((n, n) + (1,) * (x.ndim - d - 1))
     return Prod.apply(Where.apply(eye, np.ones((), x.dtype), rows), dim=(d + 1,), keepdim=False)
 

@@ -1,6 +1,6 @@
-"""Shape primitives, in pairs that are each other's gradient: broadcast_to <-> sum_to,
-reshape <-> reshape, permute <-> inverse permute, getitem <-> index_add, cat <-> slices,
-pad <-> slices, flip <-> flip. Everything else here is a composition of these."""
+"""Shape primitives, in pairs that are each other's gradient: reshape <-> reshape, permute <->
+inverse permute, getitem <-> index_add, cat <-> slices, pad <-> slices, flip <-> flip
+(broadcast_to <-> sum_to is in broadcast.py). Everything else here is a composition of these."""
 import math
 import numbers
 
@@ -9,7 +9,7 @@ import numpy as np
 from ..function import Node, apply, apply1, apply2
 from ..tensor import Tensor, _axis
 from ._operands import broadcast_shapes, normalize_dims, promote, tensor_arg
-from .broadcast import BroadcastTo, SumTo, broadcast_to, sum_to  # noqa: F401
+from .broadcast import SumTo, broadcast_to
 from .elementwise import where
 
 

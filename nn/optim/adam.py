@@ -57,7 +57,8 @@ class Adam(Optimizer):
             m.mul_(b1_).add_(rest1 * g)
             v.mul_(b2_).add_(rest2 * (g * g))
             if amsgrad:
-                v = state["max_exp_avg_sq"].maximum_(v)
+                vmax = state["max_exp_avg_sq"]
+                v = vmax.copy_(np.maximum(vmax.data, v.data))
             denom = np.sqrt(v.data) / bias2
             denom += eps_
             p.sub_(step_size * (m.data / denom))
