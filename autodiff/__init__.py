@@ -12,7 +12,8 @@ from .dtypes import (float16, float32, float64, int8, int16, int32, int64, uint8
                      get_default_dtype, set_default_dtype)
 from .tensor import Tensor, is_tensor
 from .function import Function, Node
-from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, name_scope
+from .grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled, name_scope,
+                        inference_mode)
 from .engine import grad, backward, detect_anomaly, toposort
 from .random import Generator, manual_seed, default_generator
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, eye, arange,
@@ -38,7 +39,6 @@ long = int64
 int = int32
 bool = bool_
 
-inference_mode = no_grad  # PyTorch's faster no_grad; here the same thing
 
 
 def device(spec="cpu"):

@@ -10,10 +10,12 @@ the engine accumulates). Nothing here recurses, so a 100,000-op chain needs no r
 changes.
 """
 import operator
+import threading
 from heapq import heappop, heappush, heappushpop
 
 import numpy as np
 
+from . import versions
 from .function import last_mutation
 from .grad_mode import _state, set_anomaly, set_grad_enabled
 from .tensor import Tensor
@@ -35,7 +37,7 @@ def toposort(roots):
     while stack:
         node = stack.pop()
         order.append(node)
-        for t in node.inputs:
+        for t in inputs_as_recorded(node):
             if t is not None:
                 parent = t.grad_fn
                 if parent is not None and id(parent) not in seen:
@@ -74,13 +76,16 @@ def _check_finite(node, grads):
                                f"(shape {tuple(g.shape)}).{origin}")
 
 
-def _modified_error(node, x):
-    i = next(i for i, t in enumerate(node.inputs) if t is x)
+def _modified_error(label, arr, changed):
+    now = versions.version(arr)
+    kind = "float" if arr.dtype.kind == "f" else arr.dtype.name
     return RuntimeError(
-        f"{node.name}: its input {i} (shape {tuple(x.shape)}) was modified in place (x[...] = v, "
-        f"add_, copy_, x -= ...) after the op was recorded, so its gradient would be computed "
-        f"from the new values or routed through the new assignment. Modify a copy (x.clone()) "
-        f"instead, or run the forward pass again after the change.")
+        f"one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{kind}{arr.dtype.itemsize * 8} tensor of shape "
+        f"{list(arr.shape)}], {label}, is at version {now}; expected version "
+        f"{now - changed} instead. It was changed in place (x[...] = v, add_, copy_, x += y, "
+        f"or through a view or detach() of it) after the op was recorded. Change a copy "
+        f"(x.clone()) instead, or run the forward pass again after the change.")
 
 
 def _released_error(node):
@@ -153,13 +158,16 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
             # 2. the rule: one gradient (or None) per input
             inputs = node.inputs
             n = len(inputs)
+            changed = node.seq < last_mutation[0]  # in-place changes since it was recorded:
+            if changed:  # its inputs as they were then, checked unchanged where it reads them
+                inputs = inputs_as_recorded(node)
             if visit is not None:
                 input_grads = visit(node, g)
             else:
                 if node.released:
                     raise _released_error(node)
-                if node.seq < last_mutation[0]:  # changed in place since: check the inputs
-                    _check_unmodified(node)
+                if changed:
+                    _check_versions(node)
                 if not arrays:
                     input_grads = node.backward(g, node.output(), *inputs)
                 elif n == 1:  # (rule_on_arrays, its common cases written out)
@@ -170,7 +178,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
                     x, y, z = inputs
                     input_grads = node.backward(g, node.out, x.data, y.data, z.data)
                 else:
-                    input_grads = rule_on_arrays(node, g)
+                    input_grads = rule_on_arrays(node, g, inputs)
             if anomaly:
                 _check_finite(node, input_grads)
             # 3. send each gradient to its input: summed per producing node (only here) and
@@ -222,16 +230,35 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
     return leaves
 
 
-def rule_on_arrays(node, g):
+def rule_on_arrays(node, g, inputs=None):
     """node.backward on bare ndarrays: g, the saved output and the inputs' arrays (the pass
     above writes its common cases out)."""
-    return node.backward(g, node.out, *[None if x is None else x.data for x in node.inputs])
+    inputs = node.inputs if inputs is None else inputs
+    return node.backward(g, node.out, *[None if x is None else x.data for x in inputs])
 
 
-def _check_unmodified(node):
-    for x in node.inputs:
-        if x is not None and x._mutated > node.seq:
-            raise _modified_error(node, x)
+def inputs_as_recorded(node):
+    """node's inputs as they were when it was recorded: a tensor whose history an in-place
+    op (or detach_) rewrote since is replaced by the stand-in that kept its earlier place in
+    the graph (see autodiff/inplace.py)."""
+    inputs = node.inputs
+    if node.seq > last_mutation[0]:
+        return inputs
+    for i, x in enumerate(inputs):
+        if x is not None and x._history is not None:
+            for seq, earlier in x._history:
+                if seq > node.seq:
+                    inputs = inputs[:i] + (earlier,) + inputs[i + 1:]
+                    break
+    return inputs
+
+
+def _check_versions(node):
+    """Raises if a value node's rule reads was changed in place after node was recorded."""
+    for label, arr in node.read_arrays():
+        changed = versions.changes_since(arr, node.seq)
+        if changed:
+            raise _modified_error(label, arr, changed)
 
 
 def _capture_keys(capture):
@@ -293,15 +320,18 @@ def _output_hooks(node, g, arrays, capture_ids, captured):
         if gk is None:
             continue
         if hooks is not None:
-            for fn in hooks.fns.get(k, ()):
-                new = fn(gk)
-                if new is not None:
-                    gk = new
+            fns = hooks.fns.get(k)
+            if fns:
+                for fn in tuple(fns):  # (a hook may remove itself)
+                    gk = _hook_result(fn, gk, fn(gk))
             ref = hooks.retained.get(k)
             t = ref() if ref is not None else None
             if t is not None:
-                stored = gk if _state.enabled else gk.detach()
-                t._grad = stored if t._grad is None else t._grad + stored
+                # .grad gets its own copy (PyTorch clones too): the gradient flows on, and a
+                # rule may hand the same array (or a read-only view) to a leaf's .grad
+                stored = gk.clone() if _state.enabled else Tensor._const(np.array(gk.data))
+                with _grad_lock:
+                    t._grad = stored if t._grad is None else t._grad + stored
         if capture_ids is not None:
             for idx in capture_ids.get((id(node), k), ()):
                 captured[idx] = gk
@@ -312,11 +342,10 @@ def _output_hooks(node, g, arrays, capture_ids, captured):
 
 
 def _run_leaf_hooks(leaf, g):
+    """A leaf's tensor hooks run on its finished gradient g (a tensor), each result checked."""
     if leaf._hooks:
-        for fn in leaf._hooks:
-            new = fn(g)
-            if new is not None:
-                g = new
+        for fn in tuple(leaf._hooks):  # (a hook may remove itself)
+            g = _hook_result(fn, g, fn(g))
     return g
 
 
@@ -329,9 +358,12 @@ def _as_tuple(x):
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulates gradients of `tensors` into the .grad of the leaves that require grad.
 
-    `inputs`, when given, restricts accumulation to those leaves.
+    `inputs`, when given, accumulates into exactly those tensors instead, leaves or not (a
+    non-leaf among them keeps retaining its .grad afterwards, as in PyTorch).
     """
     roots = _as_tuple(tensors)
+    if inputs is not None:
+        inputs = _checked_inputs(inputs, "backward()")
     if grad_tensors is None or isinstance(grad_tensors, Tensor) or np.isscalar(grad_tensors):
         grad_tensors = (grad_tensors,) * len(roots) if grad_tensors is None else (grad_tensors,)
     if len(grad_tensors) != len(roots):
@@ -339,20 +371,36 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if retain_graph is None:
         retain_graph = create_graph
     g0 = [initial_gradient(r, g, "backward()") for r, g in zip(roots, grad_tensors)]
-    only = None if inputs is None else {id(t) for t in _as_tuple(inputs)}
+    only = None
+    if inputs is not None:
+        only = set()
+        for t in inputs:
+            if t.grad_fn is None:
+                only.add(id(t))
+            else:  # the pass stores a non-leaf's gradient where retain_grad() asks it to
+                t.retain_grad()
     owned = set()
     with set_grad_enabled(create_graph):
         leaves = _run(roots, g0, retain_graph, create_graph)
-        for leaf, g in leaves.values():
-            if not leaf._requires_grad or (only is not None and id(leaf) not in only):
-                continue
-            if create_graph:
-                g = _run_leaf_hooks(leaf, g)
-            else:
-                if leaf._hooks:
-                    g = _run_leaf_hooks(leaf, Tensor._const(g)).data
-                g = _owned(g, owned)
-            leaf._grad = g if leaf._grad is None else leaf._grad + g
+        # .grad's read-add-write under one lock: concurrent passes into a leaf lose nothing
+        lock = _grad_lock
+        lock.acquire()  # (cheaper than `with` on this hot path)
+        try:
+            for leaf, g in leaves.values():
+                if not leaf._requires_grad or (only is not None and id(leaf) not in only):
+                    continue
+                if leaf._hooks:  # user code runs without the lock: a hook may call backward
+                    lock.release()
+                    try:
+                        g = _run_leaf_hooks(leaf, g if create_graph else Tensor._const(g))
+                    finally:
+                        lock.acquire()
+                    if not create_graph:
+                        g = g.data
+                g = _owned_tensor(g, owned) if create_graph else _owned(g, owned)
+                leaf._grad = g if leaf._grad is None else leaf._grad + g
+        finally:
+            lock.release()
 
 
 def _owned(arr, owned):
@@ -364,6 +412,75 @@ def _owned(arr, owned):
     return Tensor._const(arr)
 
 
+def _owned_tensor(g, owned):
+    """_owned for a recorded gradient (create_graph): a recorded copy where its array is
+    shared or read-only, so two leaves never hold the same .grad object or memory."""
+    arr = g.data
+    if arr.base is not None or id(arr) in owned or not arr.flags.writeable:
+        g = g.clone()
+        arr = g.data
+    owned.add(id(arr))
+    return g
+
+
+def _checked_inputs(inputs, who):
+    """backward()'s or grad()'s `inputs` as a tuple, with PyTorch's errors (PyTorch's wording
+    first): empty, not a tensor, or a tensor that does not require grad."""
+    inputs = _as_tuple(inputs)
+    if not inputs:
+        fix = ("leave `inputs` out to accumulate into every leaf that requires grad"
+               if who == "backward()" else "pass at least one tensor to differentiate against")
+        raise RuntimeError(f"`inputs` argument to `{who}` cannot be empty. Name the tensors whose "
+                           f"gradients you want, or {fix}.")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise RuntimeError(
+                f"all inputs have to be Tensors, but got {type(t).__name__}: input {i} of "
+                f"{who} is {t!r:.60}")
+        if not t._requires_grad:
+            first = ("One of the differentiated Tensors does not require grad" if who == "grad()"
+                     else "can't retain_grad on Tensor that has requires_grad=False")
+            raise RuntimeError(
+                f"{first}: input {i} of {who} (shape {tuple(t.shape)}) has requires_grad=False, "
+                f"so no gradient flows to it; only tensors with requires_grad=True (or computed "
+                f"from one) can be differentiated against. Set requires_grad=True on the leaf "
+                f"before the forward pass, or drop it from `inputs`.")
+    return inputs
+
+
+def _hook_name(fn):
+    return getattr(fn, "__name__", "<unknown>")
+
+
+def _hook_result(fn, g, new):
+    """What tensor hook `fn` made of gradient g: None keeps g; a replacement must be a tensor
+    of g's dtype and shape (PyTorch's checks and wording, then the shapes/dtypes and the fix)."""
+    if new is None:
+        return g
+    if not isinstance(new, Tensor):
+        raise TypeError(
+            f"expected Variable, but hook returned '{type(new).__name__}': tensor hook "
+            f"'{_hook_name(fn)}' must return a Tensor (the new gradient) or None (to keep the "
+            f"gradient it was given)")
+    if new.dtype != g.dtype:
+        raise RuntimeError(
+            f"hook '{_hook_name(fn)}' has changed the type of value (was {g.dtype} got "
+            f"{new.dtype}): a tensor hook must return a gradient of the tensor's dtype; cast "
+            f"its result back, e.g. return new.to(autodiff.{g.dtype})")
+    if new.shape != g.shape:
+        raise RuntimeError(
+            f"hook '{_hook_name(fn)}' has changed the size of value: it was given a gradient of "
+            f"shape {tuple(g.shape)} and returned one of shape {tuple(new.shape)}. A tensor "
+            f"hook must return a gradient of the tensor's shape: scale or mask it (g * mask) "
+            f"rather than index or reduce it, or return None to keep it.")
+    return new
+
+
+# The one lock held while a .grad is read, added to and written back (backward() and retained
+# non-leaf grads), so that passes running in several threads lose no update.
+_grad_lock = threading.Lock()
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False, materialize_grads=False):
     """The gradients of `outputs` with respect to `inputs`, returned (not accumulated in .grad).
@@ -371,12 +488,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     Like torch.autograd.grad: returns a tuple with one Tensor (or None, if allow_unused) per input.
     """
     outs = _as_tuple(outputs)
-    ins = _as_tuple(inputs)
-    for i, t in enumerate(ins):
-        if not isinstance(t, Tensor) or not t._requires_grad:
-            raise RuntimeError(f"grad(): input {i} does not require grad; only tensors with "
-                               f"requires_grad=True (or computed from one) can be differentiated "
-                               f"against")
+    ins = _checked_inputs(inputs, "grad()")
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = (grad_outputs,) * len(outs) if grad_outputs is None else (grad_outputs,)
     grad_outputs = tuple(grad_outputs)

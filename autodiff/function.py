@@ -19,6 +19,7 @@ import weakref
 
 import numpy as np
 
+from . import versions
 from .grad_mode import no_grad
 from .tensor import Tensor, _new, grad_state
 
@@ -59,6 +60,10 @@ class Node:
     n_outputs = 1
     has_none_input = False  # only a Function's non-tensor arguments are None inputs
     saved = ()  # slots holding saved arrays, cleared when backward releases the graph
+    # Which values the rule reads, per input: reads[i] lists the arguments (OUT for the output,
+    # else input positions) that input i's gradient is computed from. Only those must be
+    # unchanged by in-place ops at backward (PyTorch's saved variables); None: all of them.
+    reads = None
 
     def backward(self, g, out, *xs):
         """The vector-Jacobian product: one gradient (or None) per input, given the output's
@@ -96,19 +101,54 @@ class Node:
         (what `backward` gets as `out` when the pass is recorded)."""
         return None if self.out is None else Tensor._make(self.out, self)
 
+    def read_arrays(self):
+        """(label, array) for each value this node's rule will read, as recorded: what the
+        engine checks for in-place changes made after the node was recorded."""
+        reads, needs, inputs = self.reads, self.needs_input_grad, self.inputs
+        if reads is None:
+            wanted = set(range(len(inputs))) | {OUT}
+        else:
+            wanted = {a for r, need in zip(reads, needs) if need for a in r}
+        for a in sorted(wanted):
+            if a == OUT:
+                if self.out is not None:
+                    yield f"output 0 of {self.name}", self.out
+            elif inputs[a] is not None:
+                yield f"input {a} of {self.name}", inputs[a].data
+
     def _tensor_hooks(self):
         if self.hooks is None:
             self.hooks = _TensorHooks()
         return self.hooks
 
 
+OUT = -1  # in Node.reads: the op's output
+
 _sequence = itertools.count()  # creation order: every node is numbered after its inputs' nodes
-last_mutation = [0]  # the number of the latest in-place change to any tensor
+# The number of the latest in-place change or history rewrite: the engine checks (versions,
+# rewritten histories) only nodes recorded before it.
+last_mutation = [0]
 
 
-def stamp_mutation(tensor):
-    """Marks tensor as changed in place now (engine: ops recorded before must not backward)."""
-    tensor._mutated = last_mutation[0] = next(_sequence)
+def new_mutation():
+    """A creation number for an in-place change about to be made (see last_mutation)."""
+    seq = last_mutation[0] = next(_sequence)
+    return seq
+
+
+def stamp_mutation(tensor, seq=None):
+    """Counts an in-place change of tensor's storage (its version, shared with its aliases)."""
+    if seq is None:
+        seq = last_mutation[0] = next(_sequence)
+    data = tensor.data
+    cached = tensor._storage_record  # (array, its storage's record): optimizers hit it
+    if cached is not None and cached[0] is data:
+        record = cached[1]
+    else:
+        record = versions.record(data)
+        tensor._storage_record = (data, record)
+    record.count += 1
+    record.stamps.append(seq)
 
 
 def link(node, inputs, needs):
@@ -298,6 +338,13 @@ class BackwardFunction(Node):
         self._materialize = bool(value)
 
     # --- the engine's side -----------------------------------------------------------------
+    def read_arrays(self):
+        """The saved tensors (PyTorch checks exactly these for in-place changes)."""
+        for k, s in enumerate(getattr(self, "_saved", None) or ()):
+            if s is not None:
+                yield f"saved tensor {k} of {self.name}", \
+                    s.array if isinstance(s, _OutputRef) else s.data
+
     def backward(self, g, out, *xs):
         """Calls the user's backward(ctx, *grads) with tensors (under no_grad in a first-order
         pass) and checks what it returns: one gradient per input, shaped like it."""

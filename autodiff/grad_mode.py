@@ -1,11 +1,13 @@
-"""Gradient-recording switches: no_grad, enable_grad, set_grad_enabled, is_grad_enabled.
+"""Gradient-recording switches: no_grad, enable_grad, set_grad_enabled, inference_mode,
+is_grad_enabled.
 
 The mode is per thread, like PyTorch's. Each switch works as a context manager and as a
-decorator.
+decorator (of functions, methods and generator functions, as PyTorch's do).
 """
 import functools
+import inspect
 import threading
-
+import warnings
 
 
 class _State(threading.local):
@@ -39,14 +41,92 @@ def set_anomaly(flag):
     return previous
 
 
-class _GradModeSwitch:
-    """Base for the switches: sets the mode on enter, restores the previous one on exit."""
+def _switch(mode):
+    """Sets grad mode to `mode` (True or False; None leaves it) and returns the previous one."""
+    previous = _state.enabled
+    if mode is not None:
+        _set(mode)
+    return previous
 
-    _mode = True
+
+def _decorate(mode, fn):
+    """fn run with grad mode `mode` and the caller's mode restored after. A generator function
+    gets `mode` at every resume and gives the caller back its own mode at every yield (PyTorch's
+    torch.utils._contextlib does the same)."""
+    if inspect.isclass(fn):
+        warnings.warn(  # PyTorch's warning and behaviour: the constructor call is wrapped
+            "Decorating classes is deprecated and will be disabled in future versions. You "
+            "should only decorate functions or methods. To preserve the current behavior of "
+            "class decoration, you can directly decorate the `__init__` method and nothing else.",
+            FutureWarning, stacklevel=3)
+        cls = fn
+
+        def fn(*args, **kwargs):
+            return cls(*args, **kwargs)
+
+    if inspect.isgeneratorfunction(fn):
+        return _decorate_generator(mode, fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        previous = _switch(mode)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _set(previous)
+
+    return wrapper
+
+
+def _decorate_generator(mode, fn):
+    @functools.wraps(fn)
+    def generator(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        previous = _switch(mode)
+        try:
+            response = gen.send(None)  # (runs the body up to its first yield)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            _set(previous)
+        while True:
+            try:
+                request = yield response
+            except GeneratorExit:  # closed by the caller: the body's finally blocks run in mode
+                previous = _switch(mode)
+                try:
+                    gen.close()
+                finally:
+                    _set(previous)
+                raise
+            except BaseException as exc:  # thrown in by the caller: passed on to the body
+                previous = _switch(mode)
+                try:
+                    response = gen.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    _set(previous)
+            else:
+                previous = _switch(mode)
+                try:
+                    response = gen.send(request)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    _set(previous)
+
+    return generator
+
+
+class _GradModeSwitch:
+    """Base for the switches: sets the mode on enter, restores the previous one on exit; as a
+    decorator, does both around every call (every resume of a generator)."""
+
+    _mode = True  # True or False; None leaves the mode as it is
 
     def __enter__(self):
-        self._previous = is_grad_enabled()
-        _set(self._mode)
+        self._previous = _switch(self._mode)
         return self
 
     def __exit__(self, *exc):
@@ -54,27 +134,26 @@ class _GradModeSwitch:
         return False
 
     def __call__(self, fn):
-        mode = self._mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            previous = is_grad_enabled()
-            _set(mode)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _set(previous)
-
-        return wrapper
+        return _decorate(self._mode, fn)
 
 
-class no_grad(_GradModeSwitch):
+class _NoArgumentSwitch(_GradModeSwitch):
+    """A switch that also decorates without parentheses (`@no_grad` and `@no_grad()`), as
+    PyTorch's no_grad and enable_grad do."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoArgumentSwitch):
     """Context manager / decorator: operations inside are not recorded (no graph, no grads)."""
 
     _mode = False
 
 
-class enable_grad(_GradModeSwitch):
+class enable_grad(_NoArgumentSwitch):
     """Context manager / decorator: re-enables recording inside a no_grad block."""
 
     _mode = True
@@ -89,6 +168,8 @@ class set_grad_enabled(_GradModeSwitch):
         _set(mode)
 
     def __enter__(self):
+        if _state.enabled is not self._mode:  # (changed since __init__: PyTorch sets it again)
+            _set(self._mode)
         return self
 
     def __call__(self, fn):
@@ -98,6 +179,20 @@ class set_grad_enabled(_GradModeSwitch):
     def __exit__(self, *exc):
         _set(self._previous)
         return False
+
+
+class inference_mode(_GradModeSwitch):
+    """inference_mode(mode=True): no_grad under PyTorch's other name (PyTorch's is a faster
+    no_grad; here they are the same); inference_mode(False) leaves the grad mode as it is. Also
+    a decorator, with or without parentheses."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # @inference_mode on a function
+
+    def __init__(self, mode=True):
+        self._mode = False if mode else None
 
 
 def enter_scope(names):

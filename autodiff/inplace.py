@@ -1,151 +1,422 @@
-"""In-place updates outside the graph (under no_grad, or on tensors that need no gradient), as
-optimizers and initialisers use them: `p.add_(g, alpha=-lr)`, `m.mul_(b1).add_(g, alpha=1-b1)`.
+"""In-place operations with PyTorch's meaning: `add_`, `relu_`, `x[i] = v`, `x += y`, ...
 
-Each one writes into the tensor's own array with a numpy `out=` call and stamps the tensor as
-modified, so a backward through an op recorded before the change raises instead of using the
-new values (PyTorch's version counter). While gradients are recorded, an in-place change of a
-tensor in the graph raises (see _check).
+Every in-place op writes into the tensor's own memory, so its views, its base and detach()ed
+aliases see the change, and counts the change in the storage's version (autodiff/versions.py):
+a backward through an op recorded earlier that reads the old values raises instead of using
+the new ones.
+
+Outside the graph (under no_grad, or when nothing involved requires grad: parameter updates,
+initialisers) that is all, with numpy `out=` calls for the updates optimizers make.
+
+While gradients are recorded (the tensor, its base or an operand requires grad), the op is also
+recorded: the new value is computed out of place from a stand-in for the old one, written into
+the tensor's memory, and the tensor's history is rewritten to continue from it (views.rebind),
+or its base's history when the tensor is a view (views.CopySlices). The tensor object keeps its
+identity; ops recorded before keep the old history. In-place on a leaf that requires grad (or
+a view of one) raises, as in PyTorch.
 """
 import numpy as np
 
-from .function import stamp_mutation
+from . import ops, versions
+from .function import Node, link, new_mutation, stamp_mutation
 from .grad_mode import _state
+from .ops.broadcast import SumTo
+from .ops.elementwise import Cast
+from .ops.shape import _index_arg, _is_basic, getitem, index_add, index_put
 from .random import rng
 from .tensor import Tensor
-
-
-def _check(self, op, *others):
-    if _state.enabled and (self._requires_grad or any(
-            isinstance(o, Tensor) and o._requires_grad for o in others)):
-        kind = "a leaf tensor that requires grad" if self.grad_fn is None else \
-            f"a tensor recorded in the graph (made by {self.grad_fn.name})"
-        raise RuntimeError(
-            f"{op}: in-place operation on {kind} while gradients are recorded. Wrap parameter "
-            f"updates in `with autodiff.no_grad():`, or use the out-of-place form (x = x + y).")
-
-
-def writable(self):
-    """self.data, ready for an in-place write; stamps self as modified. A tensor made by an op
-    gets a fresh array (its node may have saved the old one)."""
-    if self.grad_fn is not None or not self.data.flags.writeable:
-        self.data = np.array(self.data)
-    stamp_mutation(self)
-    return self.data
+from .views import CopySlices, rebind, refresh_views, stand_in, view_chain
 
 
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-def _store(self, op, result):
-    """Writes result (an array or number, broadcast to self's shape) into self in place."""
-    data = writable(self)
+def _records(self, *others):
+    """Whether an in-place op on self is recorded: grad mode is on and self, its base or an
+    operand requires grad."""
+    if not _state.enabled:
+        return False
+    if self._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others):
+        return True
+    info = self._view
+    return info is not None and info[2]._requires_grad
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+def _target(self, op):
+    """self's memory, checked writable (an expanded view repeats elements: PyTorch refuses)."""
+    data = self.data
+    if not data.flags.writeable:
+        if any(s == 0 and n > 1 for s, n in zip(data.strides, data.shape)):
+            raise RuntimeError(
+                f"{op}: unsupported operation: more than one element of the written-to tensor "
+                f"refers to a single memory location (it is an expanded view, shape "
+                f"{tuple(data.shape)}). Please clone() the tensor before performing the "
+                f"operation.")
+        if self._view is not None or self._views:
+            raise RuntimeError(f"{op}: the tensor's memory (shape {tuple(data.shape)}) is "
+                               f"read-only (it wraps a read-only numpy array) and shared with "
+                               f"views; clone() it first")
+        # a read-only array that no view shares (from_numpy of a read-only array): the tensor
+        # gets its own writable copy; ops recorded on the old one see it as changed
+        stamp_mutation(self)
+        self.data = data = np.array(data)
+    return data
+
+
+def _check_recordable(self, op):
+    """PyTorch's refusals for an in-place op that would be recorded."""
+    info = self._view
+    if info is None:
+        if self.grad_fn is None and self._requires_grad:
+            raise RuntimeError(
+                f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                f"operation. Update parameters under `with autodiff.no_grad():`, or use the "
+                f"out-of-place form (y = x + 1) or a copy (x.clone()).")
+        return
+    base = info[2]
+    if base.grad_fn is None and base._requires_grad:
+        raise RuntimeError(
+            f"{op}: a view of a leaf Variable that requires grad is being used in an in-place "
+            f"operation. Update parameters under `with autodiff.no_grad():`, or change a copy.")
+    if info[4]:
+        raise RuntimeError(
+            f"{op}: output of {info[1].name} is a view and is being modified inplace. This "
+            f"view is the output of a function that returns multiple views (split, chunk, "
+            f"unbind). Such functions do not allow the output views to be modified inplace. "
+            f"You should replace the inplace operation by an out-of-place one.")
+    if info[3]:
+        raise RuntimeError(
+            f"{op}: A view was created in no_grad mode and is being modified inplace with grad "
+            f"mode enabled. Given that this use case is ambiguous and error-prone, it is "
+            f"forbidden. Make the view and change it both inside the no_grad block, or both "
+            f"outside it, or change a clone.")
+
+
+def _check_result(op, data, result):
+    if result.shape != data.shape:
+        raise RuntimeError(f"{op}: output with shape {list(data.shape)} doesn't match the "
+                           f"broadcast shape {list(result.shape)}; an in-place result must keep "
+                           f"the tensor's shape (use the out-of-place form)")
+    if result.dtype != data.dtype and not np.can_cast(result.dtype, data.dtype, "same_kind"):
+        raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired "
+                           f"output type {data.dtype}; convert first (x = x.float()) or use "
+                           f"the out-of-place form")
+
+
+def _write(self, op, result):
+    """Writes result (broadcast to self's shape) into self's memory and counts the change.
+    A number is converted as PyTorch converts it (fill_(1.5) on an integer tensor gives 1);
+    an array must cast within its kind (float into int raises)."""
+    data = _target(self, op)
+    result = np.asarray(result)
     try:
-        np.copyto(data, result, casting="unsafe")
+        np.copyto(data, result, casting="unsafe" if result.ndim == 0 else "same_kind")
     except (TypeError, ValueError) as e:
-        raise RuntimeError(f"{op}: cannot write a result of shape {np.shape(result)} and dtype "
-                           f"{np.result_type(result)} into a tensor of shape {data.shape} and "
-                           f"dtype {data.dtype} in place ({e})") from None
+        raise RuntimeError(f"{op}: cannot write a result of shape {result.shape} and dtype "
+                           f"{result.dtype} into a tensor of shape {data.shape} and dtype "
+                           f"{data.dtype} in place ({e})") from None
+    stamp_mutation(self)
     return self
 
 
-def _ufunc_inplace(ufunc, op, doc, scaled):
-    """The method `op`: self = ufunc(self, other) written in place; `scaled` ones (add_, sub_)
-    take PyTorch's keyword alpha, other * alpha."""
+# --- the recorded path -------------------------------------------------------------------------
+
+def record_inplace(self, op, compute, single=False):
+    """self = compute(stand-in for self's old value), recorded and written into self's memory.
+
+    `compute` returns the new value as a tensor recorded from the stand-in. The stand-in keeps
+    a private copy of the old values, unless `single` says compute is one op whose node does
+    not read them (add_, exp_: PyTorch saves nothing of the old self for these either)."""
+    _check_recordable(self, op)
+    data = _target(self, op)
+    seq = new_mutation()  # numbered before the op, which may keep self's memory as its output
+    old = stand_in(self)
+    new = compute(old)
+    result = new.data
+    _check_result(op, data, result)
+    if result.dtype != data.dtype:
+        new = Cast.apply(new, dtype=data.dtype)
+    node = new.grad_fn
+    if not single or node is None or _reads(node, old):
+        old.data = data.copy()
+    np.copyto(data, new.data)
+    versions.bump(data, seq)
+    if node is not None and node.out is new.data:
+        node.out = data  # its rule reads self's memory: a later change is caught, as in PyTorch
+    info = self._view
+    if info is None:
+        rebind(self, node, new._output_nr, node is not None)
+        refresh_views(self)
+        return self
+    base = info[2]
+    earlier = stand_in(base)
+    value = new if node is not None else Tensor._const(new.data)
+    slices = CopySlices(view_chain(self))
+    if link(slices, (earlier, value), (earlier._requires_grad, value._requires_grad)):
+        rebind(base, slices)
+    refresh_views(base)
+    return self
+
+
+def _reads(node, x):
+    """Whether node's rule reads the value of its input x."""
+    reads = node.reads
+    if reads is None or not any(t is x for t in node.inputs):
+        return True
+    wanted = {a for r, need in zip(reads, node.needs_input_grad) if need for a in r}
+    return any(node.inputs[a] is x for a in wanted if a >= 0)
+
+
+# --- the methods -------------------------------------------------------------------------------
+
+def _binary(ufunc, fn, op, doc, scaled):
+    """The method `op`: self = fn(self, other) in place; `scaled` ones (add_, sub_) take
+    PyTorch's keyword alpha (other * alpha). Outside the graph: one numpy ufunc call."""
     def method(self, other, *, alpha=1):
-        if _state.enabled:  # (under no_grad, as in optimizers, nothing can be recorded)
-            _check(self, op, other)
+        if alpha != 1 and not scaled:
+            raise TypeError(f"{op}() got an unexpected keyword argument 'alpha'")
+        if _state.enabled and (self._requires_grad or self._view is not None or (
+                isinstance(other, Tensor) and other._requires_grad)) and _records(self, other):
+            if scaled:
+                return record_inplace(self, op, lambda old: fn(old, other, alpha=alpha), True)
+            return record_inplace(self, op, lambda old: fn(old, other), True)
         o = other.data if isinstance(other, Tensor) else other
         if alpha != 1:
-            if not scaled:
-                raise TypeError(f"{op}() got an unexpected keyword argument 'alpha'")
             o = o * alpha
-        data = writable(self)
+        data = _target(self, op)
         try:
             ufunc(data, o, out=data)  # (numpy's default casting for out=: same_kind)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, np.exceptions.DTypePromotionError) as e:
             raise RuntimeError(f"{op}: cannot update a tensor of shape {data.shape} and dtype "
                                f"{data.dtype} in place with an operand of shape {np.shape(o)} "
-                               f"({e})") from None
+                               f"and dtype {np.result_type(o)} ({e})") from None
+        stamp_mutation(self)
         return self
     method.__name__ = method.__qualname__ = op
     method.__doc__ = doc
     return method
 
 
-add_ = _ufunc_inplace(np.add, "add_", "self += alpha * other, in place", scaled=True)
-sub_ = _ufunc_inplace(np.subtract, "sub_", "self -= alpha * other, in place", scaled=True)
-mul_ = _ufunc_inplace(np.multiply, "mul_", "self *= other, in place", scaled=False)
-div_ = _ufunc_inplace(np.true_divide, "div_", "self /= other, in place", scaled=False)
+add_ = _binary(np.add, ops.add, "add_", "self += alpha * other, in place", scaled=True)
+sub_ = _binary(np.subtract, ops.sub, "sub_", "self -= alpha * other, in place", scaled=True)
+mul_ = _binary(np.multiply, ops.mul, "mul_", "self *= other, in place", scaled=False)
+div_ = _binary(np.true_divide, ops.div, "div_", "self /= other, in place", scaled=False)
+pow_ = _binary(np.power, ops.pow, "pow_", "self = self ** exponent, in place", scaled=False)
+
+
+def _unary(fn, op, single=True):
+    """The method `op`: self = fn(self, *args, **kwargs) in place."""
+    def method(self, *args, **kwargs):
+        if _records(self, *args, *kwargs.values()):
+            return record_inplace(self, op, lambda old: fn(old, *args, **kwargs), single)
+        return _write(self, op, fn(Tensor._const(self.data), *args, **kwargs).data)
+    method.__name__ = method.__qualname__ = op
+    method.__doc__ = f"{fn.__name__}(self), in place"
+    return method
+
+
+_UNARY = {name + "_": getattr(ops, name) for name in (
+    "exp", "log", "log1p", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg",
+    "square", "erf", "floor", "ceil", "round", "sign")}
+_UNARY["clamp_min_"] = lambda x, min: ops.clamp(x, min=min)
+_UNARY["clamp_max_"] = lambda x, max: ops.clamp(x, max=max)
+_UNARY["clamp_min_"].__name__, _UNARY["clamp_max_"].__name__ = "clamp_min", "clamp_max"
+
+
+def sqrt_(self):
+    """self = sqrt(self), in place"""
+    if _records(self):
+        return record_inplace(self, "sqrt_", ops.sqrt, True)
+    data = _target(self, "sqrt_")
+    np.sqrt(data, out=data)
+    stamp_mutation(self)
+    return self
+
+
+def clamp_(self, min=None, max=None):
+    """Limits self to [min, max], in place"""
+    if min is None and max is None:
+        raise RuntimeError("clamp_: at least one of min and max must not be None")
+    if _records(self, min, max):
+        return record_inplace(self, "clamp_", lambda old: ops.clamp(old, min, max), True)
+    data = _target(self, "clamp_")
+    np.clip(data, _raw(min), _raw(max), out=data)
+    stamp_mutation(self)
+    return self
 
 
 def addcmul_(self, tensor1, tensor2, *, value=1):
     """self += value * tensor1 * tensor2, in place"""
-    _check(self, "addcmul_", tensor1, tensor2)
-    prod = _raw(tensor1) * _raw(tensor2)
-    return add_(self, prod, alpha=value)
+    if _records(self, tensor1, tensor2):
+        return record_inplace(self, "addcmul_",
+                              lambda old: old + value * (tensor1 * tensor2), True)
+    return add_(self, _raw(tensor1) * _raw(tensor2), alpha=value)
 
 
 def addcdiv_(self, tensor1, tensor2, *, value=1):
     """self += value * tensor1 / tensor2, in place"""
-    _check(self, "addcdiv_", tensor1, tensor2)
+    if _records(self, tensor1, tensor2):
+        return record_inplace(self, "addcdiv_",
+                              lambda old: old + value * (tensor1 / tensor2), True)
     return add_(self, _raw(tensor1) / _raw(tensor2), alpha=value)
 
 
 def lerp_(self, end, weight):
     """self += weight * (end - self), in place"""
-    _check(self, "lerp_", end, weight)
+    if _records(self, end, weight):
+        return record_inplace(self, "lerp_", lambda old: old + weight * (end - old))
     return add_(self, _raw(weight) * (_raw(end) - self.data))
 
 
-def sqrt_(self):
-    """self = sqrt(self), in place"""
-    _check(self, "sqrt_")
-    data = writable(self)
-    np.sqrt(data, out=data)
-    return self
+class Copy(Node):
+    """out = src broadcast to x's shape and cast to x's dtype (x's values are replaced);
+    dx = 0, dsrc = g summed to src's shape (in src's dtype)"""
+    __slots__ = ()
+    reads = ((), ())
+
+    def forward(self, x, src):
+        out = np.empty_like(x)
+        out[...] = src
+        return out
+
+    def backward(self, g, out, x, src):
+        nx, ns = self.needs_input_grad
+        gs = None
+        if ns:
+            gs = SumTo.apply(g, shape=src.shape) if g.shape != src.shape else g
+            if gs.dtype != src.dtype:
+                gs = Cast.apply(gs, dtype=src.dtype)
+        return (g * 0 if nx else None), gs
 
 
-def zero_(self):
-    """Fills self with zeros, in place"""
-    _check(self, "zero_")
-    writable(self).fill(0)
-    return self
-
-
-def fill_(self, value):
-    """Fills self with value, in place"""
-    _check(self, "fill_")
-    return _store(self, "fill_", _raw(value))
+def _copy(old, src):
+    if not isinstance(src, Tensor):
+        src = Tensor._const(np.asarray(src))
+    return Copy.apply(old, src)
 
 
 def copy_(self, src):
     """Copies src (broadcast to self's shape) into self, in place"""
-    _check(self, "copy_", src)
-    return _store(self, "copy_", _raw(src))
+    if _records(self, src):
+        return record_inplace(self, "copy_", lambda old: _copy(old, src), True)
+    return _write(self, "copy_", _raw(src))
 
 
-def clamp_(self, min=None, max=None):
-    """Limits self to [min, max], in place"""
-    _check(self, "clamp_")
-    if min is None and max is None:
-        raise RuntimeError("clamp_: at least one of min and max must not be None")
-    data = writable(self)
-    np.clip(data, _raw(min), _raw(max), out=data)
+def fill_(self, value):
+    """Fills self with value, in place"""
+    if isinstance(value, Tensor) and value.data.ndim:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                           f"{value.data.ndim} dimensions")
+    if _records(self, value):
+        return record_inplace(self, "fill_", lambda old: _copy(old, value), True)
+    return _write(self, "fill_", _raw(value))
+
+
+def zero_(self):
+    """Fills self with zeros, in place"""
+    if _records(self):
+        return fill_(self, 0)
+    _target(self, "zero_").fill(0)
+    stamp_mutation(self)
     return self
 
 
 def uniform_(self, a=0.0, b=1.0, generator=None):
     """Fills self with samples from U(a, b), in place"""
-    _check(self, "uniform_")
-    return _store(self, "uniform_", rng(generator).uniform(a, b, self.shape))
+    return copy_(self, rng(generator).uniform(a, b, self.shape))
 
 
 def normal_(self, mean=0.0, std=1.0, generator=None):
     """Fills self with samples from N(mean, std^2), in place"""
-    _check(self, "normal_")
-    return _store(self, "normal_", rng(generator).normal(mean, std, self.shape))
+    return copy_(self, rng(generator).normal(mean, std, self.shape))
 
 
-METHODS = {f.__name__: f for f in (add_, sub_, mul_, div_, addcmul_, addcdiv_, lerp_, sqrt_, zero_,
-                                   fill_, copy_, clamp_, uniform_, normal_)}
+def masked_fill_(self, mask, value):
+    """self[mask] = value (mask broadcast to self's shape), in place"""
+    if _records(self, value):
+        return record_inplace(self, "masked_fill_", lambda old: ops.where(mask, value, old),
+                              True)
+    m = np.broadcast_to(_raw(mask), self.shape)
+    data = _target(self, "masked_fill_")
+    np.copyto(data, _raw(value), where=m, casting="same_kind")
+    stamp_mutation(self)
+    return self
+
+
+def index_put_(self, indices, values, accumulate=False):
+    """self[indices] = values (or += with accumulate=True, repeated indices adding up)"""
+    index = _index_arg(tuple(indices) if isinstance(indices, list) else indices)
+    if _records(self, values):
+        if accumulate:
+            def compute(old):
+                v = values if isinstance(values, Tensor) else Tensor._const(np.asarray(values))
+                target = np.empty(old.shape, np.bool_)[index].shape
+                return old + index_add(ops.broadcast_to(v.to(old.dtype), target), index,
+                                       old.shape)
+        else:
+            def compute(old):
+                return index_put(old, index, values)
+        return record_inplace(self, "index_put_", compute, True)
+    data = _target(self, "index_put_")
+    try:
+        if accumulate:
+            np.add.at(data, index, _raw(values))
+        else:
+            data[index] = _raw(values)
+    except (IndexError, ValueError) as e:
+        raise IndexError(f"index_put_: cannot put values of shape {np.shape(_raw(values))} at "
+                         f"index {index!r} of a tensor of shape {data.shape}: {e}") from None
+    stamp_mutation(self)
+    return self
+
+
+def setitem(self, index, value):
+    """x[index] = value, in place. Basic indexes write through a view (value broadcast into
+    it), others are index_put_; recorded as PyTorch records them while gradients are on."""
+    index = _index_arg(index)
+    if _records(self, value):
+        if _is_basic(index):
+            copy_(getitem(self, index), value)
+        else:
+            index_put_(self, index, value)
+        return
+    data = _target(self, "x[index] = value")
+    try:
+        data[index] = _raw(value)
+    except (IndexError, ValueError, TypeError) as e:
+        raise type(e)(f"x[index] = value: cannot assign a value of shape "
+                      f"{np.shape(_raw(value))} at index {index!r} of a tensor of shape "
+                      f"{data.shape}: {e}") from None
+    stamp_mutation(self)
+
+
+def detach_(self):
+    """Makes this tensor a leaf that does not require grad, in place. Ops recorded before keep
+    its history (the graph is not cut under them), as in PyTorch."""
+    if self._view is not None:
+        raise RuntimeError("detach_: Can't detach views in-place. Use detach() instead.")
+    if self.grad_fn is not None or self._requires_grad:
+        rebind(self, None, requires_grad=False)
+    return self
+
+
+def _augmented(method, symbol):
+    def augmented(self, other):
+        return method(self, other)
+    augmented.__name__ = f"__i{method.__name__.rstrip('_')}__"
+    augmented.__doc__ = f"x {symbol}= y: in place ({method.__name__}), as in PyTorch"
+    return augmented
+
+
+METHODS = {f.__name__: f for f in (
+    add_, sub_, mul_, div_, pow_, sqrt_, clamp_, addcmul_, addcdiv_, lerp_, copy_, fill_, zero_,
+    uniform_, normal_, masked_fill_, index_put_, detach_)}
+METHODS.update({name: _unary(fn, name) for name, fn in _UNARY.items()})
+METHODS["clip_"] = clamp_
+METHODS.update({"__iadd__": _augmented(add_, "+"), "__isub__": _augmented(sub_, "-"),
+                "__imul__": _augmented(mul_, "*"), "__itruediv__": _augmented(div_, "/"),
+                "__ipow__": _augmented(pow_, "**"), "__setitem__": setitem})
+METHODS["__itruediv__"].__name__ = "__itruediv__"

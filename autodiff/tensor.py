@@ -49,7 +49,11 @@ class Tensor:
     _output_nr = 0  # which output of grad_fn this is (multi-output custom Functions)
     _hooks = None
     name = None  # an optional label (autodiff.viz shows it)
-    _mutated = 0  # creation number of the last in-place change (see engine: modified inputs)
+    # Views and in-place history (autodiff/views.py): set only on the tensors they concern
+    _view = None  # (source, view op node, base, made under no_grad, one of several views)
+    _views = None  # on a base: weak references to its live views
+    _history = None  # [(creation number, stand-in)]: earlier places in the graph
+    _storage_record = None  # (data, its storage's version record), kept by stamp_mutation
     # numpy on the left (np.ones(3) + t) defers to our reflected operators / ufunc table
     __array_priority__ = 1000
 
@@ -137,17 +141,14 @@ class Tensor:
             t._output_nr = self._output_nr
         return t
 
-    def detach_(self):
-        """Makes this tensor a leaf that does not require grad (in place)."""
-        self.grad_fn = None
-        self._requires_grad = False
-        return self
-
     def retain_grad(self):
         """Keeps .grad for this non-leaf tensor after backward (leaves always keep it)."""
         if self.grad_fn is None:
             if not self._requires_grad:
-                raise RuntimeError("retain_grad() on a tensor that does not require grad")
+                raise RuntimeError(
+                    f"can't retain_grad on Tensor that has requires_grad=False: this tensor "
+                    f"(shape {tuple(self.shape)}) gets no gradient. Set requires_grad=True on "
+                    f"the leaf before the forward pass.")
             return
         self.grad_fn._tensor_hooks().retain(self)
 
@@ -159,9 +160,13 @@ class Tensor:
 
     def register_hook(self, hook):
         """hook(grad) -> Tensor or None runs when this tensor's gradient is computed; it may
-        return a replacement. Returns a handle whose .remove() unregisters it."""
+        return a replacement of the same shape and dtype. Returns a handle whose .remove()
+        unregisters it."""
         if not self._requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+            raise RuntimeError(
+                f"cannot register a hook on a tensor that doesn't require gradient (shape "
+                f"{tuple(self.shape)}): set requires_grad=True on the leaf before the forward "
+                f"pass, or register the hook on a tensor computed from one.")
         if self.grad_fn is None:
             if self._hooks is None:
                 self._hooks = []
@@ -172,10 +177,53 @@ class Tensor:
         return _HookHandle(hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulates d(self)/d(leaf) into the .grad of every leaf that requires grad."""
+        """Accumulates d(self)/d(leaf) into the .grad of every leaf that requires grad (or, with
+        `inputs`, of exactly those tensors, leaves or not)."""
         from .engine import backward  # (the engine builds on this module, not the reverse)
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
                          inputs=inputs)
+
+    # --- storage, views and versions (PyTorch's names) ---------------------------------------
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's storage has had (shared with its views and
+        detach()ed aliases)."""
+        from .versions import version
+        return version(self.data)
+
+    @property
+    def _base(self):
+        """The tensor this one is a view of (None if it is not a view)."""
+        info = self._view
+        return None if info is None else info[2]
+
+    def _is_view(self):
+        return self._view is not None
+
+    is_view = _is_view
+
+    def data_ptr(self):
+        """The address of the first element."""
+        return self.data.__array_interface__["data"][0]
+
+    def untyped_storage(self):
+        """The memory this tensor (and its views) live in."""
+        from .versions import storage_of
+        return UntypedStorage(storage_of(self.data))
+
+    def storage_offset(self):
+        """Where the first element is in the storage, in elements."""
+        from .versions import storage_of
+        start = storage_of(self.data).__array_interface__["data"][0]
+        return (self.data_ptr() - start) // self.data.itemsize
+
+    def stride(self, dim=None):
+        """Steps between elements along each dim, in elements."""
+        strides = tuple(s // self.data.itemsize for s in self.data.strides)
+        return strides if dim is None else strides[_axis(dim, self.data.ndim, "stride")]
+
+    def is_contiguous(self, memory_format=None):
+        return self.data.flags.c_contiguous
 
     # --- array facts -----------------------------------------------------------------------
     @property
@@ -277,6 +325,29 @@ class Tensor:
 
 
 _new = object.__new__
+
+
+class UntypedStorage:
+    """The memory behind a tensor (t.untyped_storage()), as far as ported code asks about it."""
+
+    __slots__ = ("_array",)
+
+    def __init__(self, array):
+        self._array = array
+
+    def data_ptr(self):
+        return self._array.__array_interface__["data"][0]
+
+    def nbytes(self):
+        return self._array.nbytes
+
+    def size(self):
+        return self._array.nbytes
+
+    __len__ = size
+
+    def __repr__(self):
+        return f"UntypedStorage(nbytes={self.nbytes()}, data_ptr={self.data_ptr():#x})"
 
 
 def _rebuild(data, requires_grad):

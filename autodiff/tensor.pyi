@@ -31,7 +31,10 @@ class Tensor:
     _output_nr: builtins.int
     _hooks: list[Callable[..., Any]] | None
     name: str | None
-    _mutated: builtins.int
+    _view: Any
+    _views: Any
+    _history: Any
+    _storage_record: Any
     __array_priority__: builtins.int
     def __init__(self, data, dtype=None, requires_grad=False) -> None: ...
     @staticmethod
@@ -57,17 +60,34 @@ class Tensor:
     def as_subclass(self, cls) -> Tensor:
         """This tensor as an instance of `cls` (a Tensor subclass), sharing its data and its place
         in the graph (torch.Tensor.as_subclass); nn.Parameter is made this way."""
-    def detach_(self) -> Self:
-        """Makes this tensor a leaf that does not require grad (in place)."""
     def retain_grad(self) -> None:
         """Keeps .grad for this non-leaf tensor after backward (leaves always keep it)."""
     @property
     def retains_grad(self) -> builtins.bool: ...
     def register_hook(self, hook) -> _HookHandle:
         """hook(grad) -> Tensor or None runs when this tensor's gradient is computed; it may return
-        a replacement."""
+        a replacement of the same shape and dtype."""
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        """Accumulates d(self)/d(leaf) into the .grad of every leaf that requires grad."""
+        """Accumulates d(self)/d(leaf) into the .grad of every leaf that requires grad (or, with
+        `inputs`, of exactly those tensors, leaves or not)."""
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's storage has had (shared with its views and
+        detach()ed aliases)."""
+    @property
+    def _base(self):
+        """The tensor this one is a view of (None if it is not a view)."""
+    def _is_view(self): ...
+    def is_view(self): ...
+    def data_ptr(self):
+        """The address of the first element."""
+    def untyped_storage(self):
+        """The memory this tensor (and its views) live in."""
+    def storage_offset(self):
+        """Where the first element is in the storage, in elements."""
+    def stride(self, dim=None):
+        """Steps between elements along each dim, in elements."""
+    def is_contiguous(self, memory_format=None): ...
     @property
     def shape(self) -> tuple[builtins.int, ...]: ...
     @property
@@ -147,7 +167,7 @@ class Tensor:
         """out = erf(x) (max error 4e-9); dx = g * 2/sqrt(pi) * exp(-x**2)"""
     # from autodiff.ops.elementwise.relu
     def relu(self) -> Tensor:
-        """out = max(x, 0); dx = g * (x > 0) (relu'(0) = 0)"""
+        """out = max(x, 0); dx = g * (out > 0) (relu'(0) = 0)"""
     # from autodiff.ops.elementwise.abs
     def abs(self) -> Tensor:
         """out = |x|; dx = g * sign(x) (abs'(0) = 0)"""
@@ -278,9 +298,10 @@ class Tensor:
     # from autodiff.ops.shape.reshape
     def reshape(self, *shape) -> Tensor:
         """Same elements, new shape (one dim may be -1)"""
-    # from autodiff.ops.shape.reshape
+    # from autodiff.ops.shape.view
     def view(self, *shape) -> Tensor:
-        """Same elements, new shape (one dim may be -1)"""
+        """The same memory seen with a new shape (one dim may be -1); raises where the layout does
+        not allow it (reshape copies then)"""
     # from autodiff.ops.shape.flatten
     def flatten(self, start_dim=0, end_dim=-1) -> Tensor:
         """Merges dims start_dim..end_dim into one"""
@@ -450,9 +471,9 @@ class Tensor:
     # from autodiff.tensor_methods._t
     def t(self) -> Tensor:
         """The transpose of a tensor with at most 2 dims"""
-    # from autodiff.tensor_methods._install.<locals>.<lambda>
-    def contiguous(self, *args, **kwargs) -> Tensor:
-        """Returns self."""
+    # from autodiff.tensor_methods._contiguous
+    def contiguous(self, memory_format=None) -> Tensor:
+        """self if its memory is in row-major order, else a recorded row-major copy"""
     # from autodiff.tensor_methods._bitwise.<locals>.op
     def bitwise_and(self, y) -> Tensor:
         """elementwise bitwise_and (logical for bool tensors, bitwise for integers)"""
@@ -510,28 +531,9 @@ class Tensor:
     # from autodiff.tensor_methods._bitwise.<locals>.op
     def bitwise_or(self, y) -> Tensor:
         """elementwise bitwise_or (logical for bool tensors, bitwise for integers)"""
-    # from autodiff.tensor_methods._augmented.<locals>.method
-    def __iadd__(self, other) -> Tensor:  # type: ignore[misc]
-        """x += y: in place outside the graph (add_); while recording on a non-leaf, x is rebound to
-        x + y."""
-    # from autodiff.tensor_methods._augmented.<locals>.method
-    def __isub__(self, other) -> Tensor:  # type: ignore[misc]
-        """x -= y: in place outside the graph (sub_); while recording on a non-leaf, x is rebound to
-        x - y."""
-    # from autodiff.tensor_methods._augmented.<locals>.method
-    def __imul__(self, other) -> Tensor:
-        """x *= y: in place outside the graph (mul_); while recording on a non-leaf, x is rebound to
-        x * y."""
-    # from autodiff.tensor_methods._augmented.<locals>.method
-    def __itruediv__(self, other) -> Tensor:
-        """x /= y: in place outside the graph (div_); while recording on a non-leaf, x is rebound to
-        x / y."""
     # from autodiff.ops.shape.getitem
-    def __getitem__(self, index) -> Tensor:
-        """x[index]: ints, slices, None, Ellipsis, bool masks, integer arrays (numpy semantics)"""
-    # from autodiff.tensor_methods._setitem
-    def __setitem__(self, index, value) -> None:
-        """x[index] = value."""
+    def __getitem__(self, index, one_of_many=False) -> Tensor:
+        """x[index]: ints, slices, None, Ellipsis, bool masks, integer arrays (numpy semantics)."""
     # from autodiff.tensor_methods._array_ufunc
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs) -> Any: ...
     # from autodiff.inplace.add_
@@ -546,6 +548,15 @@ class Tensor:
     # from autodiff.inplace.div_
     def div_(self, other, *, alpha=1) -> Self:
         """self /= other, in place"""
+    # from autodiff.inplace.pow_
+    def pow_(self, other, *, alpha=1) -> Self:
+        """self = self ** exponent, in place"""
+    # from autodiff.inplace.sqrt_
+    def sqrt_(self) -> Self:
+        """self = sqrt(self), in place"""
+    # from autodiff.inplace.clamp_
+    def clamp_(self, min=None, max=None) -> Self:
+        """Limits self to [min, max], in place"""
     # from autodiff.inplace.addcmul_
     def addcmul_(self, tensor1, tensor2, *, value=1) -> Self:
         """self += value * tensor1 * tensor2, in place"""
@@ -555,27 +566,108 @@ class Tensor:
     # from autodiff.inplace.lerp_
     def lerp_(self, end, weight) -> Self:
         """self += weight * (end - self), in place"""
-    # from autodiff.inplace.sqrt_
-    def sqrt_(self) -> Self:
-        """self = sqrt(self), in place"""
-    # from autodiff.inplace.zero_
-    def zero_(self) -> Self:
-        """Fills self with zeros, in place"""
-    # from autodiff.inplace.fill_
-    def fill_(self, value) -> Self:
-        """Fills self with value, in place"""
     # from autodiff.inplace.copy_
     def copy_(self, src) -> Self:
         """Copies src (broadcast to self's shape) into self, in place"""
-    # from autodiff.inplace.clamp_
-    def clamp_(self, min=None, max=None) -> Self:
-        """Limits self to [min, max], in place"""
+    # from autodiff.inplace.fill_
+    def fill_(self, value) -> Self:
+        """Fills self with value, in place"""
+    # from autodiff.inplace.zero_
+    def zero_(self) -> Self:
+        """Fills self with zeros, in place"""
     # from autodiff.inplace.uniform_
     def uniform_(self, a=0.0, b=1.0, generator=None) -> Self:
         """Fills self with samples from U(a, b), in place"""
     # from autodiff.inplace.normal_
     def normal_(self, mean=0.0, std=1.0, generator=None) -> Self:
         """Fills self with samples from N(mean, std^2), in place"""
+    # from autodiff.inplace.masked_fill_
+    def masked_fill_(self, mask, value) -> Self:
+        """self[mask] = value (mask broadcast to self's shape), in place"""
+    # from autodiff.inplace.index_put_
+    def index_put_(self, indices, values, accumulate=False) -> Self:
+        """self[indices] = values (or += with accumulate=True, repeated indices adding up)"""
+    # from autodiff.inplace.detach_
+    def detach_(self) -> Self:
+        """Makes this tensor a leaf that does not require grad, in place."""
+    # from autodiff.inplace.exp_
+    def exp_(self, *args, **kwargs) -> Self:
+        """exp(self), in place"""
+    # from autodiff.inplace.log_
+    def log_(self, *args, **kwargs) -> Self:
+        """log(self), in place"""
+    # from autodiff.inplace.log1p_
+    def log1p_(self, *args, **kwargs) -> Self:
+        """log1p(self), in place"""
+    # from autodiff.inplace.rsqrt_
+    def rsqrt_(self, *args, **kwargs) -> Self:
+        """rsqrt(self), in place"""
+    # from autodiff.inplace.sin_
+    def sin_(self, *args, **kwargs) -> Self:
+        """sin(self), in place"""
+    # from autodiff.inplace.cos_
+    def cos_(self, *args, **kwargs) -> Self:
+        """cos(self), in place"""
+    # from autodiff.inplace.tanh_
+    def tanh_(self, *args, **kwargs) -> Self:
+        """tanh(self), in place"""
+    # from autodiff.inplace.sigmoid_
+    def sigmoid_(self, *args, **kwargs) -> Self:
+        """sigmoid(self), in place"""
+    # from autodiff.inplace.relu_
+    def relu_(self, *args, **kwargs) -> Self:
+        """relu(self), in place"""
+    # from autodiff.inplace.abs_
+    def abs_(self, *args, **kwargs) -> Self:
+        """abs(self), in place"""
+    # from autodiff.inplace.neg_
+    def neg_(self, *args, **kwargs) -> Self:
+        """neg(self), in place"""
+    # from autodiff.inplace.square_
+    def square_(self, *args, **kwargs) -> Self:
+        """square(self), in place"""
+    # from autodiff.inplace.erf_
+    def erf_(self, *args, **kwargs) -> Self:
+        """erf(self), in place"""
+    # from autodiff.inplace.floor_
+    def floor_(self, *args, **kwargs) -> Self:
+        """floor(self), in place"""
+    # from autodiff.inplace.ceil_
+    def ceil_(self, *args, **kwargs) -> Self:
+        """ceil(self), in place"""
+    # from autodiff.inplace.round_
+    def round_(self, *args, **kwargs) -> Self:
+        """round(self), in place"""
+    # from autodiff.inplace.sign_
+    def sign_(self, *args, **kwargs) -> Self:
+        """sign(self), in place"""
+    # from autodiff.inplace.clamp_min_
+    def clamp_min_(self, *args, **kwargs) -> Self:
+        """clamp_min(self), in place"""
+    # from autodiff.inplace.clamp_max_
+    def clamp_max_(self, *args, **kwargs) -> Self:
+        """clamp_max(self), in place"""
+    # from autodiff.inplace.clamp_
+    def clip_(self, min=None, max=None) -> Self:
+        """Limits self to [min, max], in place"""
+    # from autodiff.inplace._augmented.<locals>.augmented
+    def __iadd__(self, other) -> Self:  # type: ignore[misc]
+        """x += y: in place (add_), as in PyTorch"""
+    # from autodiff.inplace._augmented.<locals>.augmented
+    def __isub__(self, other) -> Self:  # type: ignore[misc]
+        """x -= y: in place (sub_), as in PyTorch"""
+    # from autodiff.inplace._augmented.<locals>.augmented
+    def __imul__(self, other) -> Self:
+        """x *= y: in place (mul_), as in PyTorch"""
+    # from autodiff.inplace._augmented.<locals>.augmented
+    def __itruediv__(self, other) -> Self:
+        """x /= y: in place (div_), as in PyTorch"""
+    # from autodiff.inplace._augmented.<locals>.augmented
+    def __ipow__(self, other) -> Self:
+        """x **= y: in place (pow_), as in PyTorch"""
+    # from autodiff.inplace.setitem
+    def __setitem__(self, index, value) -> None:
+        """x[index] = value, in place."""
     # from autodiff.tensor_methods._install.<locals>.<lambda>
     @property
     def T(self) -> Tensor:
@@ -586,6 +678,17 @@ class Tensor:
         """The last two dims swapped (batched matrix transpose)"""
 
 _new: Callable[..., Any]
+
+
+class UntypedStorage:
+    """The memory behind a tensor (t.untyped_storage()), as far as ported code asks about it."""
+    _array: Any
+    def __init__(self, array) -> None: ...
+    def data_ptr(self): ...
+    def nbytes(self): ...
+    def size(self): ...
+    def __len__(self): ...
+    def __repr__(self): ...
 
 
 def _rebuild(data, requires_grad) -> Tensor: ...

@@ -13,11 +13,10 @@ from . import creation as ops_creation
 from .function import stamp_mutation
 from .ops._operands import promote
 from .ops.reduce import _numpy_axis
-from .ops.shape import _index_arg, index_put
 from .ops.elementwise import add, cast, div, logical_not, mul, sub, where
 from .ops.linalg import matmul
-from .inplace import METHODS as inplace_methods, writable
-from .tensor import Tensor, grad_state
+from .inplace import METHODS as inplace_methods
+from .tensor import Tensor
 
 
 def _swap(fn):
@@ -44,51 +43,6 @@ def _to(self, *args, **kwargs):
     return self if dtype is None else cast(self, dtype)
 
 
-# --- in-place updates (autodiff/inplace.py) and x[i] = v ------------------------------------------
-
-def _augmented(fn, name):
-    """x += y: in place outside the graph (so parameter updates under no_grad work as in
-    PyTorch); while recording on a non-leaf, the out-of-place result (the name is rebound)."""
-    inplace = inplace_methods[name.replace("__i", "").replace("truediv", "div").rstrip("_")
-                              + "_"]
-
-    def method(self, other):
-        recording = grad_state.enabled and (
-            self._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
-        if recording and (self.grad_fn is not None or not self._requires_grad):
-            return fn(self, other)  # rebinds the name; a leaf that requires grad raises below
-        return inplace(self, other)
-    method.__name__ = name
-    symbol = {"__iadd__": "+", "__isub__": "-", "__imul__": "*", "__itruediv__": "/"}[name]
-    method.__doc__ = (f"x {symbol}= y: in place outside the graph ({inplace.__name__}); while "
-                      f"recording on a non-leaf, x is rebound to x {symbol} y.")
-    return method
-
-
-def _setitem(self, index, value):
-    """x[index] = value. While gradients are recorded (x or value requires grad) the assignment
-    is recorded too, as PyTorch does: x becomes index_put(old x, index, value). Ops recorded
-    earlier with x as input then refuse to backward (x changed under them)."""
-    recording = grad_state.enabled and (
-        self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
-    if not recording:
-        writable(self)[_index_arg(index)] = value.data if isinstance(value, Tensor) else value
-        return
-    if self.grad_fn is None and self._requires_grad:
-        raise RuntimeError(
-            "x[i] = v: in-place assignment into a leaf tensor that requires grad while gradients "
-            "are recorded. Assign into a copy (y = x.clone(); y[i] = v), use "
-            "autodiff.index_put(x, i, v), or wrap parameter updates in `with autodiff.no_grad():`.")
-    old = Tensor._const(self.data)  # takes over self's place in the graph so far
-    old._requires_grad, old.grad_fn = self._requires_grad, self.grad_fn
-    if self._output_nr:
-        old._output_nr = self._output_nr
-        del self._output_nr
-    new = index_put(old, index, value)
-    self.data, self.grad_fn, self._requires_grad = new.data, new.grad_fn, True
-    stamp_mutation(self)
-
-
 # --- numpy interop: np.exp(t), np.ones(3) + t -> Tensors in the graph ---------------------------
 
 _UFUNCS = {
@@ -105,7 +59,11 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if "out" in kwargs:  # e.g. p.data -= lr * p.grad: plain numpy on the arrays, in place
         raw = [t.data if isinstance(t, Tensor) else t for t in inputs]
         out = tuple(t.data if isinstance(t, Tensor) else t for t in kwargs["out"])
-        return getattr(ufunc, method)(*raw, **dict(kwargs, out=out))
+        result = getattr(ufunc, method)(*raw, **dict(kwargs, out=out))
+        for t in kwargs["out"]:
+            if isinstance(t, Tensor):
+                stamp_mutation(t)  # (written in place through a tensor: its version counts)
+        return result
     if method == "reduce":  # np.add.reduce(t, axis): the recorded reduction (sum, amax, amin)
         fn = _REDUCTIONS.get(ufunc)
         if fn is None or len(inputs) != 1 or set(kwargs) - {"axis", "keepdims"}:
@@ -178,6 +136,11 @@ def _t(self):
     return self if self.ndim < 2 else ops.transpose(self, 0, 1)
 
 
+def _contiguous(self, memory_format=None):
+    """self if its memory is in row-major order, else a recorded row-major copy"""
+    return self if self.data.flags.c_contiguous else ops.clone(self)
+
+
 def _install():
     T = Tensor
     methods = {
@@ -223,7 +186,7 @@ def _install():
         "__or__": _bitwise(np.bitwise_or, "__or__"),
         "__xor__": _bitwise(np.bitwise_xor, "__xor__"),
         "__invert__": lambda self: Tensor._const(np.invert(self.data)),
-        "__format__": _format, "t": _t, "contiguous": lambda self, *args, **kwargs: self,
+        "__format__": _format, "t": _t, "contiguous": _contiguous,
         "bitwise_and": _bitwise(np.bitwise_and, "bitwise_and"),
         "mm": ops.mm, "bmm": ops.bmm, "dot": ops.dot, "outer": ops.outer, "square": ops.square,
         "tril": ops.tril, "triu": ops.triu, "cumsum": ops.cumsum, "isinf": ops.isinf,
@@ -238,9 +201,7 @@ def _install():
         "new_tensor": lambda self, data, dtype=None, **kw: ops_creation.tensor(
             data, dtype=dtype or self.dtype, **kw),
         "bitwise_or": _bitwise(np.bitwise_or, "bitwise_or"),
-        "__iadd__": _augmented(add, "__iadd__"), "__isub__": _augmented(sub, "__isub__"),
-        "__imul__": _augmented(mul, "__imul__"), "__itruediv__": _augmented(div, "__itruediv__"),
-        "__getitem__": ops.getitem, "__setitem__": _setitem, "__array_ufunc__": _array_ufunc,
+        "__getitem__": ops.getitem, "__array_ufunc__": _array_ufunc,
     }
     methods.update(inplace_methods)
     for name, fn in methods.items():

@@ -6,12 +6,15 @@ A Module finds its parameters, buffers and submodules through attribute assignme
 that spell the callee's path from the calling module, so graphs can be grouped by module.
 """
 import threading
+import warnings
+import weakref
 from collections import OrderedDict, namedtuple
 
 import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from nn.hooks import BackwardHook, RemovableHandle, check_inputs_unmodified, watch_inputs
 from nn.parameter import Parameter
 
 _push_scope, _pop_scope = ad.name_scope.push, ad.name_scope.pop  # name_scope without the object
@@ -36,6 +39,17 @@ class _Calls(threading.local):
 _calls = _Calls()
 _MISSING = object()
 
+# Hooks common to every module (register_module_*_hook: debugging and profiling), run before
+# each module's own.
+_global_backward_pre_hooks = OrderedDict()
+_global_backward_hooks = OrderedDict()
+_global_is_full_backward_hook = None
+_global_forward_pre_hooks = OrderedDict()
+_global_forward_hooks = OrderedDict()
+_global_forward_hooks_always_called = OrderedDict()
+_global_forward_hooks_with_kwargs = OrderedDict()
+_HOOK_DICTS = ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks")
+
 
 class Module:
     """Base class of all layers and models: subclass it, assign submodules and Parameters in
@@ -49,9 +63,23 @@ class Module:
         d["_buffers"] = OrderedDict()
         d["_non_persistent_buffers"] = set()
         d["_modules"] = OrderedDict()
-        d["_forward_pre_hooks"] = OrderedDict()
-        d["_forward_hooks"] = OrderedDict()
+        for key in _HOOK_DICTS + ("_forward_pre_hooks_with_kwargs", "_forward_hooks_with_kwargs",
+                                  "_forward_hooks_always_called"):
+            d[key] = OrderedDict()
+        d["_is_full_backward_hook"] = None
         d["training"] = True
+
+    # True on an instance while it has hooks, on the class while global hooks exist: __call__'s
+    # one test for the slow path (kept up to date by registration and RemovableHandle.remove)
+    _hooked = False
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        for key in _HOOK_DICTS + ("_forward_pre_hooks_with_kwargs", "_forward_hooks_with_kwargs",
+                                  "_forward_hooks_always_called"):
+            self.__dict__.setdefault(key, OrderedDict())
+        self.__dict__.setdefault("_is_full_backward_hook", None)
+        _refresh_hooked(self)
 
     # --- registration ---------------------------------------------------------------------
     def _registries(self, name):
@@ -189,11 +217,12 @@ class Module:
                                   f"`def forward(self, x): ...` in the subclass")
 
     def __call__(self, *args, **kwargs):
+        """Runs forward(*args, **kwargs) with the registered hooks (see register_*_hook)."""
         stack = _calls.stack
         token = _push_scope(_path_from(stack[-1], self) if stack else ())
         stack.append(self)
         try:
-            if self._forward_pre_hooks or self._forward_hooks:
+            if self._hooked:
                 return self._call_with_hooks(args, kwargs)
             return self.forward(*args, **kwargs)
         finally:
@@ -201,26 +230,141 @@ class Module:
             _pop_scope(token)
 
     def _call_with_hooks(self, args, kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
-            new = hook(self, args)
-            if new is not None:
-                args = new if isinstance(new, tuple) else (new,)
-        out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            new = hook(self, args, out)
-            if new is not None:
-                out = new
-        return out
+        """__call__ with hooks, in PyTorch's order: forward pre-hooks, backward hooks set up on
+        the inputs, forward, forward hooks, backward hooks set up on the outputs."""
+        result = None
+        called_always = set()
+        try:
+            full_hooks = pre_hooks = ()
+            if self._backward_pre_hooks or _global_backward_pre_hooks:
+                pre_hooks = [*_global_backward_pre_hooks.values(),
+                             *self._backward_pre_hooks.values()]
+            if self._backward_hooks or _global_backward_hooks:
+                full_hooks = [*_global_backward_hooks.values(), *self._backward_hooks.values()]
+            for hook_id, hook in (*_global_forward_pre_hooks.items(),
+                                  *self._forward_pre_hooks.items()):
+                if hook_id in self._forward_pre_hooks_with_kwargs:
+                    new = hook(self, args, kwargs)
+                    if new is not None:
+                        if isinstance(new, tuple) and len(new) == 2:
+                            args, kwargs = new
+                        else:
+                            raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                               f"(new_args, new_kwargs), but got {new}.")
+                else:
+                    new = hook(self, args)
+                    if new is not None:
+                        args = new if isinstance(new, tuple) else (new,)
+            bw_hook = None
+            if full_hooks or pre_hooks:
+                bw_hook = BackwardHook(self, full_hooks, pre_hooks)
+                args = bw_hook.setup_input_hook(args)
+                watched = watch_inputs(bw_hook, args)
+            result = self.forward(*args, **kwargs)
+            if bw_hook is not None and watched:
+                check_inputs_unmodified(watched)
+            for hook_id, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called or \
+                        hook_id in _global_forward_hooks_always_called:
+                    called_always.add(hook_id)
+                if hook_id in self._forward_hooks_with_kwargs or \
+                        hook_id in _global_forward_hooks_with_kwargs:
+                    new = hook(self, args, kwargs, result)
+                else:
+                    new = hook(self, args, result)
+                if new is not None:
+                    result = new
+            if bw_hook is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a "
+                                  f"Tensor or a tuple of Tensors but received {type(result)}",
+                                  stacklevel=3)
+                result = bw_hook.setup_output_hook(result)
+            return result
+        except Exception:
+            # forward hooks registered with always_call=True run even when the call fails
+            for hooks, always, with_kwargs, what in (
+                    (_global_forward_hooks, _global_forward_hooks_always_called, {},
+                     "global module forward hook"),
+                    (self._forward_hooks, self._forward_hooks_always_called,
+                     self._forward_hooks_with_kwargs, "module forward hook")):
+                for hook_id, hook in list(hooks.items()):
+                    if hook_id not in always or hook_id in called_always:
+                        continue
+                    try:
+                        new = (hook(self, args, kwargs, result) if hook_id in with_kwargs else
+                               hook(self, args, result))
+                        if new is not None:
+                            result = new
+                    except Exception as e:
+                        warnings.warn(f"{what} with ``always_call=True`` raised an exception "
+                                      f"that was silenced as another error was raised in "
+                                      f"forward: {e}", stacklevel=3)
+            raise
 
-    def register_forward_pre_hook(self, hook):
-        """hook(module, args) runs before forward and may return replacement args; returns a
-        handle whose .remove() unregisters it."""
-        return _HookHandle(self._forward_pre_hooks, hook)
+    def _register(self, key, hook, prepend=False, extra=None):
+        handle = RemovableHandle(self.__dict__[key], extra_dict=extra,
+                                 on_remove=_refresher(self))
+        hooks = self.__dict__[key]
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        self.__dict__["_hooked"] = True
+        return handle
 
-    def register_forward_hook(self, hook):
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) runs before forward; it may return new args (a non-tuple value
+        v means (v,)). With with_kwargs=True: hook(module, args, kwargs), returning None or
+        (new_args, new_kwargs). prepend=True runs it before the hooks already registered.
+        Returns a handle: .remove() unregisters it (also as a context manager)."""
+        handle = self._register("_forward_pre_hooks", hook, prepend,
+                                extra=self._forward_pre_hooks_with_kwargs)
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        return handle
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
         """hook(module, args, output) runs after forward (e.g. to record feature maps) and may
-        return a replacement output; returns a handle whose .remove() unregisters it."""
-        return _HookHandle(self._forward_hooks, hook)
+        return a replacement output; with_kwargs=True: hook(module, args, kwargs, output).
+        always_call=True runs it even when forward (or an earlier hook) raises. Returns a
+        handle: .remove() unregisters it (also as a context manager)."""
+        handle = self._register("_forward_hooks", hook, prepend,
+                                extra=[self._forward_hooks_with_kwargs,
+                                       self._forward_hooks_always_called])
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) runs when the gradients w.r.t. the module's outputs are
+        ready (grad_output: one entry per output, None for non-Tensors and unused outputs) and
+        may return a replacement tuple. Forward then sees views of its Tensor inputs; it must
+        not modify them in place. Returns a removable handle."""
+        return self._register("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) runs when the gradients w.r.t. the module's
+        positional Tensor inputs are computed (None for inputs that need none, and for
+        non-Tensor ones) and may return a replacement grad_input tuple. With no input requiring
+        grad it fires on grad_output (with a warning); with no output requiring grad it never
+        fires. Forward must not modify its inputs in place. Returns a removable handle."""
+        if self._is_full_backward_hook is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self.__dict__["_is_full_backward_hook"] = True
+        return self._register("_backward_hooks", hook, prepend)
+
+    def register_backward_hook(self, hook):
+        """Deprecated (use register_full_backward_hook). Here it has the full hook's behaviour
+        (PyTorch's fires on the last op's gradients, which miss inputs of multi-op modules)."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self.__dict__["_is_full_backward_hook"] = False
+        return self._register("_backward_hooks", hook)
 
     # --- traversal -----------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
@@ -451,24 +595,81 @@ class Module:
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class _HookHandle:
-    """Returned by register_forward_hook and friends; .remove() unregisters the hook."""
+def _refresh_hooked(module):
+    d = module.__dict__
+    if any(d.get(key) for key in _HOOK_DICTS):
+        d["_hooked"] = True
+    else:
+        d.pop("_hooked", None)
 
-    _next_id = 0
 
-    def __init__(self, hooks, hook):
-        self.hooks, self.id = hooks, _HookHandle._next_id
-        _HookHandle._next_id += 1
-        hooks[self.id] = hook
+def _refresher(module):
+    """on_remove for a module's handles: a weak reference, so handles do not keep it alive."""
+    ref = weakref.ref(module)
 
-    def remove(self):
-        self.hooks.pop(self.id, None)
+    def refresh():
+        m = ref()
+        if m is not None:
+            _refresh_hooked(m)
+    return refresh
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.remove()
+def _refresh_global():
+    Module._hooked = bool(_global_forward_pre_hooks or _global_forward_hooks or
+                          _global_backward_pre_hooks or _global_backward_hooks)
+
+
+def _register_global(hooks, hook, extra=None):
+    handle = RemovableHandle(hooks, extra_dict=extra, on_remove=_refresh_global)
+    hooks[handle.id] = hook
+    Module._hooked = True
+    return handle
+
+
+def register_module_forward_pre_hook(hook):
+    """A forward pre-hook (see Module.register_forward_pre_hook) on every module, run before
+    each module's own; for debugging and profiling. Returns a removable handle."""
+    return _register_global(_global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """A forward hook (see Module.register_forward_hook) on every module, run before each
+    module's own; for debugging and profiling. Returns a removable handle."""
+    handle = _register_global(_global_forward_hooks, hook,
+                              extra=[_global_forward_hooks_always_called,
+                                     _global_forward_hooks_with_kwargs])
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook):
+    """A backward pre-hook (see Module.register_full_backward_pre_hook) on every module, run
+    before each module's own. Returns a removable handle."""
+    return _register_global(_global_backward_pre_hooks, hook)
+
+
+def register_module_full_backward_hook(hook):
+    """A full backward hook (see Module.register_full_backward_hook) on every module, run
+    before each module's own. Returns a removable handle."""
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is False:
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
+                           "global Module hook. Please use only one of them.")
+    _global_is_full_backward_hook = True
+    return _register_global(_global_backward_hooks, hook)
+
+
+def register_module_backward_hook(hook):
+    """Deprecated (use register_module_full_backward_hook); here it behaves as the full one."""
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is True:
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
+                           "global Module hook. Please use only one of them.")
+    _global_is_full_backward_hook = False
+    return _register_global(_global_backward_hooks, hook)
 
 
 def _path_from(caller, callee):

@@ -416,6 +416,136 @@ CATALOG = [
        constants=(0,), label="0-d tensor value"),
 ]
 
+
+# --- in-place variants -------------------------------------------------------------------------
+# Each is checked recorded on a non-leaf (its own history rewritten: x * 1 then the op) and
+# through a view of one (its base's history rewritten, CopySlices: the op on rows 1.. only).
+
+def _on_tensor(name, kw):
+    def fn(x, *others):
+        a = x * 1
+        getattr(a, name)(*others, **kw)
+        return a
+    return fn
+
+
+def _through_view(name, kw):
+    def fn(x, *others):
+        a = x * 1
+        getattr(a[1:], name)(*[o[1:] if o.shape == x.shape else o for o in others], **kw)
+        return a
+    return fn
+
+
+def _rows_after_first(ref):
+    def partial(x, *others):
+        out = np.array(x)
+        out[1:] = ref(x[1:], *[o[1:] if np.shape(o) == x.shape else o for o in others])
+        return out
+    return partial
+
+
+def _same_shape(n_others, scalar_others=()):
+    """x (at least 2 rows) and n_others operands of x's shape (or 0-d, at scalar_others)."""
+    def draw_shapes(draw):
+        shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=MAX_SIDE))
+        return [shape] + [() if i in scalar_others else shape for i in range(n_others)]
+    return draw_shapes
+
+
+def in_place(name, ref, n_others=0, domain="real", kw=None, label="", scalar_others=()):
+    kw = kw or {}
+    shapes = _same_shape(n_others, scalar_others)
+    return [Op(name, _on_tensor(name, kw), ref, shapes, domain=domain, label=label),
+            Op(name, _through_view(name, kw), _rows_after_first(ref), shapes, domain=domain,
+               label=(label + ", " if label else "") + "through a view")]
+
+
+def _np_setitem_row(x, v):
+    out = np.array(x)
+    out[0] = v
+    return out
+
+
+def _setitem_row(x, v):
+    a = x * 1
+    a[0] = v
+    return a
+
+
+def _setitem_fancy(x, v):
+    a = x * 1
+    a[[1, 0]] = v
+    return a
+
+
+def _np_setitem_fancy(x, v):
+    out = np.array(x)
+    out[[1, 0]] = v
+    return out
+
+
+def _masked_fill_(c, x, v):
+    a = x * 1
+    a.masked_fill_(c > 0, v)
+    return a
+
+
+def _index_put_accumulate(x, v):
+    a = x * 1
+    a.index_put_((np.array([0, 1, 0]),), v, accumulate=True)
+    return a
+
+
+def _np_index_put_accumulate(x, v):
+    out = np.array(x)
+    np.add.at(out, (np.array([0, 1, 0]),), v)
+    return out
+
+
+IN_PLACE = [
+    *in_place("exp_", np.exp), *in_place("log_", np.log, domain="positive"),
+    *in_place("log1p_", np.log1p, domain="positive"),
+    *in_place("sqrt_", np.sqrt, domain="positive"),
+    *in_place("rsqrt_", lambda x: 1 / np.sqrt(x), domain="positive"),
+    *in_place("sin_", np.sin), *in_place("cos_", np.cos), *in_place("tanh_", np.tanh),
+    *in_place("sigmoid_", np_sigmoid), *in_place("relu_", lambda x: np.maximum(x, 0),
+                                                 domain="away"),
+    *in_place("abs_", np.abs, domain="away"), *in_place("neg_", np.negative),
+    *in_place("square_", np.square),
+    *in_place("erf_", np.vectorize(math.erf, otypes=[float])),
+    *in_place("clamp_", lambda x: np.clip(x, -0.5, 1.0), domain="away_half",
+              kw={"min": -0.5, "max": 1.0}),
+    *in_place("clamp_min_", lambda x: np.maximum(x, -0.5), domain="away_half",
+              kw={"min": -0.5}),
+    *in_place("clamp_max_", lambda x: np.minimum(x, 0.5), domain="away_half",
+              kw={"max": 0.5}),
+    *in_place("add_", np.add, 1), *in_place("sub_", np.subtract, 1),
+    *in_place("add_", lambda x, y: x + 2 * y, 1, kw={"alpha": 2}, label="alpha"),
+    *in_place("mul_", np.multiply, 1), *in_place("mul_", np.multiply, 1, label="0-d operand",
+                                                 scalar_others=(0,)),
+    *in_place("div_", np.divide, 1, domain=("real", "away")),
+    *in_place("pow_", np.power, 1, domain=("positive", "real")),
+    *in_place("addcmul_", lambda x, a, b: x + 0.5 * a * b, 2, kw={"value": 0.5}),
+    *in_place("addcdiv_", lambda x, a, b: x + 0.5 * a / b, 2, kw={"value": 0.5},
+              domain=("real", "real", "away")),
+    *in_place("lerp_", lambda x, e, w: x + w * (e - x), 2),
+    *in_place("copy_", lambda x, src: np.array(src) + 0 * x, 1),
+    *in_place("fill_", lambda x, v: np.full_like(x, v), 1, scalar_others=(0,)),
+    *in_place("zero_", np.zeros_like),
+    Op("__setitem__", _setitem_row, _np_setitem_row,
+       lambda draw: (lambda s: [s, s[1:]])(draw(hnp.array_shapes(min_dims=1, max_dims=3,
+                                                                 min_side=2, max_side=3)))),
+    Op("__setitem__", _setitem_fancy, _np_setitem_fancy,
+       lambda draw: (lambda s: [s, (2,) + s[1:]])(draw(hnp.array_shapes(
+           min_dims=1, max_dims=3, min_side=2, max_side=3))), label="advanced index"),
+    Op("masked_fill_", _masked_fill_, lambda c, x, v: np.where(c > 0, v, x),
+       lambda draw: unary()(draw) * 2 + [()], constants=(0,)),
+    Op("index_put_", _index_put_accumulate, _np_index_put_accumulate,
+       fixed((3, 2), (3, 2)), label="accumulate"),
+]
+CATALOG += IN_PLACE
+
 # Public ops with no gradient (piecewise constant or boolean); the guard test accepts these.
 NON_DIFFERENTIABLE = {"lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or",
                       "logical_xor", "logical_not", "sign", "isnan", "isfinite", "floor", "ceil",
@@ -434,9 +564,11 @@ METHOD_ALIASES = {
                         "log1p", "sqrt", "sin", "cos", "tanh", "abs", "maximum", "minimum"),
     "to": "cast", "type_as": "cast", "float": "cast", "double": "cast", "half": "cast",
     "expand_as": "expand", "view_as": "view", "reshape_as": "reshape",
+    "__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_",
+    "__ipow__": "pow_", "clip_": "clamp_",
 }
 # The tensor itself (or its node under another class): nothing is recorded, no rule to check.
-METHOD_IDENTITIES = {"__pos__", "contiguous", "as_subclass"}
+METHOD_IDENTITIES = {"__pos__", "contiguous", "as_subclass"}  # (contiguous: or a clone)
 # No gradient: comparisons and bitwise ops, floor division, casts to int or bool, new constants,
 # detach (cuts the graph by definition), and conversions that leave the graph (Python numbers,
 # ndarrays).
@@ -445,21 +577,19 @@ METHOD_NON_DIFFERENTIABLE = {
     "__invert__", "bitwise_and", "bitwise_or", "__floordiv__", "__rfloordiv__", "bool", "int",
     "long", "new_zeros", "new_ones", "new_full", "new_tensor", "detach", "item", "tolist",
     "numpy", "__array__", "__float__", "__int__", "__index__", "__bool__",
+    "detach_", "floor_", "ceil_", "round_", "sign_",
 }
 # In place: outside the graph (parameter updates, initialisation), or, for x[i] = v and x += y
 # while recording, the out-of-place index_put / add ... already catalogued.
-METHOD_IN_PLACE = {
-    "add_", "sub_", "mul_", "div_", "addcmul_", "addcdiv_", "lerp_", "clamp_",
-    "sqrt_", "copy_", "fill_", "zero_", "normal_", "uniform_", "detach_", "__iadd__", "__isub__",
-    "__imul__", "__itruediv__", "__setitem__",
-}
+METHOD_IN_PLACE = {"normal_", "uniform_"}  # random values: nothing to differentiate
 # Not ops: attributes, autograd API, sizes, and Python's object protocol.
 TENSOR_NOT_OPS = {
     "backward", "register_hook", "retain_grad", "requires_grad_", "size", "dim", "numel", "cpu",
     "device", "dtype", "grad", "grad_fn", "is_leaf", "ndim", "shape", "data", "name",
     "requires_grad", "retains_grad", "__init__", "__repr__", "__str__", "__format__", "__len__",
     "__hash__", "__reduce_ex__", "__array_priority__", "__slots__", "__dict__", "__doc__",
-    "__module__", "__weakref__",
+    "__module__", "__weakref__", "data_ptr", "untyped_storage", "storage_offset", "stride",
+    "is_contiguous", "is_view",
 }
 
 # convolution and pooling: entries and naive loop references live in tests/catalog_conv.py

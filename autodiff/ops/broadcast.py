@@ -22,6 +22,7 @@ def _sum_to_array(x, shape):
 class BroadcastTo(Node):
     """out = x repeated along new or size-1 dims; dx = sum_to(g, x.shape)"""
     __slots__ = ("shape",)
+    reads = ()
 
     def __init__(self, shape):
         self.shape = shape
@@ -53,6 +54,7 @@ _VIEW_ABOVE = 1 << 14
 class SumTo(Node):
     """out = g summed down to `shape` (undoes broadcasting); dx = broadcast_to(g, x.shape)"""
     __slots__ = ("shape",)
+    reads = ()
 
     def __init__(self, shape):
         self.shape = shape
@@ -70,10 +72,33 @@ def broadcast_to(x, shape):
     shape = tuple(shape)
     if x.data.shape == shape:
         return x
+    return expand_view(x, shape, "broadcast_to")
+
+
+class Expand(BroadcastTo):
+    """expand/broadcast_to as users call them: a view of x (elements repeated in memory, so
+    writing into it raises, as in PyTorch); dx = sum_to(g, x.shape)"""
+    __slots__ = ()
+
+    def forward(self, x):
+        out = np.broadcast_to(x, self.shape)
+        if x.flags.writeable and not any(s == 0 and n > 1 for s, n in zip(out.strides,
+                                                                            out.shape)):
+            # nothing repeats (only size-1 dims added): a writable view, as in PyTorch
+            out = np.lib.stride_tricks.as_strided(x, out.shape, out.strides)
+        return out
+
+
+def expand_view(x, shape, op):
+    """x broadcast to shape as a view of x (expand, broadcast_to)"""
     if broadcast_shapes(x.data.shape, shape) != shape:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.data.shape} to {shape}; each "
+        raise ValueError(f"{op}: cannot broadcast shape {x.data.shape} to {shape}; each "
                          f"dimension must match or be 1 (aligned from the right)")
-    return apply1(BroadcastTo(shape), x)
+    from ..views import as_view
+    if x.data.shape == shape:
+        return x
+    node = Expand(shape)
+    return as_view(apply1(node, x), x, node)
 
 
 def sum_to(x, shape):
@@ -89,7 +114,7 @@ def broadcast_operands(op, *xs):
     sum_to); constants are left to numpy's implicit broadcasting."""
     shape = broadcast_shape(op, *(x.data.shape for x in xs))
     record = grad_state.enabled
-    return tuple(broadcast_to(x, shape)
+    return tuple(apply1(BroadcastTo(shape), x)
                  if (record and x._requires_grad and x.data.shape != shape)
                  else x for x in xs)
 

@@ -147,6 +147,7 @@ class Conv2d(_Geometry):
     """out[n, o, h, w] = b[o] + sum_{c, i, j} w[o, c, i, j] xpad[n, g c, s h + d i, s w + d j];
     dx = conv2d_input_grad(g, w), dw = conv2d_weight_grad(x, g), db = sum of g over (n, h, w)"""
     __slots__ = ("cols",)
+    reads = ((1,), (0,), ())
     saved = ("cols",)
 
     def forward(self, x, w, b=None):
@@ -320,6 +321,7 @@ class PoolGather(_Pool):
     """out[n, c, h, w] = sum_{i, j} weight[.., i, j, h, w] xpad[n, c, s h + d i, s w + d j];
     dx = pool_scatter(g, weight)"""
     __slots__ = ()
+    reads = ()
 
     def forward(self, x):
         out_hw = _out_size("pool", x.shape[2:], *self._geom())
@@ -340,6 +342,7 @@ class PoolScatter(_Pool):
     """out = x-shaped sum over windows of g * weight put back at each window's positions (the
     adjoint of pool_gather, i.e. pooling's backward); dg = pool_gather(h, weight)"""
     __slots__ = ("x_shape",)
+    reads = ()
 
     def __init__(self, kernel_size, stride, padding, dilation, weight, x_shape):
         super().__init__(kernel_size, stride, padding, dilation, weight)
@@ -363,6 +366,7 @@ class MaxPool2d(_Pool):
     """out = max of each window of x (padded with -inf); dx = g split evenly among each
     window's maxima (pool_scatter with weights hit / count)"""
     __slots__ = ("_recording",)  # False: no graph will be kept, so skip the weights
+    reads = ((0,),)
 
     def forward(self, x):
         out_hw = _out_size("max_pool2d", x.shape[2:], *self._geom())

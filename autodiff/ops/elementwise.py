@@ -6,7 +6,7 @@ rule here thinks about shapes. Subgradients at kinks follow the table in README 
 import numpy as np
 
 from ..dtypes import get_default_dtype
-from ..function import Node, apply, apply1, apply2
+from ..function import OUT, Node, apply, apply1, apply2
 from ..tensor import Tensor
 from ._operands import promote, tensor_arg
 from .broadcast import binary_operands, broadcast_operands
@@ -42,6 +42,7 @@ def _itself(a):
 class Add(Node):
     """out = x + y; dx = g, dy = g"""
     __slots__ = ()
+    reads = ((), ())
 
     forward = staticmethod(np.add)  # the ufunc itself: no Python frame per op
 
@@ -52,6 +53,7 @@ class Add(Node):
 class Sub(Node):
     """out = x - y; dx = g, dy = -g"""
     __slots__ = ()
+    reads = ((), ())
 
     forward = staticmethod(np.subtract)
 
@@ -62,6 +64,7 @@ class Sub(Node):
 class Mul(Node):
     """out = x * y; dx = g * y, dy = g * x"""
     __slots__ = ()
+    reads = ((1,), (0,))
 
     forward = staticmethod(np.multiply)
 
@@ -75,6 +78,7 @@ class Mul(Node):
 class Div(Node):
     """out = x / y; dx = g / y, dy = -g * x / y**2"""
     __slots__ = ()
+    reads = ((1,), (0, 1))
 
     forward = staticmethod(np.true_divide)
 
@@ -89,6 +93,7 @@ class Div(Node):
 class Neg(Node):
     """out = -x; dx = -g"""
     __slots__ = ()
+    reads = ((),)
 
     forward = staticmethod(np.negative)
 
@@ -99,6 +104,7 @@ class Neg(Node):
 class PowScalar(Node):
     """out = x ** p (p a number); dx = g * p * x ** (p - 1)"""
     __slots__ = ("exponent",)
+    reads = ((0,),)
 
     def __init__(self, exponent):
         self.exponent = exponent
@@ -123,6 +129,7 @@ class PowScalar(Node):
 class Pow(Node):
     """out = x ** y; dx = g * y * x ** (y - 1), dy = g * out * log(x) (0 where x == 0)"""
     __slots__ = ("out",)
+    reads = ((0, 1), (0, OUT))
     saved = ("out",)
 
     def forward(self, x, y):
@@ -147,6 +154,7 @@ class Pow(Node):
 class Exp(Node):
     """out = exp(x); dx = g * out"""
     __slots__ = ("out",)
+    reads = ((OUT,),)
     saved = ("out",)
 
     def forward(self, x):
@@ -161,6 +169,7 @@ class Exp(Node):
 class Log(Node):
     """out = log(x); dx = g / x"""
     __slots__ = ()
+    reads = ((0,),)
 
     forward = staticmethod(np.log)
 
@@ -171,6 +180,7 @@ class Log(Node):
 class Log1p(Node):
     """out = log(1 + x); dx = g / (1 + x)"""
     __slots__ = ()
+    reads = ((0,),)
 
     forward = staticmethod(np.log1p)
 
@@ -181,6 +191,7 @@ class Log1p(Node):
 class Sqrt(Node):
     """out = sqrt(x); dx = g / (2 * out)"""
     __slots__ = ("out",)
+    reads = ((OUT,),)
     saved = ("out",)
 
     def forward(self, x):
@@ -194,6 +205,7 @@ class Sqrt(Node):
 class Sin(Node):
     """out = sin(x); dx = g * cos(x)"""
     __slots__ = ()
+    reads = ((0,),)
 
     forward = staticmethod(np.sin)
 
@@ -204,6 +216,7 @@ class Sin(Node):
 class Cos(Node):
     """out = cos(x); dx = -g * sin(x)"""
     __slots__ = ()
+    reads = ((0,),)
 
     forward = staticmethod(np.cos)
 
@@ -214,6 +227,7 @@ class Cos(Node):
 class Tanh(Node):
     """out = tanh(x); dx = g * (1 - out**2)"""
     __slots__ = ("out",)
+    reads = ((OUT,),)
     saved = ("out",)
 
     def forward(self, x):
@@ -228,6 +242,7 @@ class TanhBackward(Node):
     """out = g * (1 - y**2), tanh's local rule as one op; dg = gg * (1 - y**2),
     dy = -2 * gg * g * y"""
     __slots__ = ()
+    reads = ((1,), (0, 1))
 
     @staticmethod
     def forward(g, y):
@@ -241,6 +256,7 @@ class TanhBackward(Node):
 class Sigmoid(Node):
     """out = 1 / (1 + exp(-x)), computed without overflow; dx = g * out * (1 - out)"""
     __slots__ = ("out",)
+    reads = ((OUT,),)
     saved = ("out",)
 
     def forward(self, x):
@@ -256,6 +272,7 @@ class SigmoidBackward(Node):
     """out = g * y * (1 - y), sigmoid's local rule as one op; dg = gg * y * (1 - y),
     dy = gg * g * (1 - 2 y)"""
     __slots__ = ()
+    reads = ((1,), (0, 1))
 
     @staticmethod
     def forward(g, y):
@@ -299,6 +316,7 @@ def _erf_array(x):
 class Erf(Node):
     """out = erf(x) (max error 4e-9); dx = g * 2/sqrt(pi) * exp(-x**2)"""
     __slots__ = ()
+    reads = ((0,),)
 
     forward = staticmethod(_erf_array)
 
@@ -307,19 +325,23 @@ class Erf(Node):
 
 
 class Relu(Node):
-    """out = max(x, 0); dx = g * (x > 0)   (relu'(0) = 0)"""
-    __slots__ = ()
+    """out = max(x, 0); dx = g * (out > 0)   (relu'(0) = 0)"""
+    __slots__ = ("out",)
+    saved = ("out",)
+    reads = ((OUT,),)
 
     def forward(self, x):
-        return np.maximum(x, 0)
+        self.out = np.maximum(x, 0)
+        return self.out
 
     def backward(self, g, out, x):
-        return (g * (raw(x) > 0),)
+        return (g * (raw(out) > 0),)
 
 
 class Abs(Node):
     """out = |x|; dx = g * sign(x)   (abs'(0) = 0)"""
     __slots__ = ()
+    reads = ((0,),)
 
     forward = staticmethod(np.abs)
 
@@ -330,6 +352,7 @@ class Abs(Node):
 class Clamp(Node):
     """out = min(max(x, lo), hi); dx = g where lo <= x <= hi (a bound passes the gradient)"""
     __slots__ = ("min", "max")
+    reads = ((0,),)
 
     def __init__(self, lo, hi):
         self.min, self.max = lo, hi
@@ -350,6 +373,7 @@ class Clamp(Node):
 class Maximum(Node):
     """out = max(x, y); the larger input gets g, ties split it evenly"""
     __slots__ = ()
+    reads = ((0, 1), (0, 1))
 
     forward = staticmethod(np.maximum)
 
@@ -361,6 +385,7 @@ class Maximum(Node):
 class Minimum(Node):
     """out = min(x, y); the smaller input gets g, ties split it evenly"""
     __slots__ = ()
+    reads = ((0, 1), (0, 1))
 
     forward = staticmethod(np.minimum)
 
@@ -379,6 +404,7 @@ class Where(Node):
     """out = cond ? x : y; dx = g masked to cond, dy = g masked to not cond (a masked select,
     so NaN in the unselected branch never reaches the gradient)"""
     __slots__ = ()
+    reads = ((), (0,), (0,))
 
     forward = staticmethod(np.where)
 
@@ -392,6 +418,7 @@ class Where(Node):
 class Cast(Node):
     """out = x as another float dtype; dx = g cast back"""
     __slots__ = ("dtype",)
+    reads = ()
 
     def __init__(self, dtype):
         self.dtype = dtype
@@ -555,6 +582,7 @@ def cast(x, dtype):
 class Clone(Node):
     """out = a copy of x; dx = g"""
     __slots__ = ()
+    reads = ()
 
     def forward(self, x):
         return x.copy()

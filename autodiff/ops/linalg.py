@@ -14,6 +14,7 @@ class MatMul(Node):
     """out = x @ y for x (..., n, k), y (..., k, m); dx = g @ y^T, dy = x^T @ g (summed over
     broadcast batch dims)"""
     __slots__ = ()
+    reads = ((1,), (0,))
 
     forward = staticmethod(np.matmul)
 
@@ -71,6 +72,7 @@ class Linear(Node):
     """out = x @ w^T + b for x (..., in), w (out, in), b (out,) - one node instead of four;
     dx = g @ w, dw = g^T x and db = g summed over all leading dims"""
     __slots__ = ()
+    reads = ((1,), (0,), ())
 
     def forward(self, x, w, b=None):
         out = x @ w.T

@@ -6,7 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..function import Node, apply1
+from ..function import OUT, Node, apply1
 from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
 from .elementwise import Exp, Where, maximum, minimum, raw, sqrt
@@ -41,6 +41,7 @@ def _count(shape, dims):
 class Sum(Node):
     """out = sum of x over dims; dx = g broadcast back"""
     __slots__ = ("dim", "keepdim")
+    reads = ()
 
     def __init__(self, dim, keepdim):
         self.dim, self.keepdim = dim, keepdim
@@ -55,6 +56,7 @@ class Sum(Node):
 class Mean(Node):
     """out = mean of x over dims; dx = g broadcast back / count"""
     __slots__ = ("dim", "keepdim")
+    reads = ()
 
     def __init__(self, dim, keepdim):
         self.dim, self.keepdim = dim, keepdim
@@ -71,6 +73,7 @@ class Mean(Node):
 class _Extreme(Node):
     """Shared rule of amax/amin: the extreme elements share g evenly (ties split)."""
     __slots__ = ("dim", "keepdim", "out")
+    reads = ((0, OUT),)
     saved = ("out",)
 
     def __init__(self, dim, keepdim):
@@ -111,6 +114,7 @@ def _stable_logsumexp(x, dim):
 class LogSumExp(Node):
     """out = log(sum(exp(x))) computed as m + log(sum(exp(x - m))); dx = g * exp(x - out)"""
     __slots__ = ("dim", "keepdim", "out")
+    reads = ((0, OUT),)
     saved = ("out",)
 
     def __init__(self, dim, keepdim):
@@ -130,6 +134,7 @@ class LogSumExp(Node):
 class Softmax(Node):
     """out = exp(x - logsumexp(x)); dx = out * (g - sum(g * out))"""
     __slots__ = ("dim", "out")
+    reads = ((OUT,),)
     saved = ("out",)
 
     def __init__(self, dim):
@@ -147,6 +152,7 @@ class Softmax(Node):
 class LogSoftmax(Node):
     """out = x - logsumexp(x); dx = g - exp(out) * sum(g)"""
     __slots__ = ("dim", "out")
+    reads = ((OUT,),)
     saved = ("out",)
 
     def __init__(self, dim):
@@ -165,6 +171,7 @@ class SoftmaxCrossEntropy(Node):
     """out = logsumexp(x) - x[target] along dim (per position), i.e. -log softmax(x)[target];
     dx = (softmax(x) - onehot(target)) * g"""
     __slots__ = ("dim", "target", "probs")
+    reads = ((0,),)
     saved = ("probs",)
 
     def __init__(self, dim, target):
@@ -198,6 +205,7 @@ class SoftmaxCrossEntropy(Node):
 class Prod(Node):
     """out = product of x over dim; dx = g * (product of the other elements)"""
     __slots__ = ("dim", "keepdim", "out")
+    reads = ((0, OUT),)
     saved = ("out",)
 
     def __init__(self, dim, keepdim):
@@ -228,6 +236,7 @@ def _prod_of_others(x, d):
 class Norm2(Node):
     """out = sqrt(sum(x**2)); dx = g * x / out   (0 where out == 0)"""
     __slots__ = ("dim", "keepdim", "out")
+    reads = ((0, OUT),)
     saved = ("out",)
 
     def __init__(self, dim, keepdim):
@@ -249,6 +258,7 @@ class Norm2(Node):
 class Cumsum(Node):
     """out = running sum of x along dim; dx = the reversed running sum of g"""
     __slots__ = ("dim",)
+    reads = ()
 
     def __init__(self, dim):
         self.dim = dim

@@ -8,14 +8,17 @@ import numpy as np
 
 from ..function import Node, apply, apply1, apply2
 from ..tensor import Tensor, _axis
+from ..versions import storage_of
+from ..views import as_view
 from ._operands import broadcast_shapes, normalize_dims, promote, tensor_arg
-from .broadcast import SumTo, broadcast_to
+from .broadcast import BroadcastTo, SumTo, expand_view
 from .elementwise import where
 
 
 class Reshape(Node):
     """out = x with a new shape, same elements; dx = reshape(g, x.shape)"""
     __slots__ = ("shape",)
+    reads = ()
 
     def __init__(self, shape):
         self.shape = shape
@@ -30,6 +33,7 @@ class Reshape(Node):
 class Permute(Node):
     """out = x with dims reordered; dx = g permuted back"""
     __slots__ = ("dims",)
+    reads = ()
 
     def __init__(self, dims):
         self.dims = dims
@@ -44,6 +48,7 @@ class Permute(Node):
 class GetItem(Node):
     """out = x[index]; dx = zeros with g added at index (repeated indices accumulate)"""
     __slots__ = ("index",)
+    reads = ()
 
     def __init__(self, index):
         self.index = index
@@ -58,6 +63,7 @@ class GetItem(Node):
 class IndexAdd(Node):
     """out = zeros(shape) with g added at index; dx = g[index]"""
     __slots__ = ("index", "shape")
+    reads = ()
 
     def __init__(self, index, shape):
         self.index, self.shape = index, shape
@@ -78,6 +84,7 @@ class IndexPut(Node):
     """out = x with out[index] = v; dx = g with zeros at index, dv = g[index] summed to v's
     shape (where an advanced index repeats a position, the last write wins, as in numpy)"""
     __slots__ = ("index",)
+    reads = ()
 
     def __init__(self, index):
         self.index = index
@@ -101,6 +108,7 @@ class IndexPut(Node):
 class Cat(Node):
     """out = inputs joined along dim; each input's gradient is its slice of g"""
     __slots__ = ("dim",)
+    reads = ()
 
     def __init__(self, dim):
         self.dim = dim
@@ -122,6 +130,7 @@ class Cat(Node):
 class Flip(Node):
     """out = x reversed along dims; dx = g reversed along dims"""
     __slots__ = ("dims",)
+    reads = ()
 
     def __init__(self, dims):
         self.dims = dims
@@ -136,6 +145,7 @@ class Flip(Node):
 class ConstantPad(Node):
     """out = x surrounded by `value`; dx = the interior slice of g"""
     __slots__ = ("widths", "value")
+    reads = ()
 
     def __init__(self, widths, value):
         self.widths, self.value = widths, value
@@ -209,10 +219,24 @@ def reshape(x, *shape):
     if out_shape is None:
         raise RuntimeError(f"reshape: shape {shape} is invalid for a tensor of shape "
                            f"{x.data.shape} ({x.data.size} elements)")
-    return apply1(Reshape(out_shape), x)
+    node = Reshape(out_shape)
+    out = apply1(node, x)
+    if storage_of(out.data) is storage_of(x.data):  # a view when the layout allows, as torch
+        as_view(out, x, node)
+    return out
 
 
-view = reshape
+def view(x, *shape):
+    """The same memory seen with a new shape (one dim may be -1); raises where the layout
+    does not allow it (reshape copies then)"""
+    out = reshape(x, *shape)
+    if out is not x and out._view is None and out.data.size:
+        raise RuntimeError(
+            f"view size is not compatible with input tensor's size and stride (at least one "
+            f"dimension spans across two contiguous subspaces): shape {tuple(x.data.shape)}, "
+            f"strides {x.stride()}, requested {_shape_arg(shape, 'view')}. Use .reshape(...) "
+            f"instead.")
+    return out
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -260,7 +284,8 @@ def permute(x, *dims):
     dims = tuple(d % x.data.ndim for d in dims)
     if dims == tuple(range(x.data.ndim)):
         return x
-    return apply1(Permute(dims), x)
+    node = Permute(dims)
+    return as_view(apply1(node, x), x, node)
 
 
 def transpose(x, dim0, dim1):
@@ -280,7 +305,8 @@ def mT(x):
     nd = x.data.ndim
     if nd < 2:
         raise ValueError(f"mT: needs at least 2 dims, got shape {x.data.shape}")
-    return apply1(Permute(tuple(range(nd - 2)) + (nd - 1, nd - 2)), x)
+    node = Permute(tuple(range(nd - 2)) + (nd - 1, nd - 2))
+    return as_view(apply1(node, x), x, node)
 
 
 def expand(x, *sizes):
@@ -291,19 +317,27 @@ def expand(x, *sizes):
     if lead < 0:
         raise ValueError(f"expand: {len(sizes)} sizes given for a tensor with {x.data.ndim} dims")
     shape = tuple(x.data.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    return broadcast_to(x, shape)
+    return expand_view(x, shape, "expand")
 
 
-def getitem(x, index):
-    """x[index]: ints, slices, None, Ellipsis, bool masks, integer arrays (numpy semantics)"""
+def getitem(x, index, one_of_many=False):
+    """x[index]: ints, slices, None, Ellipsis, bool masks, integer arrays (numpy semantics).
+    Ints, slices, None and Ellipsis give a view of x; the others a copy."""
     if not isinstance(x, Tensor):
         x = tensor_arg(x, "getitem")
     index = _index_arg(index)
+    basic = _is_basic(index)
+    if basic:  # (with an Ellipsis numpy gives a 0-d view, not a scalar, for x[i, j])
+        items = index if isinstance(index, tuple) else (index,)
+        if not any(i is Ellipsis for i in items):
+            index = items + (Ellipsis,)
+    node = GetItem(index)
     try:
-        return apply1(GetItem(index), x)
+        out = apply1(node, x)
     except IndexError as e:
         raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.data.shape}: {e}") \
             from None
+    return as_view(out, x, node, one_of_many) if basic else out
 
 
 def index_add(g, index, shape):
@@ -393,7 +427,7 @@ def split(x, split_size_or_sections, dim=0):
     lead = (slice(None),) * d
     out, start = [], 0
     for s in sizes:
-        out.append(getitem(x, lead + (slice(start, start + s),)))
+        out.append(getitem(x, lead + (slice(start, start + s),), one_of_many=True))
         start += s
     return tuple(out)
 
@@ -411,7 +445,7 @@ def unbind(x, dim=0):
     x = tensor_arg(x, "unbind")
     d = normalize_dims(dim, x.data.ndim, "unbind")[0]
     lead = (slice(None),) * d
-    return tuple(getitem(x, lead + (i,)) for i in range(x.data.shape[d]))
+    return tuple(getitem(x, lead + (i,), one_of_many=True) for i in range(x.data.shape[d]))
 
 
 def repeat(x, *sizes):
@@ -428,7 +462,7 @@ def repeat(x, *sizes):
     big = []
     for r, n in zip(sizes, shape):
         big += [r, n]
-    out = broadcast_to(reshape(x, tuple(inter)), tuple(big))
+    out = apply1(BroadcastTo(tuple(big)), reshape(x, tuple(inter)))
     return reshape(out, tuple(r * n for r, n in zip(sizes, shape)))
 
 

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from ..engine import toposort
+from ..engine import inputs_as_recorded, toposort
 from ..function import BackwardFunction
 from ..tensor import Tensor
 from .fmt import num
@@ -122,7 +122,7 @@ class Graph:
             self._add(r).is_root = True
         for i, node in enumerate(self.ops):
             keys = []
-            for j, t in enumerate(node.inputs):
+            for j, t in enumerate(inputs_as_recorded(node)):
                 if t is None:
                     keys.append(None)
                     continue

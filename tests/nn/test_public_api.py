@@ -130,9 +130,9 @@ def test_a_step_bumps_the_parameters_version(make):
     p = nn.Parameter(ad.tensor([1.0, -2.0]))
     opt = make([p])
     (p * p).sum().backward()
-    y = (p * 2).sum()  # recorded before the step
+    y = (p * p).sum()  # recorded before the step; its rule reads p (p * 2's would not)
     opt.step()
-    with pytest.raises(RuntimeError, match="modified in place"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
 
 
