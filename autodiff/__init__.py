@@ -25,7 +25,7 @@ from .ops import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, log
                   sum_to, reshape,
                   flatten, squeeze, unsqueeze, permute, transpose, swapaxes, expand, gather, cat,
                   stack, split, chunk, unbind, repeat, flip, pad, matmul, einsum, linear, index_add,
-                  index_put)
+                  index_put, narrow, select)
 from .ops import (mm, bmm, dot, outer, square, rsqrt, tril, triu, cumsum, sort, topk,  # noqa
                   isinf, allclose, clone)
 from . import tensor_methods  # noqa: F401  (attaches the ops to Tensor as methods)

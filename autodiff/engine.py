@@ -167,7 +167,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
                 if node.released:
                     raise _released_error(node)
                 if changed:
-                    _check_versions(node)
+                    _check_versions(node, inputs)
                 if not arrays:
                     input_grads = node.backward(g, node.output(), *inputs)
                 elif n == 1:  # (rule_on_arrays, its common cases written out)
@@ -253,12 +253,18 @@ def inputs_as_recorded(node):
     return inputs
 
 
-def _check_versions(node):
-    """Raises if a value node's rule reads was changed in place after node was recorded."""
-    for label, arr in node.read_arrays():
-        changed = versions.changes_since(arr, node.seq)
+def _check_versions(node, inputs):
+    """Raises if a value node's rule reads was changed in place, or detached in place, after
+    node was recorded."""
+    for label, arr, since, tensor in node.read_arrays(inputs):
+        changed = versions.changes_since(arr, since)
         if changed:
             raise _modified_error(label, arr, changed)
+        if tensor is not None and tensor._detached_in_place:
+            raise RuntimeError(
+                f"Trying to use a saved tensor that has been detached in-place, i.e. with "
+                f".detach_(): {label}. If you need it later, detach a copy instead "
+                f"(y = x.detach()).")
 
 
 def _capture_keys(capture):

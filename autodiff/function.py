@@ -57,6 +57,7 @@ class Node:
     hooks = None  # rarely set (tensor hooks, retain_grad): in the instance dict when they are
     trace = None  # the user's forward line, under detect_anomaly
     out = None  # the output array, for nodes whose rule needs it (they set it in forward)
+    out_seq = None  # for an in-place op whose out is the tensor's memory: when it was written
     n_outputs = 1
     has_none_input = False  # only a Function's non-tensor arguments are None inputs
     saved = ()  # slots holding saved arrays, cleared when backward releases the graph
@@ -101,10 +102,12 @@ class Node:
         (what `backward` gets as `out` when the pass is recorded)."""
         return None if self.out is None else Tensor._make(self.out, self)
 
-    def read_arrays(self):
-        """(label, array) for each value this node's rule will read, as recorded: what the
-        engine checks for in-place changes made after the node was recorded."""
-        reads, needs, inputs = self.reads, self.needs_input_grad, self.inputs
+    def read_arrays(self, inputs):
+        """(label, array, since, tensor) for each value this node's rule will read, from the
+        node's inputs as recorded: the engine checks that none changed in place after creation
+        number `since` (when the node was recorded; for an in-place op's output, when the
+        change was written)."""
+        reads, needs = self.reads, self.needs_input_grad
         if reads is None:
             wanted = set(range(len(inputs))) | {OUT}
         else:
@@ -112,9 +115,9 @@ class Node:
         for a in sorted(wanted):
             if a == OUT:
                 if self.out is not None:
-                    yield f"output 0 of {self.name}", self.out
+                    yield f"output 0 of {self.name}", self.out, self.out_seq or self.seq, None
             elif inputs[a] is not None:
-                yield f"input {a} of {self.name}", inputs[a].data
+                yield f"input {a} of {self.name}", inputs[a].data, self.seq, inputs[a]
 
     def _tensor_hooks(self):
         if self.hooks is None:
@@ -201,7 +204,7 @@ def apply(node, *xs):
         out = node.forward(*[x.data for x in xs])
         needs = tuple([x._requires_grad for x in xs])
     t = _new(Tensor)
-    t.data = out if type(out) is ndarray else np.asarray(out)
+    t.data = out if type(out) is ndarray else _as_array(node, out)
     if link(node, xs, needs):
         t._requires_grad = True
         t.grad_fn = node
@@ -215,7 +218,7 @@ def apply1(node, x):
     """apply(node, x) for a tensor x: the hot path of one-input ops, without argument packing."""
     out = node.forward(x.data)
     t = _new(Tensor)
-    t.data = out if type(out) is ndarray else np.asarray(out)
+    t.data = out if type(out) is ndarray else _as_array(node, out)
     recording = grad_state.recording  # link(node, (x,), _ONE), written out: the hottest path
     if x._requires_grad and recording is not None:
         node.seq = next(_sequence)
@@ -237,7 +240,7 @@ def apply2(node, x, y):
     """apply(node, x, y) for tensors x, y: the hot path of two-input ops."""
     out = node.forward(x.data, y.data)
     t = _new(Tensor)
-    t.data = out if type(out) is ndarray else np.asarray(out)
+    t.data = out if type(out) is ndarray else _as_array(node, out)
     rx, ry = x._requires_grad, y._requires_grad
     recording = grad_state.recording  # link(node, (x, y), (rx, ry)), written out
     if (rx or ry) and recording is not None:
@@ -254,6 +257,15 @@ def apply2(node, x, y):
         t._requires_grad = False
         t.grad_fn = None
     return t
+
+
+def _as_array(node, out):
+    """A forward's numpy scalar result (0-d arithmetic) as the 0-d array the tensor holds; a
+    node that keeps its output keeps that array, so in-place changes of it are seen."""
+    arr = np.asarray(out)
+    if getattr(node, "out", None) is out:
+        node.out = arr
+    return arr
 
 
 def creation_trace():
@@ -338,12 +350,13 @@ class BackwardFunction(Node):
         self._materialize = bool(value)
 
     # --- the engine's side -----------------------------------------------------------------
-    def read_arrays(self):
+    def read_arrays(self, inputs):
         """The saved tensors (PyTorch checks exactly these for in-place changes)."""
         for k, s in enumerate(getattr(self, "_saved", None) or ()):
-            if s is not None:
-                yield f"saved tensor {k} of {self.name}", \
-                    s.array if isinstance(s, _OutputRef) else s.data
+            if isinstance(s, _OutputRef):
+                yield f"saved tensor {k} of {self.name}", s.array, self.seq, None
+            elif s is not None:
+                yield f"saved tensor {k} of {self.name}", s.data, self.seq, s
 
     def backward(self, g, out, *xs):
         """Calls the user's backward(ctx, *grads) with tensors (under no_grad in a first-order

@@ -106,14 +106,15 @@ def _check_result(op, data, result):
                            f"the out-of-place form")
 
 
-def _write(self, op, result):
+def _write(self, op, result, casting=None):
     """Writes result (broadcast to self's shape) into self's memory and counts the change.
     A number is converted as PyTorch converts it (fill_(1.5) on an integer tensor gives 1);
-    an array must cast within its kind (float into int raises)."""
+    an array must cast within its kind (float into int raises) unless casting says."""
     data = _target(self, op)
     result = np.asarray(result)
     try:
-        np.copyto(data, result, casting="unsafe" if result.ndim == 0 else "same_kind")
+        np.copyto(data, result,
+                  casting=casting or ("unsafe" if result.ndim == 0 else "same_kind"))
     except (TypeError, ValueError) as e:
         raise RuntimeError(f"{op}: cannot write a result of shape {result.shape} and dtype "
                            f"{result.dtype} into a tensor of shape {data.shape} and dtype "
@@ -132,7 +133,6 @@ def record_inplace(self, op, compute, single=False):
     not read them (add_, exp_: PyTorch saves nothing of the old self for these either)."""
     _check_recordable(self, op)
     data = _target(self, op)
-    seq = new_mutation()  # numbered before the op, which may keep self's memory as its output
     old = stand_in(self)
     new = compute(old)
     result = new.data
@@ -143,9 +143,13 @@ def record_inplace(self, op, compute, single=False):
     if not single or node is None or _reads(node, old):
         old.data = data.copy()
     np.copyto(data, new.data)
+    # numbered after the op: a rule that reads an operand sharing self's memory (a.mul_(a))
+    # sees it changed, as in PyTorch
+    seq = new_mutation()
     versions.bump(data, seq)
     if node is not None and node.out is new.data:
-        node.out = data  # its rule reads self's memory: a later change is caught, as in PyTorch
+        # its rule reads self's memory, as written now: a later change is caught, as in PyTorch
+        node.out, node.out_seq = data, seq
     info = self._view
     if info is None:
         rebind(self, node, new._output_nr, node is not None)
@@ -295,14 +299,27 @@ class Copy(Node):
 def _copy(old, src):
     if not isinstance(src, Tensor):
         src = Tensor._const(np.asarray(src))
+    _check_broadcast("copy_", src.shape, old.shape)
     return Copy.apply(old, src)
+
+
+def _check_broadcast(op, shape, target):
+    try:
+        ok = np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"{op}: a value of shape {tuple(shape)} cannot be written into a "
+                           f"tensor (or indexed part) of shape {tuple(target)}: the shapes must "
+                           f"broadcast to it")
 
 
 def copy_(self, src):
     """Copies src (broadcast to self's shape) into self, in place"""
     if _records(self, src):
         return record_inplace(self, "copy_", lambda old: _copy(old, src), True)
-    return _write(self, "copy_", _raw(src))
+    _check_broadcast("copy_", np.shape(_raw(src)), self.shape)
+    return _write(self, "copy_", _raw(src), casting="unsafe")  # (as PyTorch: 2.7 -> 2)
 
 
 def fill_(self, value):
@@ -380,16 +397,20 @@ def setitem(self, index, value):
     if _records(self, value):
         if _is_basic(index):
             copy_(getitem(self, index), value)
-        else:
+            return
+        try:
             index_put_(self, index, value)
+        except ValueError as e:  # (PyTorch's class for a value that does not fit)
+            raise RuntimeError(f"x[index] = value: {e}") from None
         return
     data = _target(self, "x[index] = value")
     try:
         data[index] = _raw(value)
     except (IndexError, ValueError, TypeError) as e:
-        raise type(e)(f"x[index] = value: cannot assign a value of shape "
-                      f"{np.shape(_raw(value))} at index {index!r} of a tensor of shape "
-                      f"{data.shape}: {e}") from None
+        kind = RuntimeError if isinstance(e, ValueError) else type(e)
+        raise kind(f"x[index] = value: cannot assign a value of shape "
+                   f"{np.shape(_raw(value))} at index {index!r} of a tensor of shape "
+                   f"{data.shape}: {e}") from None
     stamp_mutation(self)
 
 
@@ -399,7 +420,7 @@ def detach_(self):
     if self._view is not None:
         raise RuntimeError("detach_: Can't detach views in-place. Use detach() instead.")
     if self.grad_fn is not None or self._requires_grad:
-        rebind(self, None, requires_grad=False)
+        rebind(self, None, requires_grad=False, detached=True)
     return self
 
 

@@ -54,6 +54,7 @@ class Tensor:
     _views = None  # on a base: weak references to its live views
     _history = None  # [(creation number, stand-in)]: earlier places in the graph
     _storage_record = None  # (data, its storage's version record), kept by stamp_mutation
+    _detached_in_place = False  # on a stand-in: its tensor was detach_()ed (views.rebind)
     # numpy on the left (np.ones(3) + t) defers to our reflected operators / ufunc table
     __array_priority__ = 1000
 
@@ -219,7 +220,12 @@ class Tensor:
 
     def stride(self, dim=None):
         """Steps between elements along each dim, in elements."""
-        strides = tuple(s // self.data.itemsize for s in self.data.strides)
+        strides = [s // self.data.itemsize for s in self.data.strides]
+        shape = self.data.shape
+        for d in reversed(range(len(shape))):  # new size-1 dims: numpy says 0, PyTorch the
+            if shape[d] == 1 and strides[d] == 0:  # step over the dims after them
+                strides[d] = strides[d + 1] * shape[d + 1] if d + 1 < len(shape) else 1
+        strides = tuple(strides)
         return strides if dim is None else strides[_axis(dim, self.data.ndim, "stride")]
 
     def is_contiguous(self, memory_format=None):

@@ -35,6 +35,7 @@ class Tensor:
     _views: Any
     _history: Any
     _storage_record: Any
+    _detached_in_place: builtins.bool
     __array_priority__: builtins.int
     def __init__(self, data, dtype=None, requires_grad=False) -> None: ...
     @staticmethod
@@ -338,6 +339,12 @@ class Tensor:
     # from autodiff.ops.shape.repeat
     def repeat(self, *sizes) -> Tensor:
         """Tiles x: sizes[i] copies along dim i (PyTorch's repeat, numpy's tile)"""
+    # from autodiff.ops.shape.narrow
+    def narrow(self, dim, start, length) -> Tensor:
+        """x[..., start:start + length, ...] along dim: a view"""
+    # from autodiff.ops.shape.select
+    def select(self, dim, index) -> Tensor:
+        """x[..., index, ...] along dim, that dim removed: a view"""
     # from autodiff.ops.shape.flip
     def flip(self, dims) -> Tensor:
         """Reverses the order of elements along dims"""

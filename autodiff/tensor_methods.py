@@ -165,7 +165,8 @@ def _install():
         "squeeze": ops.squeeze, "unsqueeze": ops.unsqueeze, "transpose": ops.transpose,
         "swapaxes": ops.swapaxes, "permute": ops.permute, "expand": ops.expand,
         "broadcast_to": ops.broadcast_to, "split": ops.split, "chunk": ops.chunk,
-        "unbind": ops.unbind, "repeat": ops.repeat, "flip": ops.flip, "gather": ops.gather,
+        "unbind": ops.unbind, "repeat": ops.repeat, "narrow": ops.narrow, "select": ops.select,
+        "flip": ops.flip, "gather": ops.gather,
         "where": _where_method, "masked_fill": _masked_fill,
         # conversions
         "to": _to, "clone": ops.clone, "type_as": lambda self, other: cast(self, other.dtype),

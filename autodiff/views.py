@@ -30,8 +30,11 @@ def as_view(t, source, step, one_of_many=False):
     """Marks t, made from `source` by the view op node `step` and sharing its memory, as a
     view of source's base; returns t."""
     info = source._view
-    base = source if info is None else info[2]
-    t._view = (source, step, base, not _state.enabled, one_of_many)
+    if info is None:
+        base, no_grad = source, not _state.enabled
+    else:  # a view of a view: made under no_grad, or from one of several views, if either was
+        base, no_grad, one_of_many = info[2], info[3] or not _state.enabled, info[4] or one_of_many
+    t._view = (source, step, base, no_grad, one_of_many)
     views = base._views
     if views is None:
         base._views = [_ref(t)]
@@ -55,13 +58,17 @@ def stand_in(t, data=None):
     return s
 
 
-def rebind(t, node, output_nr=0, requires_grad=True):
+def rebind(t, node, output_nr=0, requires_grad=True, detached=False):
     """t's values now come from `node` (output output_nr); ops recorded before keep t's
-    earlier place through a stand-in in t's history."""
+    earlier place through a stand-in in t's history (marked when detach_ made the change:
+    a rule that reads it refuses, as PyTorch does)."""
     history = t._history
     if history is None:
         t._history = history = []
-    history.append((new_mutation(), stand_in(t)))
+    earlier = stand_in(t)
+    if detached:
+        earlier._detached_in_place = True
+    history.append((new_mutation(), earlier))
     t.grad_fn, t._requires_grad = node, requires_grad
     if output_nr:
         t._output_nr = output_nr

@@ -503,6 +503,26 @@ def _np_index_put_accumulate(x, v):
     return out
 
 
+def _narrow_params(draw, shapes):
+    d = draw(st.integers(0, len(shapes[0]) - 1))
+    start = draw(st.integers(0, shapes[0][d] - 1))
+    return {"dim": d, "start": start,
+            "length": draw(st.integers(0, shapes[0][d] - start))}
+
+
+def _select_params(draw, shapes):
+    d = draw(st.integers(0, len(shapes[0]) - 1))
+    return {"dim": d, "index": draw(st.integers(-shapes[0][d], shapes[0][d] - 1))}
+
+
+VIEWS = [
+    Op("narrow", ad.narrow, lambda x, dim, start, length: np.take(
+        x, np.arange(start, start + length), axis=dim), unary(min_dims=1), params=_narrow_params),
+    Op("select", ad.select, lambda x, dim, index: np.take(x, index, axis=dim), unary(min_dims=1),
+       params=_select_params),
+]
+CATALOG += VIEWS
+
 IN_PLACE = [
     *in_place("exp_", np.exp), *in_place("log_", np.log, domain="positive"),
     *in_place("log1p_", np.log1p, domain="positive"),

@@ -9,7 +9,7 @@ from .reduce import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, 
 from .broadcast import broadcast_to, sum_to  # noqa
 from .shape import (reshape, view, flatten, squeeze, unsqueeze,  # noqa
                     permute, transpose, swapaxes, expand, getitem, index_add, index_put, gather,
-                    cat, stack,
+                    cat, stack, narrow, select,
                     split, chunk, unbind, repeat, flip, pad, mT, tril, triu)
 from .linalg import matmul, einsum, linear, mm, bmm, dot, outer  # noqa
 from .conv import conv2d, conv1d, max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa

@@ -161,7 +161,8 @@ class Einsum(Node):
         self.inputs_spec, self.output_spec = inputs_spec, output_spec
 
     def forward(self, *xs):
-        return np.einsum(",".join(self.inputs_spec) + "->" + self.output_spec, *xs, optimize=True)
+        out = np.einsum(",".join(self.inputs_spec) + "->" + self.output_spec, *xs, optimize=True)
+        return out.copy() if out.base is not None else out  # (numpy may view an operand)
 
     def backward(self, g, out, *xs):
         grads = []

@@ -136,7 +136,7 @@ class Flip(Node):
         self.dims = dims
 
     def forward(self, x):
-        return np.flip(x, self.dims)
+        return np.flip(x, self.dims).copy()  # (a copy, as in PyTorch: flip is no view)
 
     def backward(self, g, out, x):
         return (Flip.apply(g, dims=self.dims),)
@@ -340,6 +340,29 @@ def getitem(x, index, one_of_many=False):
     return as_view(out, x, node, one_of_many) if basic else out
 
 
+def narrow(x, dim, start, length):
+    """x[..., start:start + length, ...] along dim: a view"""
+    x = tensor_arg(x, "narrow")
+    d = normalize_dims(dim, x.data.ndim, "narrow")[0]
+    n = x.data.shape[d]
+    start = start + n if start < 0 else start
+    if not (0 <= start <= n and 0 <= length and start + length <= n):
+        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
+                         f"({n}) of dim {d} (shape {x.data.shape})")
+    return getitem(x, (slice(None),) * d + (slice(start, start + length),))
+
+
+def select(x, dim, index):
+    """x[..., index, ...] along dim, that dim removed: a view"""
+    x = tensor_arg(x, "select")
+    d = normalize_dims(dim, x.data.ndim, "select")[0]
+    n = x.data.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select: index {index} out of range for dim {d} of size {n} (shape "
+                         f"{x.data.shape})")
+    return getitem(x, (slice(None),) * d + (index % n,))
+
+
 def index_add(g, index, shape):
     """zeros(shape) with g added at index (repeated indices accumulate)"""
     return apply(IndexAdd(index, tuple(shape)), g)
@@ -394,7 +417,7 @@ def cat(tensors, dim=0):
             raise ValueError(f"cat: tensor {i} has shape {t.data.shape}, which does not match "
                              f"tensor 0's shape {xs[0].data.shape} outside dim {d}")
     if len(xs) == 1:
-        return xs[0]
+        return xs[0].clone()  # (a new tensor, as in PyTorch)
     return apply(Cat(d), *xs)
 
 
@@ -463,7 +486,8 @@ def repeat(x, *sizes):
     for r, n in zip(sizes, shape):
         big += [r, n]
     out = apply1(BroadcastTo(tuple(big)), reshape(x, tuple(inter)))
-    return reshape(out, tuple(r * n for r, n in zip(sizes, shape)))
+    # (Reshape itself: the result views only that private intermediate, so it is no view)
+    return apply1(Reshape(tuple(r * n for r, n in zip(sizes, shape))), out)
 
 
 def flip(x, dims):
