@@ -394,6 +394,7 @@ def setitem(self, index, value):
     """x[index] = value, in place. Basic indexes write through a view (value broadcast into
     it), others are index_put_; recorded as PyTorch records them while gradients are on."""
     index = _index_arg(index)
+    value = _without_extra_unit_dims(self, index, value)
     if _records(self, value):
         if _is_basic(index):
             copy_(getitem(self, index), value)
@@ -412,6 +413,24 @@ def setitem(self, index, value):
                    f"{np.shape(_raw(value))} at index {index!r} of a tensor of shape "
                    f"{data.shape}: {e}") from None
     stamp_mutation(self)
+
+
+def _without_extra_unit_dims(self, index, value):
+    """value with leading size-1 dims beyond the indexed part's dims dropped, as PyTorch
+    drops them in x[index] = value (a[0] = ones(1, 3) writes the row)."""
+    shape = np.shape(value.data if isinstance(value, Tensor) else value)
+    if not shape or shape[0] != 1:
+        return value
+    try:
+        target = np.broadcast_to(np.empty((), bool), self.data.shape)[index].shape
+    except (IndexError, ValueError):
+        return value  # (the write itself reports the bad index)
+    extra = len(shape) - len(target)
+    if extra <= 0 or any(n != 1 for n in shape[:extra]):
+        return value
+    if isinstance(value, Tensor):
+        return value.reshape(shape[extra:])
+    return np.reshape(value, shape[extra:])
 
 
 def detach_(self):

@@ -36,23 +36,9 @@ KNOWN_BUGS = {
     # in-place ops whose operand overlaps the written-to memory without being exactly it
     # (a[1:].add_(a[:-1]), m.copy_(m.T), a[[0, 1]] = a[2:4]) do not raise
     "partial_overlap": True,
-    # x[idx] = v, and copy_ while recorded, with a v that does not broadcast to the target
-    # raise ValueError (PyTorch: RuntimeError)
-    "copy_shape_error_class": True,
-    # a.mul_(b) with b sharing a's memory (a itself, a view, a.detach()): PyTorch raises at
-    # backward (b was saved and changed); autodiff reads b's new values: a wrong gradient
-    "aliased_operand_read": True,
-    # exp, relu, tanh, sqrt (and exp_, relu_, ...) of a 0-d tensor save their output apart
-    # from the result's memory, so changing the result in place is not caught at backward
-    # (PyTorch raises; autodiff uses the value from before the change)
-    "zero_dim_saved_output": True,
     # a.detach_() while a has live views: PyTorch then refuses in-place ops through them ("a
     # view of a leaf Variable") and, if a was changed in place before, gives them no history
     "detach_base_with_views": True,
-    # a view of a view made under no_grad (v[0] = ..., v[0].mul_(2) after `with no_grad(): v =
-    # a.T`) is changed in place with grad mode on: PyTorch raises; autodiff records it as a
-    # change by a constant (a zero gradient for that region)
-    "view_of_no_grad_view": True,
     # y = a * v with a broadcast (0-d or size-1 dims) saves a copy of a: changing a in place
     # afterwards is not caught at backward (PyTorch raises)
     "broadcast_saved_input": True,
@@ -61,11 +47,10 @@ KNOWN_BUGS = {
     # in-place operation" (v.grad_fn is AsStridedBackward0, yet it counts as a leaf there);
     # autodiff records it. The tests skip programs where PyTorch raises this on a view.
     "view_made_before_base_required_grad": True,
-    # b = a * w; a.detach_(); b.backward(): PyTorch raises ("Trying to use a saved tensor that
-    # has been detached in-place"); autodiff computes the gradient
-    "detach_saved_input": True,
-    # x.flip(d) shares x's memory (numpy's flip is a view), so changing it in place changes x
-    "flip_shares_memory": True,
+    # x[idx] = v with v of more dims than x[idx], the extra leading ones of size 1 (x[0, 1] =
+    # ones(1), x[0] = ones(1, 3)): PyTorch drops them; autodiff raises RuntimeError when x[idx]
+    # is 0-d, and whenever the write is recorded (x or v requires grad)
+    "setitem_extra_unit_dims": False,
     # x.T.clone() is row-major (PyTorch's clone keeps a dense tensor's strides: there,
     # x.T.clone().view(-1) raises and .stride() is (1, 3)); the generator clones only tensors
     # that it knows are contiguous
@@ -158,19 +143,22 @@ class _Draw:
         self.draw, self.aliasing = draw, aliasing
         self.shapes = {}          # name -> shape
         self.storage = {}         # name -> the name of the tensor whose memory it may share
-        self.multiplied = set()   # operands of *, mul_, *= (saved for backward)
+        self.memory = {}          # name -> the name of a tensor with exactly the same memory
         self.grad_leaves = set()  # leaves made with requires_grad=True
         self.strided = set()      # tensors that may not be contiguous
         self.program = Program()
         self.n = 0
 
-    def new(self, shape, alias_of=None, strided=False):
+    def new(self, shape, alias_of=None, strided=False, same_memory=False):
+        """A new variable; alias_of: a tensor whose memory it may share (exactly that memory
+        with same_memory, as detach() does)."""
         name = f"v{self.n}"
         if strided:
             self.strided.add(name)
         self.n += 1
         self.shapes[name] = tuple(shape)
         self.storage[name] = name if alias_of is None else self.storage[alias_of]
+        self.memory[name] = self.memory[alias_of] if same_memory else name
         return name
 
     def sharing(self, target):
@@ -181,10 +169,10 @@ class _Draw:
     def avoid(self, target, op):
         """The operands an in-place `op` on target steers clear of, while KNOWN_BUGS hold."""
         out = set()
-        if KNOWN_BUGS["partial_overlap"]:
-            out |= self.sharing(target) | ({target} if op == "setitem" else set())
-        if KNOWN_BUGS["aliased_operand_read"] and op in ("mul_", "*="):
-            out |= self.sharing(target) | {target}
+        if KNOWN_BUGS["partial_overlap"]:  # (the target itself or a detach() of it may be used)
+            out |= {n for n in self.sharing(target)
+                    if op == "setitem" or self.memory[n] != self.memory[target]}
+            out |= {target} if op == "setitem" else set()
         return out
 
     def pick(self, names):
@@ -214,7 +202,7 @@ class _Draw:
         self.program.stmts.append(Stmt(code, oop, target, returns_self))
 
     # operands
-    def operand(self, target_shape, no_grad, exact=True, avoid=(), strict=False, same=False):
+    def operand(self, target_shape, no_grad, exact=True, avoid=(), same=False):
         """A variable whose shape broadcasts to target_shape (or, now and then, any compatible
         one, which makes an in-place op raise), or a number."""
         if self.draw(st.integers(0, 3)) == 0:
@@ -226,8 +214,6 @@ class _Draw:
             fits = [n for n in names if self.shapes[n] == tuple(target_shape)]
             if not fits:
                 return repr(self.draw(st.sampled_from(NUMBERS))), ()
-        elif strict and KNOWN_BUGS["copy_shape_error_class"]:
-            pass  # (only values that broadcast to the target)
         elif not exact or not fits or self.draw(st.integers(0, 9)) == 0:
             fits = [n for n in names if _compatible(self.shapes[n], target_shape)] or fits
         if not fits:
@@ -248,8 +234,6 @@ class _Draw:
         x = self.pick(self.usable(ng))
         shape = self.shapes[x]
         kind = self.draw(st.sampled_from(["* 1", "exp", "+", "*", "sum", "copy", "copy"]))
-        if kind == "exp" and shape == () and KNOWN_BUGS["zero_dim_saved_output"]:
-            kind = "* 1"
         if kind == "* 1":
             self.add(f"{self.new(shape, strided=x in self.strided)} = {x} * 1", no_grad=ng)
         elif kind == "exp":
@@ -262,14 +246,16 @@ class _Draw:
             if shape and shape[0]:
                 rows = self.draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=3))
                 copies.append(f"[{rows!r}]")
-                if not KNOWN_BUGS["flip_shares_memory"]:
-                    copies.append(".flip(0)")
+                copies.append(".flip(0)")
+            if shape:
+                copies.append(f".repeat({', '.join(['1'] * len(shape))})")
             if len(shape) >= 2 and self.aliasing:
                 copies.append(".mT.reshape(-1)")  # (a reshape that views only sometimes)
             code = self.draw(st.sampled_from(copies))
-            out = {".clone()": shape, ".contiguous()": shape, ".flip(0)": shape,
-                   ".mT.reshape(-1)": (math.prod(shape),)
-                   }.get(code, (len(code) - len(code.replace(",", "")) + 1,) + shape[1:])
+            if code.startswith("["):
+                out = (code.count(",") + 1,) + shape[1:]
+            else:
+                out = (math.prod(shape),) if code == ".mT.reshape(-1)" else shape
             # (reshape views when it can, contiguous() is x itself when x is contiguous)
             alias = x if code in (".mT.reshape(-1)", ".contiguous()") else None
             name = self.new(out, alias_of=alias, strided=code == ".mT.reshape(-1)" or
@@ -279,8 +265,6 @@ class _Draw:
                 self.program.quirks.add(name)
         else:
             y, yshape = self.operand(shape, ng, exact=False, same=kind == "*")
-            if kind == "*":
-                self.multiplied |= {x, y}
             out = np.broadcast_shapes(shape, yshape)
             strided = x in self.strided or y in self.strided  # (results keep the layout)
             self.add(f"{self.new(out, strided=strided)} = {x} {kind} {y}", no_grad=ng)
@@ -357,32 +341,22 @@ class _Draw:
         kind = self.draw(st.sampled_from(
             ["add_", "mul_", "exp_", "relu_", "sigmoid_", "zero_", "copy_", "setitem",
              "setitem", "+=", "*=", "detach_"]))
-        if kind == "setitem" and t in self.program.quirks and not no_grad \
-                and KNOWN_BUGS["view_of_no_grad_view"]:
-            kind = "add_"
         if kind in ("add_", "mul_"):
             o, _ = self.operand(shape, no_grad, avoid=self.avoid(t, kind), same=kind == "mul_")
-            if kind == "mul_":
-                self.multiplied |= {t, o}
             sym = "+" if kind == "add_" else "*"
             self.add(f"_r = {t}.{kind}({o})", f"{t} = {t} {sym} {o}", t, True, no_grad)
         elif kind in ("+=", "*="):
             o, _ = self.operand(shape, no_grad, avoid=self.avoid(t, kind), same=kind == "*=")
-            if kind == "*=":
-                self.multiplied |= {t, o}
             self.add(f"{t} {kind} {o}", f"{t} = {t} {kind[0]} {o}", t, False, no_grad)
         elif kind in ("exp_", "relu_", "sigmoid_"):
-            if kind != "sigmoid_" and shape == () and KNOWN_BUGS["zero_dim_saved_output"]:
-                kind = "sigmoid_"
             self.add(f"_r = {t}.{kind}()", f"{t} = {t}.{kind[:-1]}()", t, True, no_grad)
         elif kind == "zero_":
             self.add(f"_r = {t}.zero_()", f"{t} = {t} * 0.0", t, True, no_grad)
         elif kind == "copy_":
-            o, _ = self.operand(shape, no_grad, avoid=self.avoid(t, kind), strict=True)
+            o, _ = self.operand(shape, no_grad, avoid=self.avoid(t, kind))
             self.add(f"_r = {t}.copy_({o})", f"{t} = {t} * 0.0 + {o}", t, True, no_grad)
         elif kind == "detach_":
-            if KNOWN_BUGS["detach_base_with_views"] and self.sharing(t) \
-                    or KNOWN_BUGS["detach_saved_input"] and t in self.multiplied:
+            if KNOWN_BUGS["detach_base_with_views"] and self.sharing(t):
                 return self.add(f"_r = {t}.sigmoid_()", f"{t} = {t}.sigmoid()", t, True,
                                 no_grad)
             self.add(f"_r = {t}.detach_()", f"{t} = {t}.detach()", t, True, no_grad)
@@ -410,7 +384,12 @@ class _Draw:
                                           unique=True))
                 index = (rows,)
         region = _shape_of(shape, index[0] if len(index) == 1 else index)
-        o, _ = self.operand(region, no_grad, avoid=self.avoid(t, "setitem"), strict=True)
+        avoid = self.avoid(t, "setitem")
+        if KNOWN_BUGS["setitem_extra_unit_dims"]:
+            extra = {n: self.shapes[n][:max(len(self.shapes[n]) - len(region), 0)]
+                     for n in self.shapes}
+            avoid |= {n for n in self.shapes if extra[n] and set(extra[n]) == {1}}
+        o, _ = self.operand(region, no_grad, avoid=avoid)
         src = "..." if index == (Ellipsis,) else _index_src(index)
         np_index = "..." if index == (Ellipsis,) else src
         self.add(f"{t}[{src}] = {o}", f"{t} = lib.index_put({t}, np.s_[{np_index}], {o})",
@@ -419,7 +398,7 @@ class _Draw:
     def detach(self):
         ng = self.no_grad()
         x = self.pick(self.usable(ng))
-        name = self.new(self.shapes[x], alias_of=x, strided=x in self.strided)
+        name = self.new(self.shapes[x], alias_of=x, strided=x in self.strided, same_memory=True)
         self.add(f"{name} = {x}.detach()", no_grad=ng)
 
     def loss(self):

@@ -275,13 +275,15 @@ VIEWS = {
     "split": (lambda x: x.split(1, dim=1)[1], (4, (12, 4, 1), False, (2, 1, 4))),
     "chunk": (lambda x: x.chunk(2, dim=2)[1], (2, (12, 4, 1), False, (2, 3, 2))),
     "unbind": (lambda x: x.unbind(1)[2], (8, (12, 1), False, (2, 4))),
+    "x[None]": (lambda x: x[None], (0, (24, 12, 4, 1), True, (1, 2, 3, 4))),
+    "narrow": (lambda x: x.narrow(1, 1, 2), (4, (12, 4, 1), False, (2, 2, 4))),
+    "select": (lambda x: x.select(1, 1), (4, (12, 1), False, (2, 4))),
 }
 IDENTITY = (0, (12, 4, 1), True, (2, 3, 4))
 BUG_A = ("identity view ops return the tensor itself instead of a view of it (x.reshape(x.shape) "
          "is x): _is_view() is False, detach_() on it detaches x, a no_grad 'view' may be "
          "changed in place with grad mode on")
 VIEWS.update({
-    "x[None]": (lambda x: x[None], (0, (24, 12, 4, 1), True, (1, 2, 3, 4))),
     "reshape to the same shape": (lambda x: x.reshape(2, 3, 4), IDENTITY),
     "view to the same shape": (lambda x: x.view(2, 3, 4), IDENTITY),
     "view_as itself": (lambda x: x.view_as(x), IDENTITY),
@@ -291,15 +293,9 @@ VIEWS.update({
     "squeeze without unit dims": (lambda x: x.squeeze(), IDENTITY),
     "expand to the same shape": (lambda x: x.expand(2, 3, 4), IDENTITY),
     "expand_as itself": (lambda x: x.expand_as(x), IDENTITY),
-    "narrow": (lambda x: x.narrow(1, 1, 2), (4, (12, 4, 1), False, (2, 2, 4))),
-    "select": (lambda x: x.select(1, 1), (4, (12, 1), False, (2, 4))),
     "diagonal": (lambda x: x.diagonal(0, 1, 2), (0, (12, 5), False, (2, 3))),
 })
 VIEW_BUGS = {
-    "x[None]": "x[None].stride() is (0, 12, 4, 1): numpy's stride for the new unit dim "
-               "(PyTorch: 24, the contiguous one)",
-    "narrow": "Tensor.narrow is missing (the issue lists it among the view ops)",
-    "select": "Tensor.select is missing (the issue lists it among the view ops)",
     "diagonal": "Tensor.diagonal is missing (the issue lists it among the view ops)",
 }
 VIEW_BUGS.update({name: BUG_A for name in (
@@ -363,19 +359,10 @@ COPIES = {
     "stack of one tensor": lambda lib, x: lib.stack([x]),
     "repeat": lambda lib, x: x.repeat(1, 1, 1),
 }
-COPY_BUGS = {
-    "flip": "x.flip(d) shares x's memory (numpy's flip is a view) without being a view: "
-            "x.flip(0).add_(1) changes x",
-    "cat of one tensor": "autodiff.cat([x]) returns x itself: changing the result in place "
-                         "changes x (values and gradient)",
-    "stack of one tensor": "autodiff.stack([x]) is a view of x: changing it in place changes x",
-    "repeat": "x.repeat(...) copies but reports _is_view() True",
-}
 
 
-@pytest.mark.parametrize("name, which", _cases(COPIES, COPY_BUGS))
-def test_ops_that_copy_share_no_memory(name, which):
-    lib = ad if which == "autodiff" else require_torch()
+@pytest.mark.parametrize("name", COPIES)
+def test_ops_that_copy_share_no_memory(lib, name):
     x = _x(lib)
     y = COPIES[name](lib, x)
     assert y is not x and not y._is_view() and y._base is None
@@ -384,6 +371,24 @@ def test_ops_that_copy_share_no_memory(name, which):
     y.add_(1.0)  # changes the copy only
     np.testing.assert_array_equal(val(x), before)
     assert x._version == 0
+
+
+@pytest.mark.parametrize("make", ["cat", "stack"])
+def test_cat_or_stack_of_one_tensor_copies_it(lib, make):
+    """Changing the result in place changes neither x's values nor its gradient."""
+    w = lib.tensor([[1.0, 2.0]], requires_grad=True)
+    a = w * 1
+    r = getattr(lib, make)([a])
+    r.mul_(2.0)
+    assert val(a).tolist() == [[1, 2]]
+    a.sum().backward()
+    np.testing.assert_array_equal(val(w.grad), [[1, 1]])
+
+
+def test_copy_casts_a_float_tensor_into_an_int_tensor(lib):
+    n = lib.tensor([1, 2])
+    n.copy_(lib.tensor([1.5, 2.7]))
+    assert n.tolist() == [1, 2]  # (truncated)
 
 
 def test_contiguous_copies_only_when_needed(lib):
@@ -430,6 +435,38 @@ def test_version_counts_changes_through_every_alias(lib, statement, expected, re
     exec(statement, {"a": a, "lib": lib})
     assert (a._version, view._version) == (expected, expected)
     assert a.detach()._version == expected
+
+
+@pytest.mark.parametrize("code", ["a.mul_(a)", "a *= a", "a.mul_(a.detach())",
+                                  "a.mul_(a.view(3))", "a[0:2].mul_(a[0:2])", "a.div_(a)",
+                                  "a.addcmul_(a, a)"])
+def test_an_in_place_op_reading_its_own_memory_raises_at_backward(lib, code):
+    """The operand (the tensor itself, a view or detach() of it) was saved for backward and
+    then changed by the op."""
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    a = x * 1
+    exec(code, {"a": a})
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        a.sum().backward()
+
+
+@pytest.mark.parametrize("op", ["exp", "relu", "tanh", "sqrt", "exp_", "relu_", "sqrt_"])
+def test_changing_a_saved_zero_dim_output_in_place_raises_at_backward(lib, op):
+    x = lib.tensor([1.5, 0.5], requires_grad=True)
+    b = getattr(x.sum(), op)()
+    b.mul_(2.0)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        b.backward()
+
+
+def test_detach_in_place_of_a_saved_input_raises_at_backward(lib):
+    w = lib.tensor([1.0, 2.0], requires_grad=True)
+    a = w * 1
+    b = (a * w).sum()
+    a.detach_()
+    with pytest.raises(RuntimeError, match="Trying to use a saved tensor that has been detached "
+                                           "in-place"):
+        b.backward()
 
 
 # refusals: (name, code, PyTorch's class, the start of PyTorch's message autodiff copies)
@@ -498,6 +535,39 @@ def test_refusals_leave_the_tensor_unchanged(lib):
     assert val(w)[0, 0] == 2 and w._version == 1 and w.is_leaf and w.requires_grad
 
 
+@pytest.mark.parametrize("code, recorded", [
+    (code, recorded) for code in ("a[0] = lib.ones(2, 1)", "a[0] = lib.ones(2)",
+                                  "a[[0, 1]] = lib.ones(3, 3)") for recorded in (False, True)]
+    + [("a[0].copy_(lib.ones(2))", True)])
+def test_assigning_a_value_that_does_not_broadcast_raises_runtime_error(lib, code, recorded):
+    a = lib.ones(2, 3, requires_grad=recorded) * 1
+    with pytest.raises(RuntimeError):
+        exec(code, {"a": a, "lib": lib})
+
+
+@pytest.mark.parametrize("code", ["v[0] = 0.5", "v[0].mul_(2.0)"])
+def test_a_view_of_a_no_grad_view_changed_in_grad_mode_raises(lib, code):
+    """(PyTorch's message says 'is a view of a view which was created in no_grad mode',
+    autodiff's 'A view was created in no_grad mode': the shared part is checked.)"""
+    x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    a = x * 1
+    with lib.no_grad():
+        v = a.T
+    with pytest.raises(RuntimeError, match="created in no_grad mode and is being modified "
+                                           "inplace with grad mode enabled"):
+        exec(code, {"v": v})
+    assert val(a).tolist() == [[1, 2], [3, 4]] and a._version == 0
+
+
+@pytest.mark.parametrize("code", ["p[0][0] = 3.0", "p[0][:1].mul_(3.0)"])
+def test_a_view_of_a_split_output_changed_in_place_raises(lib, code):
+    w = lib.ones(4, requires_grad=True)
+    a = w * 1
+    p = a.split(2)
+    with pytest.raises(RuntimeError, match=MULTI):
+        exec(code, {"p": p})
+
+
 def test_a_view_made_in_grad_mode_may_change_under_no_grad(lib):
     w = lib.ones(3, requires_grad=True)
     a = w * 1
@@ -527,20 +597,6 @@ def test_in_place_through_a_view_rewrites_the_base_history(lib):
 
 
 # --- known bugs (PyTorch's answer; autodiff's case is a strict xfail) ---------------------------
-
-@known_bug("in-place mul_ whose operand aliases the written memory (the tensor itself, a view "
-           "or detach() of it): PyTorch raises at backward, autodiff reads the new values and "
-           "returns a wrong gradient ([2, 6, 12] for a.mul_(a) with a = x * 1, x = [1, 2, 3])")
-@pytest.mark.parametrize("code", ["a.mul_(a)", "a *= a", "a.mul_(a.detach())",
-                                  "a.mul_(a.view(3))", "a[0:2].mul_(a[0:2])", "a.div_(a)",
-                                  "a.addcmul_(a, a)"])
-def test_bug_in_place_op_reading_its_own_memory(lib, code):
-    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    a = x * 1
-    exec(code, {"a": a})
-    with pytest.raises(RuntimeError, match=MODIFIED):
-        a.sum().backward()
-
 
 @known_bug("an in-place op whose operand partially overlaps the written memory does not raise "
            "(PyTorch: 'unsupported operation: some elements of the input tensor and the "
@@ -575,30 +631,6 @@ def test_bug_identity_view_is_a_view(lib, make):
     np.testing.assert_array_equal(val(w.grad), np.ones((2, 3)))
 
 
-@known_bug("x[idx] = v (any path) and a recorded copy_ with a v that does not broadcast raise "
-           "ValueError (PyTorch: RuntimeError)")
-@pytest.mark.parametrize("code, recorded", [
-    (code, recorded) for code in ("a[0] = lib.ones(2, 1)", "a[0] = lib.ones(2)",
-                                  "a[[0, 1]] = lib.ones(3, 3)") for recorded in (False, True)]
-    + [("a[0].copy_(lib.ones(2))", True)])
-def test_bug_assignment_shape_error_class(lib, code, recorded):
-    a = lib.ones(2, 3, requires_grad=recorded) * 1
-    with pytest.raises(RuntimeError):
-        exec(code, {"a": a, "lib": lib})
-
-
-@known_bug("exp, relu, tanh, sqrt (and exp_, relu_, ...) of a 0-d tensor keep their output "
-           "apart from the result's memory: an in-place change of the result is not caught at "
-           "backward (autodiff returns the gradient of the value before the change)")
-@pytest.mark.parametrize("op", ["exp", "relu", "tanh", "sqrt", "exp_", "relu_", "sqrt_"])
-def test_bug_zero_dim_saved_output_version_check(lib, op):
-    x = lib.tensor([1.5, 0.5], requires_grad=True)
-    b = getattr(x.sum(), op)()
-    b.mul_(2.0)
-    with pytest.raises(RuntimeError, match=MODIFIED):
-        b.backward()
-
-
 @known_bug("a broadcast input saved by mul (0-d or size-1 dims) is kept as a copy: changing it "
            "in place afterwards is not caught at backward")
 @pytest.mark.parametrize("shape", [(), (1,)])
@@ -611,42 +643,6 @@ def test_bug_broadcast_saved_input_version_check(lib, shape):
         a.add_(1.0)
     with pytest.raises(RuntimeError, match=MODIFIED):
         y.sum().backward()
-
-
-@known_bug("b = a * w; a.detach_(); b.backward(): PyTorch raises (a saved tensor was detached "
-           "in place); autodiff computes the gradient")
-def test_bug_detach_in_place_of_a_saved_input(lib):
-    w = lib.tensor([1.0, 2.0], requires_grad=True)
-    a = w * 1
-    b = (a * w).sum()
-    a.detach_()
-    with pytest.raises(RuntimeError, match="Trying to use a saved tensor that has been detached "
-                                           "in-place"):
-        b.backward()
-
-
-@known_bug("a view of a view made under no_grad, changed in place with grad mode on: PyTorch "
-           "raises; autodiff records it as a change by a constant (x.grad [[0, 1], [0, 1]])")
-@pytest.mark.parametrize("code", ["v[0] = 0.5", "v[0].mul_(2.0)"])
-def test_bug_view_of_a_no_grad_view_changed_in_grad_mode(lib, code):
-    x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
-    a = x * 1
-    with lib.no_grad():
-        v = a.T
-    with pytest.raises(RuntimeError, match="is a view of a view which was created in no_grad "
-                                           "mode and is being modified inplace"):
-        exec(code, {"v": v})
-
-
-@known_bug("a view of an output of split/chunk/unbind changed in place while recording: "
-           "PyTorch raises (it is a view of a multiple-views output); autodiff records it")
-@pytest.mark.parametrize("code", ["p[0][0] = 3.0", "p[0][:1].mul_(3.0)"])
-def test_bug_view_of_a_split_output_changed_in_place(lib, code):
-    w = lib.ones(4, requires_grad=True)
-    a = w * 1
-    p = a.split(2)
-    with pytest.raises(RuntimeError, match=MULTI):
-        exec(code, {"p": p})
 
 
 @known_bug("a.detach_() while a has live views: PyTorch then refuses in-place ops through them "
@@ -701,11 +697,21 @@ def test_bug_write_through_a_non_overlapping_view_of_an_expanded_tensor(lib, cod
     assert val(a).tolist() == [2, 2, 2]
 
 
-@known_bug("copy_ of a float tensor into an integer tensor raises; PyTorch casts (truncates)")
-def test_bug_copy_casts_float_into_int(lib):
-    n = lib.tensor([1, 2])
-    n.copy_(lib.tensor([1.5, 2.7]))
-    assert n.tolist() == [1, 2]
+ZERO_D_TARGETS = ["a[0, 1] = lib.ones(1)", "a[1][2] = lib.ones(1, 1)", "a[-1, -1] = lib.ones(1)"]
+
+
+@pytest.mark.parametrize("code, recorded, written", [
+    (code, recorded, 1) for code in ZERO_D_TARGETS for recorded in (False, True)] + [
+    ("s[...] = lib.ones(1)", True, 1), ("a[0] = lib.ones(1, 3)", True, 3),
+    ("a[...] = lib.ones(1, 2, 3)", True, 6), ("a[[0]] = lib.ones(1, 1, 3)", True, 3),
+    ("a[:, 0] = lib.ones(1, 2)", True, 2),
+    ("a[0, 1:] = lib.ones(1, 1, 2, requires_grad=True)", False, 2)])
+def test_assigning_a_value_with_extra_unit_dims_drops_them(lib, code, recorded, written):
+    w = lib.zeros(2, 3, requires_grad=recorded)
+    a = w * 1
+    s = a.sum()
+    exec(code, {"a": a, "s": s, "lib": lib})
+    assert val(a).sum() + val(s) == written
 
 
 @known_bug("clone() of a dense non-contiguous tensor is row-major; PyTorch's keeps its strides "
@@ -717,19 +723,6 @@ def test_bug_clone_keeps_the_strides_of_a_dense_tensor(lib):
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         c.view(-1)
     assert tuple(x[:, ::2].clone().stride()) == (2, 1)  # (not dense: row-major)
-
-
-@known_bug("autodiff.cat([x]) returns x itself and autodiff.stack([x]) a view of x: changing "
-           "the result in place changes x's values and gradient")
-@pytest.mark.parametrize("make", ["cat", "stack"])
-def test_bug_cat_or_stack_of_one_tensor_copies(lib, make):
-    w = lib.tensor([[1.0, 2.0]], requires_grad=True)
-    a = w * 1
-    r = getattr(lib, make)([a])
-    r.mul_(2.0)
-    assert val(a).tolist() == [[1, 2]]
-    a.sum().backward()
-    np.testing.assert_array_equal(val(w.grad), [[1, 1]])
 
 
 # --- 4. second order through in-place history --------------------------------------------------
