@@ -133,7 +133,7 @@ def _t(self):
     if self.ndim > 2:
         raise ValueError(f"t() expects a tensor with at most 2 dims, got shape {self.shape}; "
                          f"use transpose(dim0, dim1) or mT")
-    return self if self.ndim < 2 else ops.transpose(self, 0, 1)
+    return ops.permute(self, tuple(reversed(range(self.ndim))))  # (a view, 0-d and 1-d too)
 
 
 def _contiguous(self, memory_format=None):

@@ -32,7 +32,7 @@ import autodiff as ad
 # flag to False once the bug is fixed):
 KNOWN_BUGS = {
     # x.reshape(x.shape), x.view(x.shape), x.transpose(d, d) return x itself, not a view of x
-    "identity_views": True,
+    "identity_views": False,
     # in-place ops whose operand overlaps the written-to memory without being exactly it
     # (a[1:].add_(a[:-1]), m.copy_(m.T), a[[0, 1]] = a[2:4]) do not raise
     "partial_overlap": True,

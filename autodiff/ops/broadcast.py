@@ -69,10 +69,7 @@ class SumTo(Node):
 def broadcast_to(x, shape):
     """x repeated to `shape` (numpy broadcasting rules); backward sums back"""
     x = tensor_arg(x, "broadcast_to")
-    shape = tuple(shape)
-    if x.data.shape == shape:
-        return x
-    return expand_view(x, shape, "broadcast_to")
+    return expand_view(x, tuple(shape), "broadcast_to")
 
 
 class Expand(BroadcastTo):
@@ -95,9 +92,7 @@ def expand_view(x, shape, op):
         raise ValueError(f"{op}: cannot broadcast shape {x.data.shape} to {shape}; each "
                          f"dimension must match or be 1 (aligned from the right)")
     from ..views import as_view
-    if x.data.shape == shape:
-        return x
-    node = Expand(shape)
+    node = Expand(shape)  # (to x's own shape too: a new view, as in PyTorch)
     return as_view(apply1(node, x), x, node)
 
 

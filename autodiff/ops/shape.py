@@ -213,9 +213,7 @@ def reshape(x, *shape):
     """Same elements, new shape (one dim may be -1)"""
     x = tensor_arg(x, "reshape")
     shape = _shape_arg(shape, "reshape")
-    if shape == x.data.shape:
-        return x
-    out_shape = _resolve_shape(shape, x.data.size)
+    out_shape = shape if shape == x.data.shape else _resolve_shape(shape, x.data.size)
     if out_shape is None:
         raise RuntimeError(f"reshape: shape {shape} is invalid for a tensor of shape "
                            f"{x.data.shape} ({x.data.size} elements)")
@@ -281,9 +279,7 @@ def permute(x, *dims):
             range(x.data.ndim)):
         raise ValueError(f"permute: dims {dims} must be a permutation of 0..{x.data.ndim - 1} "
                          f"for a tensor of shape {x.data.shape}")
-    dims = tuple(d % x.data.ndim for d in dims)
-    if dims == tuple(range(x.data.ndim)):
-        return x
+    dims = tuple(d % x.data.ndim for d in dims)  # (the identity too: a new view, as in torch)
     node = Permute(dims)
     return as_view(apply1(node, x), x, node)
 
