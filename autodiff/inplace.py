@@ -17,7 +17,7 @@ a view of one) raises, as in PyTorch.
 """
 import numpy as np
 
-from . import ops, versions
+from . import ops
 from .function import Node, link, new_mutation, stamp_mutation
 from .grad_mode import _state
 from .ops.broadcast import SumTo
@@ -146,7 +146,7 @@ def record_inplace(self, op, compute, single=False):
     # numbered after the op: a rule that reads an operand sharing self's memory (a.mul_(a))
     # sees it changed, as in PyTorch
     seq = new_mutation()
-    versions.bump(data, seq)
+    stamp_mutation(self, seq)
     if node is not None and node.out is new.data:
         # its rule reads self's memory, as written now: a later change is caught, as in PyTorch
         node.out, node.out_seq = data, seq

@@ -60,13 +60,6 @@ def record(arr):
     return found
 
 
-def bump(arr, seq):
-    """Counts an in-place change of arr's storage, made at creation number seq."""
-    r = record(arr)
-    r.count += 1
-    r.stamps.append(seq)
-
-
 def version(arr):
     """How many in-place changes arr's storage has had (PyTorch's t._version)."""
     storage = storage_of(arr)
