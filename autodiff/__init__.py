@@ -30,6 +30,7 @@ from .ops import (mm, bmm, dot, outer, square, rsqrt, tril, triu, cumsum, sort, 
                   isinf, allclose, clone)
 from . import tensor_methods  # noqa: F401  (attaches the ops to Tensor as methods)
 from . import functional
+from . import linalg, special  # the torch.linalg and torch.special namespaces
 
 # PyTorch spellings of dtypes
 float = float32

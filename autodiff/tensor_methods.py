@@ -204,6 +204,7 @@ def _install():
         "bitwise_or": _bitwise(np.bitwise_or, "bitwise_or"),
         "__getitem__": ops.getitem, "__array_ufunc__": _array_ufunc,
     }
+    methods.update(ops._FAMILY_METHODS)  # the wider surface: autodiff/ops/<family>.py METHODS
     methods.update(inplace_methods)
     for name, fn in methods.items():
         setattr(T, name, fn)

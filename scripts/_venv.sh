@@ -9,9 +9,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 stamp="$VENV/.autodiff-installed"
 if [ ! -f "$stamp" ] || [ "$ROOT/setup.cfg" -nt "$stamp" ]; then
-    echo "[setup] installing autodiff and its test/viz/data extras into $VENV" >&2
+    echo "[setup] installing autodiff and its test/viz/data/special extras into $VENV" >&2
     "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,viz,data,notebooks]"
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,viz,data,notebooks,special]"
     touch "$stamp"
 fi
 # The graphviz binary renders graphs; install it when we can (root on Debian), else say how.

@@ -616,3 +616,19 @@ TENSOR_NOT_OPS = {
 from catalog_conv import conv_catalog  # noqa: E402
 
 CATALOG += conv_catalog(Op)
+
+# The wider surface (issue 13): one catalog file per family module of autodiff/ops. Each
+# defines ENTRIES (a list of Op) and may extend the sets and dicts above of the same names.
+# Ops of the autodiff.linalg and autodiff.special namespaces are named "linalg.det",
+# "special.gammaln"; NAMESPACE_ALIASES maps such a name to the catalogued op it is.
+NAMESPACE_ALIASES = {}
+FAMILIES = ("unary", "binary", "scans", "indexing", "layout", "products", "linalg", "special",
+            "predicates")
+for _family in FAMILIES:
+    _module = __import__(f"catalog_{_family}")
+    CATALOG += _module.ENTRIES
+    for _name in ("NON_DIFFERENTIABLE", "METHOD_IDENTITIES", "METHOD_NON_DIFFERENTIABLE",
+                  "METHOD_IN_PLACE", "TENSOR_NOT_OPS"):
+        globals()[_name] |= set(getattr(_module, _name, ()))
+    METHOD_ALIASES.update(getattr(_module, "METHOD_ALIASES", {}))
+    NAMESPACE_ALIASES.update(getattr(_module, "NAMESPACE_ALIASES", {}))

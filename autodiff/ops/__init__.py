@@ -13,3 +13,25 @@ from .shape import (reshape, view, flatten, squeeze, unsqueeze,  # noqa
                     split, chunk, unbind, repeat, flip, pad, mT, tril, triu)
 from .linalg import matmul, einsum, linear, mm, bmm, dot, outer  # noqa
 from .conv import conv2d, conv1d, max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa
+
+# The wider surface (issue 13): each family module lists its public functions in __all__ and the
+# Tensor methods it adds in METHODS (attached by autodiff/tensor_methods.py).
+from . import unary, binary, scans, indexing, layout, products, decompositions, special  # noqa
+from . import predicates  # noqa
+from .unary import *  # noqa: F401,F403
+from .binary import *  # noqa: F401,F403
+from .scans import *  # noqa: F401,F403
+from .indexing import *  # noqa: F401,F403
+from .layout import *  # noqa: F401,F403
+from .products import *  # noqa: F401,F403
+from .predicates import *  # noqa: F401,F403
+
+_FAMILY_METHODS = {}
+for _family in (unary, binary, scans, indexing, layout, products, decompositions, special,
+                predicates):
+    _FAMILY_METHODS.update(_family.METHODS)
+
+# `from autodiff.ops import *` exports the functions, not the family modules (autodiff.linalg
+# and autodiff.special are namespaces of their own).
+__all__ = [_n for _n, _v in list(globals().items())
+           if not _n.startswith("_") and type(_v).__name__ != "module"]
