@@ -8,14 +8,16 @@
 """
 from . import _malloc  # noqa: F401  (memory reuse between steps; see docs/performance.md)
 from . import dtypes
-from .dtypes import (float16, float32, float64, int8, int16, int32, int64, uint8, bool_,
-                     get_default_dtype, set_default_dtype)
-from .tensor import Tensor, is_tensor
+from .dtypes import (dtype, float16, float32, float64, int8, int16, int32, int64, uint8, uint16,
+                     uint32, uint64, bool_, get_default_dtype, set_default_dtype)
+from .tensor import Tensor, Size, is_tensor
 from .function import Function, Node
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled, name_scope,
-                        inference_mode)
+                        inference_mode, is_inference_mode_enabled, set_anomaly_enabled,
+                        is_anomaly_enabled, is_anomaly_check_nan_enabled)
 from .engine import grad, backward, detect_anomaly, toposort
-from .random import Generator, manual_seed, default_generator
+from .random import (Generator, manual_seed, default_generator, seed, initial_seed,
+                     get_rng_state, set_rng_state)
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, eye, arange,
                        linspace, rand, randn, randint, randperm, zeros_like, ones_like, empty_like,
                        full_like, rand_like, randn_like)
@@ -31,6 +33,9 @@ from .ops import (mm, bmm, dot, outer, square, rsqrt, tril, triu, cumsum, sort, 
 from . import tensor_methods  # noqa: F401  (attaches the ops to Tensor as methods)
 from . import functional
 from . import linalg, special  # the torch.linalg and torch.special namespaces
+from .interop import *  # noqa: F401,F403  (finfo, iinfo, promote_types, DLPack, constants ...)
+from ._format import set_printoptions
+detach = Tensor.detach
 
 # PyTorch spellings of dtypes
 float = float32
@@ -38,15 +43,39 @@ double = float64
 half = float16
 long = int64
 int = int32
+short = int16
 bool = bool_
 
 
 
-def device(spec="cpu"):
-    """PyTorch's torch.device for ported code: only 'cpu' exists (returned as the string)."""
-    if not str(spec).startswith("cpu"):
-        raise ValueError(f"device {spec!r} is not available: autodiff runs on the CPU only")
-    return "cpu"
+from .tensor import device  # noqa: E402  (torch.device; only the CPU exists)
+
+
+class _LegacyType(type):
+    """isinstance(t, autodiff.FloatTensor) is True for float32 tensors, as in PyTorch."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.data.dtype == cls._legacy_dtype
+
+
+def _legacy(name, dt):
+    def __new__(cls, *args, requires_grad=False):
+        return Tensor(*args, dtype=dt, requires_grad=requires_grad)
+    return _LegacyType(name, (), {
+        "__new__": __new__, "_legacy_dtype": dt, "__module__": __name__,
+        "__doc__": f"PyTorch's legacy constructor: {name}(2, 3) (zeros) or {name}(data), "
+                   f"dtype {dt.name}"})
+
+
+FloatTensor = _legacy("FloatTensor", float32)
+DoubleTensor = _legacy("DoubleTensor", float64)
+HalfTensor = _legacy("HalfTensor", float16)
+LongTensor = _legacy("LongTensor", int64)
+IntTensor = _legacy("IntTensor", int32)
+ShortTensor = _legacy("ShortTensor", int16)
+CharTensor = _legacy("CharTensor", int8)
+ByteTensor = _legacy("ByteTensor", uint8)
+BoolTensor = _legacy("BoolTensor", bool_)
 
 
 class cuda:

@@ -1,4 +1,6 @@
 """Factories: tensor, zeros, ones, full, eye, arange, linspace, random tensors, *_like."""
+import operator
+
 import numpy as np
 
 from . import dtypes
@@ -9,19 +11,19 @@ from .tensor import Tensor, _check_requires_grad, _to_array
 def _device(device, op):
     """Devices are accepted for ported code; only the CPU exists."""
     if device is not None and not str(device).startswith("cpu"):
-        raise ValueError(f"{op}: device={device!r} is not available: autodiff runs on the CPU "
+        raise RuntimeError(f"{op}: device={device!r} is not available: autodiff runs on the CPU "
                          f"only (use device='cpu' or leave it out)")
 
 
 def _shape(size, op):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    try:
-        shape = tuple(int(s) for s in size)
-    except (TypeError, ValueError):
+    try:  # (operator.index: 2.5 is refused, as PyTorch does, not truncated)
+        shape = tuple(operator.index(s) for s in size)
+    except TypeError:
         raise TypeError(f"{op}: sizes must be integers, got {size!r}") from None
     if any(s < 0 for s in shape):
-        raise ValueError(f"{op}: sizes must be non-negative, got {shape}")
+        raise RuntimeError(f"{op}: sizes must be non-negative, got {shape}")
     return shape
 
 
@@ -39,7 +41,7 @@ def _float(dtype):
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new tensor holding a copy of data (Python floats -> the default dtype)"""
     _device(device, "tensor")
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+    return Tensor._from_data(data, dtype, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -99,8 +101,11 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    """steps values evenly spaced from start to end; an integer dtype truncates toward zero"""
     _device(device, "linspace")
-    return _finish(np.linspace(start, end, steps, dtype=_float(dtype)), requires_grad)
+    dt = _float(dtype)
+    values = np.linspace(start, end, steps, dtype=np.float64 if dt.kind != "f" else dt)
+    return _finish(values.astype(dt), requires_grad)  # (astype truncates, as torch does)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):

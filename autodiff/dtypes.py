@@ -1,21 +1,82 @@
 """dtypes: numpy dtypes, the default float dtype, and PyTorch's type-promotion rules."""
 import numpy as np
 
-float16 = np.dtype(np.float16)
-float32 = np.dtype(np.float32)
-float64 = np.dtype(np.float64)
-int8 = np.dtype(np.int8)
-int16 = np.dtype(np.int16)
-int32 = np.dtype(np.int32)
-int64 = np.dtype(np.int64)
-uint8 = np.dtype(np.uint8)
-bool_ = np.dtype(np.bool_)
 
-_default = [float32]
+
+class dtype:
+    """A tensor's dtype, printed as PyTorch prints it (autodiff.float32). It stands for its
+    numpy dtype everywhere: equal to it (and to np.float32, 'float32'), same hash, accepted by
+    numpy (np.dtype(ad.float32) reads .dtype), its attributes (.kind, .itemsize, .name) read
+    through."""
+
+    __slots__ = ("dtype",)
+
+    def __init__(self, np_dtype):
+        self.dtype = np.dtype(np_dtype)
+
+    def __repr__(self):
+        return "autodiff." + self.dtype.name
+
+    __str__ = __repr__
+
+    def __eq__(self, other):
+        if isinstance(other, dtype):
+            return self.dtype == other.dtype
+        try:
+            return self.dtype == np.dtype(other)
+        except TypeError:
+            return NotImplemented
+
+    def __hash__(self):
+        return hash(self.dtype)
+
+    def __getattr__(self, name):
+        return getattr(self.dtype, name)
+
+    # (the attributes ops and nn read often, without __getattr__'s failed lookup first)
+    kind = property(lambda self: self.dtype.kind)
+    itemsize = property(lambda self: self.dtype.itemsize)
+    name = property(lambda self: self.dtype.name)
+    type = property(lambda self: self.dtype.type)
+    char = property(lambda self: self.dtype.char)
+
+    def __reduce__(self):
+        return (wrap, (self.dtype.str,))
+
+    @property
+    def is_floating_point(self):
+        return self.dtype.kind == "f"
+
+    @property
+    def is_signed(self):
+        return self.dtype.kind in "if"
+
+    is_complex = False
+
+
+_WRAPPED = {}
+
+
+def wrap(np_dtype):
+    """The autodiff.dtype standing for a numpy dtype (one object per dtype)."""
+    d = np.dtype(np_dtype)
+    w = _WRAPPED.get(d)
+    if w is None:
+        w = _WRAPPED[d] = dtype(d)
+    return w
+
+
+float16, float32, float64 = wrap(np.float16), wrap(np.float32), wrap(np.float64)
+int8, int16, int32, int64 = wrap(np.int8), wrap(np.int16), wrap(np.int32), wrap(np.int64)
+uint8, bool_ = wrap(np.uint8), wrap(np.bool_)
+uint16, uint32, uint64 = wrap(np.uint16), wrap(np.uint32), wrap(np.uint64)
+
+_default = [np.dtype(np.float32)]  # (a numpy dtype: read on hot paths)
 
 
 def get_default_dtype():
-    """The dtype of float tensors made from Python floats and of random/filled factories."""
+    """The dtype of float tensors made from Python floats and of random/filled factories
+    (as a numpy dtype, which compares equal to autodiff.float32)."""
     return _default[0]
 
 

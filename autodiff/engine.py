@@ -55,14 +55,16 @@ class detect_anomaly:
     line, as soon as a backward rule produces NaN or Inf. Slows things down; debug only."""
 
     def __init__(self, check_nan=True):
-        self.check_nan = check_nan
+        self.check_nan = bool(check_nan)
 
     def __enter__(self):
-        self._previous = set_anomaly(self.check_nan)
+        self._previous = set_anomaly(True), _state.check_nan
+        _state.check_nan = self.check_nan
         return self
 
     def __exit__(self, *exc):
-        set_anomaly(self._previous)
+        set_anomaly(self._previous[0])
+        _state.check_nan = self._previous[1]
         return False
 
 
@@ -142,7 +144,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
     captured = {}
     for r, g in zip(roots, grad_roots):
         _accumulate(r, g.data if arrays else g, grads, leaves, heap)
-    anomaly = _state.anomaly
+    anomaly = _state.anomaly and _state.check_nan
     watch = capture_ids is not None
     get = grads.get
     node = g = None
@@ -386,6 +388,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             else:  # the pass stores a non-leaf's gradient where retain_grad() asks it to
                 t.retain_grad()
     owned = set()
+    post = []  # leaves with post-accumulate-grad hooks
     with set_grad_enabled(create_graph):
         leaves = _run(roots, g0, retain_graph, create_graph)
         # .grad's read-add-write under one lock: concurrent passes into a leaf lose nothing
@@ -405,8 +408,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                         g = g.data
                 g = _owned_tensor(g, owned) if create_graph else _owned(g, owned)
                 leaf._grad = g if leaf._grad is None else leaf._grad + g
+                if leaf._post_accumulate_hooks:
+                    post.append(leaf)
         finally:
             lock.release()
+        for leaf in post:  # after every .grad is written, outside the lock (user code)
+            for fn in tuple(leaf._post_accumulate_hooks):
+                fn(leaf)
 
 
 def _owned(arr, owned):
@@ -469,10 +477,12 @@ def _hook_result(fn, g, new):
             f"'{_hook_name(fn)}' must return a Tensor (the new gradient) or None (to keep the "
             f"gradient it was given)")
     if new.dtype != g.dtype:
+        from .dtypes import wrap  # (autodiff.float64 whether g is an array or a tensor)
+        was, got = wrap(g.dtype), wrap(new.dtype)
         raise RuntimeError(
-            f"hook '{_hook_name(fn)}' has changed the type of value (was {g.dtype} got "
-            f"{new.dtype}): a tensor hook must return a gradient of the tensor's dtype; cast "
-            f"its result back, e.g. return new.to(autodiff.{g.dtype})")
+            f"hook '{_hook_name(fn)}' has changed the type of value (was {was} got "
+            f"{got}): a tensor hook must return a gradient of the tensor's dtype; cast "
+            f"its result back, e.g. return new.to({was})")
     if new.shape != g.shape:
         raise RuntimeError(
             f"hook '{_hook_name(fn)}' has changed the size of value: it was given a gradient of "

@@ -13,6 +13,8 @@ import warnings
 class _State(threading.local):
     enabled = True  # class default: every new thread starts with grad mode on
     anomaly = False
+    check_nan = True  # under anomaly mode, a NaN/Inf gradient raises (detect_anomaly(check_nan))
+    inference = False  # inside inference_mode(): is_inference_mode_enabled()
     scope = ()  # names entered with name_scope, recorded on every node (viz groups by them)
     # What an op needs to record itself, in one thread-local read (each costs ~30 ns, on every
     # op): None while grad mode is off, else (scope, anomaly). Only the setters below write it.
@@ -39,6 +41,27 @@ def set_anomaly(flag):
     if _state.enabled:
         _state.recording = (_state.scope, flag)
     return previous
+
+
+def set_anomaly_enabled(mode, check_nan=True):
+    """PyTorch's torch.set_anomaly_enabled: anomaly mode on or off for this thread."""
+    set_anomaly(mode)
+    _state.check_nan = bool(check_nan)
+
+
+def is_anomaly_enabled():
+    """True inside detect_anomaly() (or after set_anomaly_enabled(True))."""
+    return _state.anomaly
+
+
+def is_anomaly_check_nan_enabled():
+    """True when anomaly mode raises on a NaN/Inf gradient (its check_nan flag)."""
+    return _state.check_nan
+
+
+def is_inference_mode_enabled():
+    """True inside inference_mode()."""
+    return _state.inference
 
 
 def _switch(mode):
@@ -193,6 +216,30 @@ class inference_mode(_GradModeSwitch):
 
     def __init__(self, mode=True):
         self._mode = False if mode else None
+        self._inference = bool(mode)
+
+    def __enter__(self):
+        self._previous_inference, _state.inference = _state.inference, self._inference
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _state.inference = self._previous_inference
+        return super().__exit__(*exc)
+
+    def __call__(self, fn):
+        inner = _decorate(self._mode, fn)
+        if inspect.isgeneratorfunction(fn):
+            return inner  # (grad mode per resume; the inference flag only in the with-form)
+        flag = self._inference
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            previous, _state.inference = _state.inference, flag
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                _state.inference = previous
+        return wrapper
 
 
 def enter_scope(names):

@@ -18,11 +18,12 @@ a view of one) raises, as in PyTorch.
 import numpy as np
 
 from . import ops
-from .function import Node, link, new_mutation, stamp_mutation
+from .function import Node, apply1, link, new_mutation, stamp_mutation
 from .grad_mode import _state
 from .ops.broadcast import SumTo
 from .ops.elementwise import Cast
-from .ops.shape import _index_arg, _is_basic, getitem, index_add, index_put
+from .ops._operands import normalize_dims
+from .ops.shape import Permute, Reshape, _index_arg, _is_basic, getitem, index_add, index_put
 from .random import rng
 from .tensor import Tensor
 from .views import CopySlices, rebind, refresh_views, stand_in, view_chain
@@ -443,6 +444,107 @@ def detach_(self):
     return self
 
 
+# --- triangles, renorm and view ops in place -----------------------------------------------------
+
+class ViewSteps(Node):
+    """out = the view ops `steps` applied in turn (a view of x); dx = their rules, last first
+    (the view step of a view whose source changed shape in place: squeeze_, t_, ...)"""
+    __slots__ = ("steps",)
+    reads = ()
+
+    def __init__(self, steps):
+        self.steps = tuple(steps)
+
+    def forward(self, x):
+        for step in self.steps:
+            x = step.forward(x)
+        return x
+
+    def backward(self, g, out, x):
+        shaped = [np.zeros(x.shape, np.int8)]  # (the rules of view ops read only the shapes)
+        for step in self.steps[:-1]:
+            shaped.append(step.forward(shaped[-1]))
+        for step, xs in zip(reversed(self.steps), reversed(shaped)):
+            g = step.backward(g, None, xs)[0]
+        return (g,)
+
+
+def _renorm(x, p, dim, maxnorm):
+    """renorm (looked up when called: autodiff.ops is still loading when this module is)"""
+    return ops.renorm(x, p, dim, maxnorm)
+
+
+_renorm.__name__ = "renorm"
+
+
+def _view_inplace(self, op, node):
+    """self becomes node's view of self, in place (squeeze_, t_, ...): the same tensor object
+    and memory, seen with a new shape; recorded as the view op on self's earlier value. Views
+    of self, and self if it is a view, keep their place relative to the storage."""
+    recording = _records(self)
+    if recording:
+        _check_recordable(self, op)
+    inverse = Reshape(self.data.shape) if isinstance(node, Reshape) else \
+        Permute(tuple(np.argsort(node.dims).tolist()))
+    info = self._view
+    if info is not None:
+        self._view = (info[0], ViewSteps((info[1], node)), *info[2:])
+    base = self if info is None else info[2]
+    for ref in base._views or ():
+        v = ref()
+        if v is not None and v is not self and v._view[0] is self:
+            v._view = (self, ViewSteps((inverse, v._view[1])), *v._view[2:])
+    if recording:
+        new = apply1(node, stand_in(self))
+        rebind(self, new.grad_fn, requires_grad=new.grad_fn is not None)
+        self.data = new.data
+    else:
+        self.data = node.forward(self.data)
+    stamp_mutation(self)
+    return self
+
+
+def squeeze_(self, dim=None):
+    """squeeze(self, dim), in place: size-1 dims removed from self's shape"""
+    shape = ops.squeeze(Tensor._const(self.data), dim).shape
+    return _view_inplace(self, "squeeze_", Reshape(shape))
+
+
+def unsqueeze_(self, dim):
+    """unsqueeze(self, dim), in place: a size-1 dim inserted in self's shape"""
+    shape = ops.unsqueeze(Tensor._const(self.data), dim).shape
+    return _view_inplace(self, "unsqueeze_", Reshape(shape))
+
+
+def transpose_(self, dim0, dim1):
+    """transpose(self, dim0, dim1), in place: two dims of self swapped"""
+    nd = self.data.ndim
+    d0, d1 = (normalize_dims(d, nd, "transpose_")[0] if nd else 0 for d in (dim0, dim1))
+    dims = list(range(nd))
+    if nd:
+        dims[d0], dims[d1] = dims[d1], dims[d0]
+    return _view_inplace(self, "transpose_", Permute(tuple(dims)))
+
+
+def swapaxes_(self, axis0, axis1):
+    """transpose_ under numpy's name"""
+    return transpose_(self, axis0, axis1)
+
+
+def swapdims_(self, dim0, dim1):
+    """transpose_ under another name"""
+    return transpose_(self, dim0, dim1)
+
+
+def t_(self):
+    """t(self), in place: a matrix transposed (a 0-d or 1-d tensor kept as it is)"""
+    nd = self.data.ndim
+    if nd > 2:
+        raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is {nd}D "
+                           f"(shape {self.data.shape}); use transpose_(dim0, dim1)")
+    return _view_inplace(self, "t_", Permute(tuple(reversed(range(nd)))))
+
+
 def _augmented(method, symbol):
     def augmented(self, other):
         return method(self, other)
@@ -460,3 +562,7 @@ METHODS.update({"__iadd__": _augmented(add_, "+"), "__isub__": _augmented(sub_, 
                 "__imul__": _augmented(mul_, "*"), "__itruediv__": _augmented(div_, "/"),
                 "__ipow__": _augmented(pow_, "**"), "__setitem__": setitem})
 METHODS["__itruediv__"].__name__ = "__itruediv__"
+METHODS.update({f.__name__: f for f in (squeeze_, unsqueeze_, transpose_, swapaxes_, swapdims_,
+                                        t_)})
+METHODS.update({"tril_": _unary(ops.tril, "tril_"), "triu_": _unary(ops.triu, "triu_"),
+                "renorm_": _unary(_renorm, "renorm_", single=False)})

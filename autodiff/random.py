@@ -6,8 +6,10 @@ class Generator:
     """A seedable source of randomness, like torch.Generator; `.rng` is a numpy Generator."""
 
     def __init__(self, seed=None):
-        self.rng = np.random.default_rng(seed)
-        self._seed = seed
+        if seed is None:  # from the OS's entropy, remembered for initial_seed() as in PyTorch
+            seed = int(np.random.SeedSequence().entropy % 2**63)
+        self.rng = np.random.default_rng(int(seed))
+        self._seed = int(seed)
 
     def manual_seed(self, seed):
         """Reseeds this generator and returns it."""
@@ -36,3 +38,24 @@ def manual_seed(seed):
 def rng(generator=None):
     """The numpy Generator to draw from: the given one's, else the default's."""
     return (generator or default_generator).rng
+
+
+def seed():
+    """Reseeds the default generator from the operating system's entropy; returns the seed."""
+    default_generator.manual_seed(Generator().initial_seed())
+    return default_generator.initial_seed()
+
+
+def initial_seed():
+    """The seed the default generator was last seeded with."""
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    """The default generator's state (an opaque value for set_rng_state, as in PyTorch)."""
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state):
+    """Restores the default generator's state from get_rng_state()."""
+    default_generator.set_state(new_state)

@@ -4,9 +4,13 @@ The differentiable operations (`+`, `exp`, `sum`, ...) live in `autodiff.ops` an
 as methods by `autodiff/tensor_methods.py` (one table); this file holds only the tensor's own
 state and the methods that are not graph operations.
 """
+import numbers
+import warnings
+
 import numpy as np
 
 from . import dtypes
+from .dtypes import _WRAPPED
 from .grad_mode import _state
 
 
@@ -16,6 +20,9 @@ def _to_array(data, dtype=None):
         arr = data.data
     elif isinstance(data, (np.ndarray, np.generic)):
         arr = data
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"can't convert an ndarray of dtype {arr.dtype} to a tensor; the "
+                            f"supported dtypes are floating, integer and bool")
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
             data = [d.data if isinstance(d, Tensor) else d for d in data]
@@ -34,9 +41,9 @@ def _to_array(data, dtype=None):
 
 def _check_requires_grad(dtype, requires_grad):
     if requires_grad and dtype.kind != "f":
-        raise TypeError(f"only floating-point tensors can require gradients, got dtype {dtype}; "
-                        f"convert first, e.g. t.float() or "
-                        f"autodiff.tensor(data, dtype=autodiff.float32)")
+        raise RuntimeError(f"only floating-point tensors can require gradients, got dtype "
+                           f"{dtype}; convert first, e.g. t.float() or "
+                           f"autodiff.tensor(data, dtype=autodiff.float32)")
 
 
 class Tensor:
@@ -58,12 +65,37 @@ class Tensor:
     # numpy on the left (np.ones(3) + t) defers to our reflected operators / ufunc table
     __array_priority__ = 1000
 
-    def __init__(self, data, dtype=None, requires_grad=False):
-        arr = np.array(_to_array(data, dtype), copy=True)
+    def __init__(self, *args, dtype=None, requires_grad=False):
+        """PyTorch's legacy constructor: Tensor(3, 4) (sizes: zeros of the default dtype),
+        Tensor(data) (a copy, in the default dtype unless dtype is given), Tensor() (empty).
+        autodiff.tensor(data) infers the dtype from the data instead."""
+        if len(args) == 1 and not isinstance(args[0], numbers.Integral):
+            if isinstance(args[0], numbers.Number):
+                raise TypeError(f"Tensor(): data must be a sequence, got "
+                                f"{type(args[0]).__name__}; for a 0-d tensor use "
+                                f"autodiff.tensor({args[0]!r})")
+            arr = _to_array(args[0], dtypes.get_default_dtype() if dtype is None else dtype)
+            arr = np.array(arr, copy=True)
+        else:
+            if not all(isinstance(a, numbers.Integral) for a in args) or any(a < 0 for a in args):
+                raise TypeError(f"Tensor(): expected data or non-negative int sizes, got {args!r}")
+            dt = dtypes.get_default_dtype() if dtype is None else dtypes.as_dtype(dtype)
+            arr = np.zeros(tuple(map(int, args)) if args else (0,), dt)
         _check_requires_grad(arr.dtype, requires_grad)
         self.data = arr
         self._requires_grad = bool(requires_grad)
         self.grad_fn = None
+
+    @staticmethod
+    def _from_data(data, dtype=None, requires_grad=False):
+        """A new leaf holding a copy of data, its dtype inferred (autodiff.tensor)."""
+        arr = np.array(_to_array(data, dtype), copy=True)
+        _check_requires_grad(arr.dtype, requires_grad)
+        t = _new(Tensor)
+        t.data = arr
+        t._requires_grad = bool(requires_grad)
+        t.grad_fn = None
+        return t
 
     # --- construction shortcuts used on the hot path (no checks, no copies) -----------------
     @staticmethod
@@ -107,6 +139,8 @@ class Tensor:
 
     @property
     def grad(self):
+        if self.grad_fn is not None and not self.retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -177,6 +211,22 @@ class Tensor:
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
+    _post_accumulate_hooks = None
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) runs after backward() has accumulated this leaf's .grad (an optimizer
+        step per parameter, as in PyTorch). Returns a handle whose .remove() unregisters it."""
+        if self.grad_fn is not None or not self._requires_grad:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors (or on "
+                f"tensors that do not require grad): this one (shape {tuple(self.shape)}) "
+                f"{'is computed by ' + self.grad_fn.name if self.grad_fn else 'needs no grad'}"
+                "; register it on the leaf instead.")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = []
+        self._post_accumulate_hooks.append(hook)
+        return _HookHandle(self._post_accumulate_hooks, hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulates d(self)/d(leaf) into the .grad of every leaf that requires grad (or, with
         `inputs`, of exactly those tensors, leaves or not)."""
@@ -206,6 +256,15 @@ class Tensor:
     def data_ptr(self):
         """The address of the first element."""
         return self.data.__array_interface__["data"][0]
+
+    const_data_ptr = data_ptr
+
+    def __dlpack__(self, **kwargs):
+        """DLPack export (torch.from_dlpack(t) and np.from_dlpack(t) share this memory)."""
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
 
     def untyped_storage(self):
         """The memory this tensor (and its views) live in."""
@@ -238,7 +297,9 @@ class Tensor:
 
     @property
     def dtype(self):
-        return self.data.dtype
+        """autodiff.float32 ...: equal to the numpy dtype and usable wherever numpy takes one"""
+        d = self.data.dtype
+        return _WRAPPED.get(d) or dtypes.wrap(d)
 
     @property
     def ndim(self):
@@ -246,19 +307,45 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        return _CPU
+
+    is_cpu = True
+
+    @property
+    def itemsize(self):
+        return self.data.itemsize
+
+    @property
+    def nbytes(self):
+        return self.data.nbytes
+
+    def element_size(self):
+        """Bytes per element."""
+        return self.data.itemsize
 
     def dim(self):
         return self.data.ndim
 
+    ndimension = dim
+
+    def type(self, dtype=None, non_blocking=False):
+        """The type name ('autodiff.FloatTensor'), or, given a dtype, a type name or a legacy
+        class (autodiff.DoubleTensor), this tensor cast to it (self if it has it already)."""
+        if dtype is None:
+            return "autodiff." + _TYPE_NAMES[self.data.dtype]
+        dt = _type_dtype(dtype)
+        return self if dt == self.data.dtype else self.to(dt)
+
     def size(self, dim=None):
         """The shape, or the length of one dimension."""
         if dim is None:
-            return self.data.shape
+            return Size(self.data.shape)
         return self.data.shape[_axis(dim, self.data.ndim, "size")]
 
     def numel(self):
         return self.data.size
+
+    nelement = numel
 
     def __len__(self):
         if self.data.ndim == 0:
@@ -291,8 +378,12 @@ class Tensor:
     __hash__ = object.__hash__  # __eq__ is elementwise, so identity is the only sound hash
 
     # --- conversions -----------------------------------------------------------------------
-    def numpy(self):
-        """The underlying ndarray (shared, not a copy)."""
+    def numpy(self, force=False):
+        """The underlying ndarray (shared, not a copy); force=True also for a tensor that
+        requires grad (its data, detached, as PyTorch's numpy(force=True))."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
         return self.data
 
     def __array__(self, dtype=None, copy=None):
@@ -315,22 +406,78 @@ class Tensor:
         return (_rebuild, (self.data, self._requires_grad))
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4,
-                               suppress_small=False)
-        extras = []
-        dt = self.data.dtype
-        if dt not in (dtypes.get_default_dtype(), np.int64, np.bool_):
-            extras.append(f"dtype={dt}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name}>")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        from ._format import tensor_repr
+        return tensor_repr(self)
 
     __str__ = __repr__
 
 
 _new = object.__new__
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+    "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+    "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead.")
+
+_TYPE_NAMES = {np.dtype(k): v for k, v in (
+    (np.float32, "FloatTensor"), (np.float64, "DoubleTensor"), (np.float16, "HalfTensor"),
+    (np.int64, "LongTensor"), (np.int32, "IntTensor"), (np.int16, "ShortTensor"),
+    (np.int8, "CharTensor"), (np.uint8, "ByteTensor"), (np.bool_, "BoolTensor"))}
+_TYPE_DTYPES = {v: k for k, v in _TYPE_NAMES.items()}
+
+
+def _type_dtype(spec):
+    """The dtype of a .type() argument: a dtype, 'autodiff.FloatTensor' ('torch.' too) or a
+    legacy class."""
+    spec = getattr(spec, "_legacy_dtype", spec)
+    if isinstance(spec, str) and spec.endswith("Tensor"):
+        prefix, _, name = spec.rpartition(".")
+        if prefix in ("", "autodiff", "torch") and name in _TYPE_DTYPES:
+            return _TYPE_DTYPES[name]
+        raise ValueError(f"invalid type: {spec!r} (e.g. 'autodiff.FloatTensor' or "
+                         f"autodiff.float64)")
+    return dtypes.as_dtype(spec)
+
+
+class device:
+    """PyTorch's torch.device: autodiff has only the CPU (device('cuda') raises)."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type="cpu", index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        kind, _, number = str(type).partition(":")
+        if kind != "cpu":
+            raise RuntimeError(f"device {str(type)!r} is not available: autodiff runs on the "
+                               f"CPU only (use 'cpu'); autodiff.cuda.is_available() is False")
+        if number:
+            index = int(number)
+        self.type, self.index = kind, index
+
+    def __eq__(self, other):  # (also equal to its string, 'cpu', unlike torch's)
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except (RuntimeError, ValueError):
+                return False
+        if not isinstance(other, device):
+            return NotImplemented
+        return (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+
+_CPU = device("cpu")
 
 
 class UntypedStorage:
@@ -356,8 +503,27 @@ class UntypedStorage:
         return f"UntypedStorage(nbytes={self.nbytes()}, data_ptr={self.data_ptr():#x})"
 
 
+class Size(tuple):
+    """A tensor's shape as PyTorch's torch.Size: a tuple with numel()."""
+
+    __slots__ = ()
+
+    def numel(self):
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __repr__(self):
+        return f"autodiff.Size({list(self)})"
+
+    def __getitem__(self, index):
+        out = tuple.__getitem__(self, index)
+        return Size(out) if isinstance(index, slice) else out
+
+
 def _rebuild(data, requires_grad):
-    return Tensor(data, requires_grad=requires_grad)
+    return Tensor._from_data(data, requires_grad=requires_grad)
 
 
 class _HookHandle:

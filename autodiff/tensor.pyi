@@ -37,7 +37,15 @@ class Tensor:
     _storage_record: Any
     _detached_in_place: builtins.bool
     __array_priority__: builtins.int
-    def __init__(self, data, dtype=None, requires_grad=False) -> None: ...
+    _post_accumulate_hooks: Any
+    is_cpu: builtins.bool
+    def __init__(self, *args, dtype=None, requires_grad=False) -> None:
+        """PyTorch's legacy constructor: Tensor(3, 4) (sizes: zeros of the default dtype),
+        Tensor(data) (a copy, in the default dtype unless dtype is given), Tensor() (empty).
+        autodiff.tensor(data) infers the dtype from the data instead."""
+    @staticmethod
+    def _from_data(data, dtype=None, requires_grad=False):
+        """A new leaf holding a copy of data, its dtype inferred (autodiff.tensor)."""
     @staticmethod
     def _make(arr, node, output_nr=0) -> Tensor:
         """A non-leaf tensor made by `node` (recorded in the graph)."""
@@ -68,6 +76,9 @@ class Tensor:
     def register_hook(self, hook) -> _HookHandle:
         """hook(grad) -> Tensor or None runs when this tensor's gradient is computed; it may return
         a replacement of the same shape and dtype."""
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) runs after backward() has accumulated this leaf's .grad (an optimizer step
+        per parameter, as in PyTorch)."""
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulates d(self)/d(leaf) into the .grad of every leaf that requires grad (or, with
         `inputs`, of exactly those tensors, leaves or not)."""
@@ -82,6 +93,11 @@ class Tensor:
     def is_view(self): ...
     def data_ptr(self):
         """The address of the first element."""
+    def const_data_ptr(self):
+        """The address of the first element."""
+    def __dlpack__(self, **kwargs):
+        """DLPack export (torch.from_dlpack(t) and np.from_dlpack(t) share this memory)."""
+    def __dlpack_device__(self): ...
     def untyped_storage(self):
         """The memory this tensor (and its views) live in."""
     def storage_offset(self):
@@ -92,15 +108,27 @@ class Tensor:
     @property
     def shape(self) -> tuple[builtins.int, ...]: ...
     @property
-    def dtype(self) -> np.dtype: ...
+    def dtype(self) -> np.dtype:
+        """autodiff.float32 ...: equal to the numpy dtype and usable wherever numpy takes one"""
     @property
     def ndim(self) -> builtins.int: ...
     @property
     def device(self) -> str: ...
+    @property
+    def itemsize(self): ...
+    @property
+    def nbytes(self): ...
+    def element_size(self):
+        """Bytes per element."""
     def dim(self) -> builtins.int: ...
+    def ndimension(self): ...
+    def type(self, dtype=None, non_blocking=False):
+        """The type name ('autodiff.FloatTensor'), or, given a dtype, a type name or a legacy class
+        (autodiff.DoubleTensor), this tensor cast to it (self if it has it already)."""
     def size(self, dim=None):
         """The shape, or the length of one dimension."""
     def numel(self) -> builtins.int: ...
+    def nelement(self): ...
     def __len__(self) -> builtins.int: ...
     def __iter__(self) -> Iterator[Tensor]: ...
     def __bool__(self) -> builtins.bool: ...
@@ -108,8 +136,9 @@ class Tensor:
     def __int__(self) -> builtins.int: ...
     def __index__(self) -> builtins.int: ...
     def __hash__(self, /) -> builtins.int: ...
-    def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shared, not a copy)."""
+    def numpy(self, force=False) -> np.ndarray:
+        """The underlying ndarray (shared, not a copy); force=True also for a tensor that requires
+        grad (its data, detached, as PyTorch's numpy(force=True))."""
     def __array__(self, dtype=None, copy=None) -> np.ndarray: ...
     def item(self) -> builtins.float | builtins.int | builtins.bool: ...
     def tolist(self) -> Any: ...
@@ -129,8 +158,9 @@ class Tensor:
     def mul(self, y) -> Tensor:
         """x * y (elementwise)"""
     # from autodiff.ops.elementwise.div
-    def div(self, y) -> Tensor:
-        """x / y (true division; integers give the default float dtype)"""
+    def div(self, y, *, rounding_mode=None) -> Tensor:
+        """x / y (true division; integers give the default float dtype); rounding_mode 'trunc' or
+        'floor' rounds the quotient (no gradient; binary.rounded_div)"""
     # from autodiff.ops.elementwise.neg
     def neg(self) -> Tensor: ...
     # from autodiff.ops.elementwise.pow
@@ -186,7 +216,7 @@ class Tensor:
         """Elementwise min; ties split the gradient evenly"""
     # from autodiff.ops.elementwise.sign
     def sign(self) -> Tensor:
-        """-1, 0 or 1 (no gradient)"""
+        """out = sign(x) (-1, 0 or 1); dx = 0 (PyTorch's: a zero gradient, not none)"""
     # from autodiff.ops.elementwise.floor
     def floor(self) -> Tensor:
         """floor (piecewise constant) (no gradient)"""
@@ -258,7 +288,8 @@ class Tensor:
         axis=None,
         keepdims=None,
     ) -> Tensor:
-        """sqrt(var(x))"""
+        """sqrt(var(x)), as the 2-norm of the centred values: the gradient is 0 where they are all
+        equal (PyTorch's), not the 0 * inf of sqrt's"""
     # from autodiff.ops.reduce.amax
     def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
         """Max over dim; tied maxima share the gradient evenly"""
@@ -353,8 +384,9 @@ class Tensor:
         """out[..i..] = x[..index[..i..]..] along dim (PyTorch's gather), via advanced indexing"""
     # from autodiff.tensor_methods._where_method
     def where(self, condition, other) -> Tensor: ...
-    # from autodiff.tensor_methods._masked_fill
-    def masked_fill(self, mask, value) -> Tensor: ...
+    # from autodiff.ops.indexing.masked_fill
+    def masked_fill(self, mask, value) -> Tensor:
+        """x where mask is false, value where it is true (mask and x broadcast together)"""
     # from autodiff.tensor_methods._to
     def to(self, *args, **kwargs) -> Tensor:
         """to(dtype) casts (differentiably between floats); a device such as 'cpu' is accepted and
@@ -384,11 +416,26 @@ class Tensor:
     def bool(self) -> Tensor:
         """Returns cast(self, np.bool_)."""
     # from autodiff.tensor_methods._install.<locals>.<lambda>
+    def short(self) -> Tensor:
+        """Returns cast(self, np.int16)."""
+    # from autodiff.tensor_methods._install.<locals>.<lambda>
+    def char(self) -> Tensor:
+        """Returns cast(self, np.int8)."""
+    # from autodiff.tensor_methods._install.<locals>.<lambda>
+    def byte(self) -> Tensor:
+        """Returns cast(self, np.uint8)."""
+    # from autodiff.tensor_methods._hardshrink
+    def hardshrink(self, lambd=0.5) -> Tensor:
+        """x where |x| > lambd, else 0 (PyTorch's Tensor.hardshrink)"""
+    # from autodiff.tensor_methods._prelu
+    def prelu(self, weight) -> Tensor:
+        """max(0, x) + weight * min(0, x), one weight per channel (dim 1) or one for all"""
+    # from autodiff.tensor_methods._install.<locals>.<lambda>
     def expand_as(self, other) -> Tensor:
         """Returns ops.expand(self, *other.shape)."""
     # from autodiff.tensor_methods._install.<locals>.<lambda>
     def view_as(self, other) -> Tensor:
-        """Returns ops.reshape(self, other.shape)."""
+        """Returns ops.view(self, other.shape)."""
     # from autodiff.tensor_methods._install.<locals>.<lambda>
     def reshape_as(self, other) -> Tensor:
         """Returns ops.reshape(self, other.shape)."""
@@ -411,8 +458,9 @@ class Tensor:
     def __rmul__(self, other) -> Tensor:
         """Returns mul(other, self)."""
     # from autodiff.ops.elementwise.div
-    def __truediv__(self, y) -> Tensor:
-        """x / y (true division; integers give the default float dtype)"""
+    def __truediv__(self, y, *, rounding_mode=None) -> Tensor:
+        """x / y (true division; integers give the default float dtype); rounding_mode 'trunc' or
+        'floor' rounds the quotient (no gradient; binary.rounded_div)"""
     # from autodiff.tensor_methods._swap.<locals>.reflected
     def __rtruediv__(self, other) -> Tensor:
         """Returns div(other, self)."""
@@ -436,12 +484,6 @@ class Tensor:
     # from autodiff.ops.elementwise.abs
     def __abs__(self) -> Tensor:
         """out = |x|; dx = g * sign(x) (abs'(0) = 0)"""
-    # from autodiff.tensor_methods._floordiv
-    def __floordiv__(self, other) -> Tensor:
-        """floor(x / y); integers stay integers (PyTorch's floor_divide)"""
-    # from autodiff.tensor_methods._swap.<locals>.reflected
-    def __rfloordiv__(self, other) -> Tensor:
-        """Returns _floordiv(other, self)."""
     # from autodiff.ops.elementwise.lt
     def __lt__(self, y) -> Tensor:
         """elementwise lt (a bool tensor, no gradient)"""
@@ -460,30 +502,15 @@ class Tensor:
     # from autodiff.ops.elementwise.ne
     def __ne__(self, y) -> Tensor:  # type: ignore[override]
         """elementwise ne (a bool tensor, no gradient)"""
-    # from autodiff.tensor_methods._bitwise.<locals>.op
-    def __and__(self, y) -> Tensor:
-        """elementwise __and__ (logical for bool tensors, bitwise for integers)"""
-    # from autodiff.tensor_methods._bitwise.<locals>.op
-    def __or__(self, y) -> Tensor:
-        """elementwise __or__ (logical for bool tensors, bitwise for integers)"""
-    # from autodiff.tensor_methods._bitwise.<locals>.op
-    def __xor__(self, y) -> Tensor:
-        """elementwise __xor__ (logical for bool tensors, bitwise for integers)"""
-    # from autodiff.tensor_methods._install.<locals>.<lambda>
-    def __invert__(self) -> Tensor:
-        """Returns Tensor._const(np.invert(self.data))."""
     # from autodiff.tensor_methods._format
     def __format__(self, spec) -> str:
         """f'{loss:.4f}' works for one-element tensors, as in PyTorch"""
-    # from autodiff.tensor_methods._t
+    # from autodiff.ops.layout.t
     def t(self) -> Tensor:
-        """The transpose of a tensor with at most 2 dims"""
+        """The transpose of a tensor with at most 2 dims (0-d and 1-d: a view of x as it is)"""
     # from autodiff.tensor_methods._contiguous
     def contiguous(self, memory_format=None) -> Tensor:
         """self if its memory is in row-major order, else a recorded row-major copy"""
-    # from autodiff.tensor_methods._bitwise.<locals>.op
-    def bitwise_and(self, y) -> Tensor:
-        """elementwise bitwise_and (logical for bool tensors, bitwise for integers)"""
     # from autodiff.ops.linalg.mm
     def mm(self, y) -> Tensor:
         """Matrix product of two 2-d tensors"""
@@ -535,14 +562,995 @@ class Tensor:
     # from autodiff.tensor_methods._install.<locals>.<lambda>
     def new_tensor(self, data, dtype=None, **kw) -> Tensor:
         """Returns ops_creation.tensor(data, dtype=dtype or self.dtype, **kw)."""
-    # from autodiff.tensor_methods._bitwise.<locals>.op
-    def bitwise_or(self, y) -> Tensor:
-        """elementwise bitwise_or (logical for bool tensors, bitwise for integers)"""
     # from autodiff.ops.shape.getitem
     def __getitem__(self, index, one_of_many=False) -> Tensor:
         """x[index]: ints, slices, None, Ellipsis, bool masks, integer arrays (numpy semantics)."""
     # from autodiff.tensor_methods._array_ufunc
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs) -> Any: ...
+    # from autodiff.ops.elementwise.tan
+    def tan(self) -> Tensor:
+        """out = tan(x); dx = g * (1 + out**2)"""
+    # from autodiff.ops.elementwise.asin
+    def asin(self) -> Tensor:
+        """out = asin(x); dx = g / sqrt(1 - x**2)"""
+    # from autodiff.ops.elementwise.acos
+    def acos(self) -> Tensor:
+        """out = acos(x); dx = -g / sqrt(1 - x**2)"""
+    # from autodiff.ops.elementwise.atan
+    def atan(self) -> Tensor:
+        """out = atan(x); dx = g / (1 + x**2)"""
+    # from autodiff.ops.elementwise.sinh
+    def sinh(self) -> Tensor:
+        """out = sinh(x); dx = g * cosh(x)"""
+    # from autodiff.ops.elementwise.cosh
+    def cosh(self) -> Tensor:
+        """out = cosh(x); dx = g * sinh(x)"""
+    # from autodiff.ops.elementwise.asinh
+    def asinh(self) -> Tensor:
+        """out = asinh(x); dx = g / sqrt(x**2 + 1)"""
+    # from autodiff.ops.elementwise.acosh
+    def acosh(self) -> Tensor:
+        """out = acosh(x); dx = g / sqrt(x**2 - 1)"""
+    # from autodiff.ops.elementwise.atanh
+    def atanh(self) -> Tensor:
+        """out = atanh(x); dx = g / (1 - x**2)"""
+    # from autodiff.ops.elementwise.asin
+    def arcsin(self) -> Tensor:
+        """out = asin(x); dx = g / sqrt(1 - x**2)"""
+    # from autodiff.ops.elementwise.acos
+    def arccos(self) -> Tensor:
+        """out = acos(x); dx = -g / sqrt(1 - x**2)"""
+    # from autodiff.ops.elementwise.atan
+    def arctan(self) -> Tensor:
+        """out = atan(x); dx = g / (1 + x**2)"""
+    # from autodiff.ops.elementwise.asinh
+    def arcsinh(self) -> Tensor:
+        """out = asinh(x); dx = g / sqrt(x**2 + 1)"""
+    # from autodiff.ops.elementwise.acosh
+    def arccosh(self) -> Tensor:
+        """out = acosh(x); dx = g / sqrt(x**2 - 1)"""
+    # from autodiff.ops.elementwise.atanh
+    def arctanh(self) -> Tensor:
+        """out = atanh(x); dx = g / (1 - x**2)"""
+    # from autodiff.ops.elementwise.expm1
+    def expm1(self) -> Tensor:
+        """out = exp(x) - 1; dx = g * (out + 1)"""
+    # from autodiff.ops.elementwise.exp2
+    def exp2(self) -> Tensor:
+        """out = 2**x; dx = g * out * ln 2"""
+    # from autodiff.ops.elementwise.log2
+    def log2(self) -> Tensor:
+        """out = log2(x); dx = g / (x ln 2)"""
+    # from autodiff.ops.elementwise.log10
+    def log10(self) -> Tensor:
+        """out = log10(x); dx = g / (x ln 10)"""
+    # from autodiff.ops.unary.logit
+    def logit(self, eps=None) -> Tensor:
+        """log(x / (1 - x)), x first clamped to [eps, 1 - eps] when eps is given (then the gradient
+        is 0 outside that range and passes at its bounds, as in PyTorch)"""
+    # from autodiff.ops.unary.sinc
+    def sinc(self) -> Tensor:
+        """sin(pi x) / (pi x), 1 at x = 0 (where the gradient is 0, as in PyTorch)"""
+    # from autodiff.ops.elementwise.trunc
+    def trunc(self) -> Tensor:
+        """rounded toward zero (piecewise constant) (no gradient)"""
+    # from autodiff.ops.elementwise.fix
+    def fix(self) -> Tensor:
+        """rounded toward zero, trunc's alias (piecewise constant) (no gradient)"""
+    # from autodiff.ops.unary.frac
+    def frac(self) -> Tensor:
+        """x - trunc(x) (the fractional part, sign of x); dx = g"""
+    # from autodiff.ops.unary.deg2rad
+    def deg2rad(self) -> Tensor:
+        """x * pi / 180"""
+    # from autodiff.ops.unary.rad2deg
+    def rad2deg(self) -> Tensor:
+        """x * 180 / pi"""
+    # from autodiff.ops.unary.reciprocal
+    def reciprocal(self) -> Tensor:
+        """1 / x (integers give the default float dtype)"""
+    # from autodiff.ops.unary.positive
+    def positive(self) -> Tensor:
+        """x itself (PyTorch's unary +)"""
+    # from autodiff.ops.unary.negative
+    def negative(self) -> Tensor:
+        """-x (neg's alias)"""
+    # from autodiff.ops.elementwise.sgn
+    def sgn(self) -> Tensor:
+        """-1, 0 or 1 (0 at NaN, as PyTorch) (no gradient)"""
+    # from autodiff.ops.elementwise.signbit
+    def signbit(self) -> Tensor:
+        """True where the sign bit is set (-0.0 too) (no gradient)"""
+    # from autodiff.ops.unary.nan_to_num
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None) -> Tensor:
+        """x with NaN -> nan, +inf -> posinf, -inf -> neginf (default: the dtype's largest and
+        smallest finite values); the gradient passes where x is finite"""
+    # from autodiff.ops.unary.absolute
+    def absolute(self) -> Tensor:
+        """|x| (abs's alias)"""
+    # from autodiff.inplace.tan_
+    def tan_(self, *args, **kwargs) -> Self:
+        """tan(self), in place"""
+    # from autodiff.inplace.asin_
+    def asin_(self, *args, **kwargs) -> Self:
+        """asin(self), in place"""
+    # from autodiff.inplace.acos_
+    def acos_(self, *args, **kwargs) -> Self:
+        """acos(self), in place"""
+    # from autodiff.inplace.atan_
+    def atan_(self, *args, **kwargs) -> Self:
+        """atan(self), in place"""
+    # from autodiff.inplace.sinh_
+    def sinh_(self, *args, **kwargs) -> Self:
+        """sinh(self), in place"""
+    # from autodiff.inplace.cosh_
+    def cosh_(self, *args, **kwargs) -> Self:
+        """cosh(self), in place"""
+    # from autodiff.inplace.asinh_
+    def asinh_(self, *args, **kwargs) -> Self:
+        """asinh(self), in place"""
+    # from autodiff.inplace.acosh_
+    def acosh_(self, *args, **kwargs) -> Self:
+        """acosh(self), in place"""
+    # from autodiff.inplace.atanh_
+    def atanh_(self, *args, **kwargs) -> Self:
+        """atanh(self), in place"""
+    # from autodiff.inplace.arcsin_
+    def arcsin_(self, *args, **kwargs) -> Self:
+        """asin(self), in place"""
+    # from autodiff.inplace.arccos_
+    def arccos_(self, *args, **kwargs) -> Self:
+        """acos(self), in place"""
+    # from autodiff.inplace.arctan_
+    def arctan_(self, *args, **kwargs) -> Self:
+        """atan(self), in place"""
+    # from autodiff.inplace.arcsinh_
+    def arcsinh_(self, *args, **kwargs) -> Self:
+        """asinh(self), in place"""
+    # from autodiff.inplace.arccosh_
+    def arccosh_(self, *args, **kwargs) -> Self:
+        """acosh(self), in place"""
+    # from autodiff.inplace.arctanh_
+    def arctanh_(self, *args, **kwargs) -> Self:
+        """atanh(self), in place"""
+    # from autodiff.inplace.expm1_
+    def expm1_(self, *args, **kwargs) -> Self:
+        """expm1(self), in place"""
+    # from autodiff.inplace.exp2_
+    def exp2_(self, *args, **kwargs) -> Self:
+        """exp2(self), in place"""
+    # from autodiff.inplace.log2_
+    def log2_(self, *args, **kwargs) -> Self:
+        """log2(self), in place"""
+    # from autodiff.inplace.log10_
+    def log10_(self, *args, **kwargs) -> Self:
+        """log10(self), in place"""
+    # from autodiff.inplace.logit_
+    def logit_(self, *args, **kwargs) -> Self:
+        """logit(self), in place"""
+    # from autodiff.inplace.sinc_
+    def sinc_(self, *args, **kwargs) -> Self:
+        """sinc(self), in place"""
+    # from autodiff.inplace.trunc_
+    def trunc_(self, *args, **kwargs) -> Self:
+        """trunc(self), in place"""
+    # from autodiff.inplace.fix_
+    def fix_(self, *args, **kwargs) -> Self:
+        """fix(self), in place"""
+    # from autodiff.inplace.frac_
+    def frac_(self, *args, **kwargs) -> Self:
+        """frac(self), in place"""
+    # from autodiff.inplace.deg2rad_
+    def deg2rad_(self, *args, **kwargs) -> Self:
+        """deg2rad(self), in place"""
+    # from autodiff.inplace.rad2deg_
+    def rad2deg_(self, *args, **kwargs) -> Self:
+        """rad2deg(self), in place"""
+    # from autodiff.inplace.reciprocal_
+    def reciprocal_(self, *args, **kwargs) -> Self:
+        """reciprocal(self), in place"""
+    # from autodiff.inplace.negative_
+    def negative_(self, *args, **kwargs) -> Self:
+        """negative(self), in place"""
+    # from autodiff.inplace.sgn_
+    def sgn_(self, *args, **kwargs) -> Self:
+        """sgn(self), in place"""
+    # from autodiff.inplace.nan_to_num_
+    def nan_to_num_(self, *args, **kwargs) -> Self:
+        """nan_to_num(self), in place"""
+    # from autodiff.inplace.absolute_
+    def absolute_(self, *args, **kwargs) -> Self:
+        """absolute(self), in place"""
+    # from autodiff.ops.binary.atan2
+    def atan2(self, other) -> Tensor:
+        """atan2(input, other), the angle of the point (other, input)"""
+    # from autodiff.ops.binary.atan2
+    def arctan2(self, other) -> Tensor:
+        """atan2(input, other), the angle of the point (other, input)"""
+    # from autodiff.ops.binary.hypot
+    def hypot(self, other) -> Tensor:
+        """sqrt(input² + other²) without overflow"""
+    # from autodiff.ops.binary.copysign
+    def copysign(self, other) -> Tensor:
+        """|input| with the sign of other (-0.0 counts as negative)"""
+    # from autodiff.ops.binary.fmod
+    def fmod(self, other) -> Tensor:
+        """x - trunc(x / y) y, the C remainder (sign of x); dx = g, dy = -g trunc(x / y)"""
+    # from autodiff.ops.binary.remainder
+    def remainder(self, other) -> Tensor:
+        """out = x - floor(x / y) y (sign of y); dx = g, dy = -g floor(x / y)"""
+    # from autodiff.ops.binary.floor_divide
+    def floor_divide(self, other) -> Tensor:
+        """floor(input / other) (PyTorch now floors); integers stay integers."""
+    # from autodiff.ops.binary.fmax
+    def fmax(self, other) -> Tensor:
+        """out = max(x, y) ignoring NaN; the larger gets g, ties split it, a NaN input gets none
+        (both NaN: x gets it, as in PyTorch)"""
+    # from autodiff.ops.binary.fmin
+    def fmin(self, other) -> Tensor:
+        """out = min(x, y) ignoring NaN; the smaller gets g, ties split it, a NaN input gets none
+        (both NaN: x gets it, as in PyTorch)"""
+    # from autodiff.ops.binary.logaddexp
+    def logaddexp(self, other) -> Tensor:
+        """log(exp(input) + exp(other)), without overflow"""
+    # from autodiff.ops.binary.logaddexp2
+    def logaddexp2(self, other) -> Tensor:
+        """log2(2**input + 2**other) = logaddexp(input ln2, other ln2) / ln2"""
+    # from autodiff.ops.binary.lerp
+    def lerp(self, end, weight) -> Tensor:
+        """input + weight (end - input); weight a number or a tensor"""
+    # from autodiff.ops.binary.xlogy
+    def xlogy(self, other) -> Tensor:
+        """input * log(other), 0 where input == 0 (unless other is NaN)"""
+    # from autodiff.ops.binary.float_power
+    def float_power(self, exponent) -> Tensor:
+        """input ** exponent computed in float64 (the result is float64, as in PyTorch)"""
+    # from autodiff.ops.binary.ldexp
+    def ldexp(self, other) -> Tensor:
+        """input * 2 ** other"""
+    # from autodiff.ops.binary.nextafter
+    def nextafter(self, other) -> Tensor:
+        """the next floating-point value after input toward other; dx = g"""
+    # from autodiff.ops.binary.gcd
+    def gcd(self, other) -> Tensor:
+        """greatest common divisor (no gradient)"""
+    # from autodiff.ops.binary.lcm
+    def lcm(self, other) -> Tensor:
+        """least common multiple (no gradient)"""
+    # from autodiff.ops.binary.bitwise_and
+    def bitwise_and(self, other) -> Tensor:
+        """x & y (logical for bool tensors) (no gradient)"""
+    # from autodiff.ops.binary.bitwise_or
+    def bitwise_or(self, other) -> Tensor:
+        """x | y (logical for bool tensors) (no gradient)"""
+    # from autodiff.ops.binary.bitwise_xor
+    def bitwise_xor(self, other) -> Tensor:
+        """x ^ y (logical for bool tensors) (no gradient)"""
+    # from autodiff.ops.binary.bitwise_not
+    def bitwise_not(self) -> Tensor:
+        """~x (logical not for bool tensors; no gradient)"""
+    # from autodiff.ops.binary.bitwise_left_shift
+    def bitwise_left_shift(self, other) -> Tensor:
+        """x << y (no gradient)"""
+    # from autodiff.ops.binary.bitwise_right_shift
+    def bitwise_right_shift(self, other) -> Tensor:
+        """x >> y (no gradient)"""
+    # from autodiff.ops.binary.heaviside
+    def heaviside(self, values) -> Tensor:
+        """0 where input < 0, values where input == 0, 1 where input > 0 (no gradient)"""
+    # from autodiff.ops.binary.clamp_min
+    def clamp_min(self, min) -> Tensor:
+        """max(input, min); at the bound the gradient passes"""
+    # from autodiff.ops.binary.clamp_max
+    def clamp_max(self, max) -> Tensor:
+        """min(input, max); at the bound the gradient passes"""
+    # from autodiff.ops.binary.addcmul
+    def addcmul(self, tensor1, tensor2, *, value=1) -> Tensor:
+        """input + value * tensor1 * tensor2"""
+    # from autodiff.ops.binary.addcdiv
+    def addcdiv(self, tensor1, tensor2, *, value=1) -> Tensor:
+        """input + value * tensor1 / tensor2"""
+    # from autodiff.ops.elementwise.div
+    def divide(self, y, *, rounding_mode=None) -> Tensor:
+        """x / y (true division; integers give the default float dtype); rounding_mode 'trunc' or
+        'floor' rounds the quotient (no gradient; binary.rounded_div)"""
+    # from autodiff.ops.elementwise.div
+    def true_divide(self, y, *, rounding_mode=None) -> Tensor:
+        """x / y (true division; integers give the default float dtype); rounding_mode 'trunc' or
+        'floor' rounds the quotient (no gradient; binary.rounded_div)"""
+    # from autodiff.ops.elementwise.mul
+    def multiply(self, y) -> Tensor:
+        """x * y (elementwise)"""
+    # from autodiff.ops.elementwise.sub
+    def subtract(self, y, *, alpha=1) -> Tensor:
+        """x - alpha * y"""
+    # from autodiff.inplace.atan2_
+    def atan2_(self, *args, **kwargs) -> Self:
+        """atan2(self), in place"""
+    # from autodiff.inplace.arctan2_
+    def arctan2_(self, *args, **kwargs) -> Self:
+        """atan2(self), in place"""
+    # from autodiff.inplace.hypot_
+    def hypot_(self, *args, **kwargs) -> Self:
+        """hypot(self), in place"""
+    # from autodiff.inplace.copysign_
+    def copysign_(self, *args, **kwargs) -> Self:
+        """copysign(self), in place"""
+    # from autodiff.inplace.fmod_
+    def fmod_(self, *args, **kwargs) -> Self:
+        """fmod(self), in place"""
+    # from autodiff.inplace.remainder_
+    def remainder_(self, *args, **kwargs) -> Self:
+        """remainder(self), in place"""
+    # from autodiff.inplace.floor_divide_
+    def floor_divide_(self, *args, **kwargs) -> Self:
+        """floor_divide(self), in place"""
+    # from autodiff.inplace.xlogy_
+    def xlogy_(self, *args, **kwargs) -> Self:
+        """xlogy(self), in place"""
+    # from autodiff.inplace.ldexp_
+    def ldexp_(self, *args, **kwargs) -> Self:
+        """ldexp(self), in place"""
+    # from autodiff.inplace.nextafter_
+    def nextafter_(self, *args, **kwargs) -> Self:
+        """nextafter(self), in place"""
+    # from autodiff.inplace.gcd_
+    def gcd_(self, *args, **kwargs) -> Self:
+        """gcd(self), in place"""
+    # from autodiff.inplace.lcm_
+    def lcm_(self, *args, **kwargs) -> Self:
+        """lcm(self), in place"""
+    # from autodiff.inplace.bitwise_and_
+    def bitwise_and_(self, *args, **kwargs) -> Self:
+        """bitwise_and(self), in place"""
+    # from autodiff.inplace.bitwise_or_
+    def bitwise_or_(self, *args, **kwargs) -> Self:
+        """bitwise_or(self), in place"""
+    # from autodiff.inplace.bitwise_xor_
+    def bitwise_xor_(self, *args, **kwargs) -> Self:
+        """bitwise_xor(self), in place"""
+    # from autodiff.inplace.bitwise_not_
+    def bitwise_not_(self, *args, **kwargs) -> Self:
+        """bitwise_not(self), in place"""
+    # from autodiff.inplace.bitwise_left_shift_
+    def bitwise_left_shift_(self, *args, **kwargs) -> Self:
+        """bitwise_left_shift(self), in place"""
+    # from autodiff.inplace.bitwise_right_shift_
+    def bitwise_right_shift_(self, *args, **kwargs) -> Self:
+        """bitwise_right_shift(self), in place"""
+    # from autodiff.inplace.heaviside_
+    def heaviside_(self, *args, **kwargs) -> Self:
+        """heaviside(self), in place"""
+    # from autodiff.ops.binary._float_power_
+    def float_power_(self, exponent) -> Tensor:
+        """self = float_power(self, exponent), in place (self must be float64, as in PyTorch)"""
+    # from autodiff.inplace.div_
+    def divide_(self, other, *, alpha=1) -> Self:
+        """self /= other, in place"""
+    # from autodiff.inplace.div_
+    def true_divide_(self, other, *, alpha=1) -> Self:
+        """self /= other, in place"""
+    # from autodiff.inplace.mul_
+    def multiply_(self, other, *, alpha=1) -> Self:
+        """self *= other, in place"""
+    # from autodiff.inplace.sub_
+    def subtract_(self, other, *, alpha=1) -> Self:
+        """self -= alpha * other, in place"""
+    # from autodiff.ops.binary.remainder
+    def __mod__(self, other) -> Tensor:
+        """out = x - floor(x / y) y (sign of y); dx = g, dy = -g floor(x / y)"""
+    # from autodiff.ops.binary.remainder
+    def __rmod__(self, other) -> Tensor: ...
+    # from autodiff.ops.binary.floor_divide
+    def __floordiv__(self, other) -> Tensor:
+        """floor(input / other) (PyTorch now floors); integers stay integers."""
+    # from autodiff.ops.binary.floor_divide
+    def __rfloordiv__(self, other) -> Tensor: ...
+    # from autodiff.ops.binary.bitwise_left_shift
+    def __lshift__(self, other) -> Tensor:
+        """x << y (no gradient)"""
+    # from autodiff.ops.binary.bitwise_left_shift
+    def __rlshift__(self, other) -> Tensor: ...
+    # from autodiff.ops.binary.bitwise_right_shift
+    def __rshift__(self, other) -> Tensor:
+        """x >> y (no gradient)"""
+    # from autodiff.ops.binary.bitwise_right_shift
+    def __rrshift__(self, other) -> Tensor: ...
+    # from autodiff.ops.binary.bitwise_and
+    def __and__(self, other) -> Tensor:
+        """x & y (logical for bool tensors) (no gradient)"""
+    # from autodiff.ops.binary.bitwise_and
+    def __rand__(self, other) -> Tensor: ...
+    # from autodiff.ops.binary.bitwise_or
+    def __or__(self, other) -> Tensor:
+        """x | y (logical for bool tensors) (no gradient)"""
+    # from autodiff.ops.binary.bitwise_or
+    def __ror__(self, other) -> Tensor: ...
+    # from autodiff.ops.binary.bitwise_xor
+    def __xor__(self, other) -> Tensor:
+        """x ^ y (logical for bool tensors) (no gradient)"""
+    # from autodiff.ops.binary.bitwise_xor
+    def __rxor__(self, other) -> Tensor: ...
+    # from autodiff.ops.binary._invert
+    def __invert__(self) -> Tensor:
+        """~x (logical not for bool tensors; no gradient)"""
+    # from autodiff.inplace.remainder_
+    def __imod__(self, *args, **kwargs) -> Self:  # type: ignore[misc]
+        """remainder(self), in place"""
+    # from autodiff.inplace.floor_divide_
+    def __ifloordiv__(self, *args, **kwargs) -> Self:  # type: ignore[misc]
+        """floor_divide(self), in place"""
+    # from autodiff.inplace.bitwise_left_shift_
+    def __ilshift__(self, *args, **kwargs) -> Self:  # type: ignore[misc]
+        """bitwise_left_shift(self), in place"""
+    # from autodiff.inplace.bitwise_right_shift_
+    def __irshift__(self, *args, **kwargs) -> Self:  # type: ignore[misc]
+        """bitwise_right_shift(self), in place"""
+    # from autodiff.inplace.bitwise_and_
+    def __iand__(self, *args, **kwargs) -> Self:  # type: ignore[misc]
+        """bitwise_and(self), in place"""
+    # from autodiff.inplace.bitwise_or_
+    def __ior__(self, *args, **kwargs) -> Self:  # type: ignore[misc]
+        """bitwise_or(self), in place"""
+    # from autodiff.inplace.bitwise_xor_
+    def __ixor__(self, *args, **kwargs) -> Self:  # type: ignore[misc]
+        """bitwise_xor(self), in place"""
+    # from autodiff.ops.scans.cumprod
+    def cumprod(self, dim, *, dtype=None) -> Tensor:
+        """Running product along dim; exact gradients where x has zeros"""
+    # from autodiff.ops.scans.cummax
+    def cummax(self, dim) -> Tensor:
+        """(values, indices) of the running maximum along dim; g goes to each running max's index"""
+    # from autodiff.ops.scans.cummin
+    def cummin(self, dim) -> Tensor:
+        """(values, indices) of the running minimum along dim; g goes to each running min's index"""
+    # from autodiff.ops.scans.logcumsumexp
+    def logcumsumexp(self, dim) -> Tensor:
+        """log(cumsum(exp(x))) along dim, computed stably (no overflow)"""
+    # from autodiff.ops.scans.aminmax
+    def aminmax(self, *, dim=None, keepdim=False) -> Tensor:
+        """(min, max) over dim (all elements when None); tied extremes share the gradient"""
+    # from autodiff.ops.scans.median
+    def median(self, dim=None, keepdim=False) -> Tensor:
+        """No dim: the lower median of all elements (0-d; tied elements share g)."""
+    # from autodiff.ops.scans.nanmedian
+    def nanmedian(self, dim=None, keepdim=False) -> Tensor:
+        """median ignoring NaNs (NaN only where every element of a slice is NaN)"""
+    # from autodiff.ops.scans.mode
+    def mode(self, dim=-1, keepdim=False) -> Tensor:
+        """(values, indices): each slice's most frequent value (the smallest among equally frequent
+        ones) and the last index where it occurs, as PyTorch"""
+    # from autodiff.ops.scans.kthvalue
+    def kthvalue(self, k, dim=-1, keepdim=False) -> Tensor:
+        """(values, indices) of the k-th smallest element (k from 1) of each slice along dim"""
+    # from autodiff.ops.scans.quantile
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation='linear') -> Tensor:
+        """The q-th quantiles of x along dim (all elements when None): sorted values interpolated as
+        numpy; q a number or 1-D tensor in [0, 1] (its dim comes first); NaN where a slice has NaN
+        """
+    # from autodiff.ops.scans.nanquantile
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation='linear') -> Tensor:
+        """quantile ignoring NaNs (NaN only where every element of a slice is NaN)"""
+    # from autodiff.ops.scans.nansum
+    def nansum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+        """sum treating NaN as 0 (the gradient at NaN is 0)"""
+    # from autodiff.ops.scans.nanmean
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+        """mean of the non-NaN elements (NaN where there are none; the gradient at NaN is 0)"""
+    # from autodiff.ops.scans.count_nonzero
+    def count_nonzero(self, dim=None) -> Tensor:
+        """The number of nonzero elements over dim (an int or a tuple; all when None), int64"""
+    # from autodiff.ops.scans.argsort
+    def argsort(self, dim=-1, descending=False, *, stable=False) -> Tensor:
+        """The indices that sort x along dim (stable: ties keep their order; NaN counts as the
+        largest value, as in PyTorch); no gradient"""
+    # from autodiff.ops.scans.msort
+    def msort(self) -> Tensor:
+        """x sorted along its first dim (differentiable, as sort's values)"""
+    # from autodiff.ops.scans.unique
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None) -> Tensor:
+        """The distinct values (or slices along dim) of x, sorted, with optionally the index of each
+        element's value in them and the counts; no gradient"""
+    # from autodiff.ops.scans.unique_consecutive
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None) -> Tensor:
+        """x with each run of equal consecutive values (or slices along dim) kept once, with
+        optionally each element's run index and the run lengths; no gradient"""
+    # from autodiff.ops.scans.bincount
+    def bincount(self, weights=None, minlength=0) -> Tensor:
+        """How often each value 0..max(x) occurs in the 1-d non-negative integer tensor x (or the
+        sum of weights at each); no gradient"""
+    # from autodiff.ops.scans.histc
+    def histc(self, bins=100, min=0, max=0) -> Tensor:
+        """Histogram of x with `bins` equal bins over [min, max] (x's own range when min == max);
+        elements outside are ignored, max falls in the last bin; no gradient"""
+    # from autodiff.ops.scans.cumprod_
+    def cumprod_(self, *args, **kwargs) -> Tensor:
+        """cumprod(self), in place"""
+    # from autodiff.ops.scans.cumsum_
+    def cumsum_(self, *args, **kwargs) -> Tensor:
+        """cumsum(self), in place"""
+    # from autodiff.ops.indexing.index_select
+    def index_select(self, dim, index) -> Tensor:
+        """The entries at `index` (a vector) along dim"""
+    # from autodiff.ops.indexing.index_copy
+    def index_copy(self, dim, index, source) -> Tensor:
+        """x with source's slices copied to `index` along dim"""
+    # from autodiff.ops.indexing.index_fill
+    def index_fill(self, dim, index, value) -> Tensor:
+        """x with the entries at `index` along dim set to value (a number or a 0-d tensor)"""
+    # from autodiff.ops.indexing.index_reduce
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True) -> Tensor:
+        """x with source's slices reduced into `index` along dim: 'prod', 'mean', 'amax', 'amin'"""
+    # from autodiff.ops.indexing.masked_select
+    def masked_select(self, mask) -> Tensor:
+        """The entries of x (broadcast with mask) where mask is true, as a 1-d tensor"""
+    # from autodiff.ops.indexing.masked_scatter
+    def masked_scatter(self, mask, source) -> Tensor:
+        """x (broadcast with mask) with its entries where mask is true replaced, in order, by the
+        first elements of source"""
+    # from autodiff.ops.indexing.nonzero
+    def nonzero(self, *, as_tuple=False) -> Tensor:
+        """The indices of the nonzero entries: an (n, ndim) int64 tensor, or one vector per dim (no
+        gradient)"""
+    # from autodiff.ops.indexing.argwhere
+    def argwhere(self) -> Tensor:
+        """The indices of the nonzero entries, an (n, ndim) int64 tensor (no gradient)"""
+    # from autodiff.ops.indexing.take
+    def take(self, index) -> Tensor:
+        """x's elements, as if flattened, at `index` (negative counts from the end); index's shape
+        """
+    # from autodiff.ops.indexing.take_along_dim
+    def take_along_dim(self, indices, dim=None) -> Tensor:
+        """gather along dim after broadcasting x and indices in the other dims (flattened when dim
+        is None); negative indices count from the end"""
+    # from autodiff.ops.indexing.put
+    def put(self, index, source, accumulate=False) -> Tensor:
+        """x, as if flattened, with source's elements written (or added) at `index` (negative counts
+        from the end)"""
+    # from autodiff.ops.indexing.scatter
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None) -> Tensor:
+        """x with src's entries (or value) written at index along dim (PyTorch's scatter); reduce
+        'add' or 'multiply' combines them with x's instead"""
+    # from autodiff.ops.indexing.scatter_add
+    def scatter_add(self, dim, index, src) -> Tensor:
+        """x with src's entries added at index along dim (repeated indices accumulate)"""
+    # from autodiff.ops.indexing.scatter_reduce
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True) -> Tensor:
+        """x with src's entries reduced into index along dim: 'sum', 'prod', 'mean', 'amax', 'amin';
+        include_self=False leaves x's values at the scattered positions out"""
+    # from autodiff.ops.indexing.select_scatter
+    def select_scatter(self, src, dim, index) -> Tensor:
+        """x with x.select(dim, index) replaced by src"""
+    # from autodiff.ops.indexing.slice_scatter
+    def slice_scatter(self, src, dim=0, start=None, end=None, step=1) -> Tensor:
+        """x with x[..., start:end:step, ...] (along dim) replaced by src"""
+    # from autodiff.ops.indexing.diagonal
+    def diagonal(self, offset=0, dim1=0, dim2=1) -> Tensor:
+        """The (offset) diagonal of dims dim1, dim2, as the last dim: a view of x"""
+    # from autodiff.ops.indexing.diagonal_scatter
+    def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1) -> Tensor:
+        """x with its (offset) diagonal of dims dim1, dim2 replaced by src"""
+    # from autodiff.ops.indexing.diag
+    def diag(self, diagonal=0) -> Tensor:
+        """A 1-d x as the (diagonal) diagonal of a square matrix; a 2-d x's diagonal (a copy)"""
+    # from autodiff.ops.indexing.diag_embed
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1) -> Tensor:
+        """Matrices (in dims dim1, dim2 of the result) with x's last dim on their (offset) diagonal,
+        zeros elsewhere"""
+    # from autodiff.ops.indexing.diagflat
+    def diagflat(self, offset=0) -> Tensor:
+        """x flattened, as the (offset) diagonal of a square matrix"""
+    # from autodiff.ops.indexing.trace
+    def trace(self) -> Tensor:
+        """The sum of a matrix's main diagonal"""
+    # from autodiff.ops.indexing.index_add_method
+    def index_add(self, dim, index, source, *, alpha=1) -> Tensor:
+        """x with alpha * source added at `index` along dim (repeated indices accumulate): PyTorch's
+        Tensor.index_add (autodiff.index_add is the low-level zeros-and-add primitive)"""
+    # from autodiff.ops.indexing.index_put_method
+    def index_put(self, indices, values, accumulate=False) -> Tensor:
+        """x with x[indices] = values (or += with accumulate=True, repeated indices adding up):
+        PyTorch's Tensor.index_put (autodiff.index_put(x, index, value) is the primitive)"""
+    # from autodiff.ops.indexing.fill_diagonal_
+    def fill_diagonal_(self, fill_value, wrap=False) -> Tensor:
+        """Sets the main diagonal (all dims equal, or a matrix; wrap: every n+1 rows of a tall one)
+        to fill_value, in place"""
+    # from autodiff.ops.indexing.index_add_
+    def index_add_(self, *args, **kwargs) -> Tensor:
+        """index_add_method, in place"""
+    # from autodiff.ops.indexing.index_copy_
+    def index_copy_(self, *args, **kwargs) -> Tensor:
+        """index_copy, in place"""
+    # from autodiff.ops.indexing.index_fill_
+    def index_fill_(self, *args, **kwargs) -> Tensor:
+        """index_fill, in place"""
+    # from autodiff.ops.indexing.index_reduce_
+    def index_reduce_(self, *args, **kwargs) -> Tensor:
+        """index_reduce, in place"""
+    # from autodiff.ops.indexing.scatter_
+    def scatter_(self, *args, **kwargs) -> Tensor:
+        """scatter, in place"""
+    # from autodiff.ops.indexing.scatter_add_
+    def scatter_add_(self, *args, **kwargs) -> Tensor:
+        """scatter_add, in place"""
+    # from autodiff.ops.indexing.scatter_reduce_
+    def scatter_reduce_(self, *args, **kwargs) -> Tensor:
+        """scatter_reduce, in place"""
+    # from autodiff.ops.indexing.masked_scatter_
+    def masked_scatter_(self, *args, **kwargs) -> Tensor:
+        """masked_scatter, in place"""
+    # from autodiff.ops.indexing.put_
+    def put_(self, *args, **kwargs) -> Tensor:
+        """put, in place"""
+    # from autodiff.ops.layout.sum_to_size
+    def sum_to_size(self, *size) -> Tensor:
+        """Tensor.sum_to_size: x summed down to `size`, which must broadcast to x's shape (x itself
+        when it has that shape, as in PyTorch)"""
+    # from autodiff.ops.layout.new
+    def new(self, *args, **kwargs) -> Tensor:
+        """Tensor.new (legacy): new(*size) an uninitialised tensor, new(data) a tensor of data,
+        new() an empty one, each of self's dtype; new(tensor) that tensor (same dtype only)"""
+    # from autodiff.ops.layout.roll
+    def roll(self, shifts, dims=None) -> Tensor:
+        """Elements shifted cyclically by shifts[i] along dims[i] (the flattened tensor when dims is
+        None): a cat of the two slices, so dx rolls g back"""
+    # from autodiff.ops.layout.rot90
+    def rot90(self, k=1, dims=...) -> Tensor:
+        """Rotates by 90 degrees k times in the plane dims, from dims[0] towards dims[1] (flip +
+        transpose)"""
+    # from autodiff.ops.layout.movedim
+    def movedim(self, source, destination) -> Tensor:
+        """Dims `source` moved to positions `destination`, the others keeping their order: a view"""
+    # from autodiff.ops.layout.movedim
+    def moveaxis(self, source, destination) -> Tensor:
+        """Dims `source` moved to positions `destination`, the others keeping their order: a view"""
+    # from autodiff.ops.layout.swapdims
+    def swapdims(self, dim0, dim1) -> Tensor:
+        """Swaps two dims (transpose): a view"""
+    # from autodiff.ops.layout.unflatten
+    def unflatten(self, dim, sizes) -> Tensor:
+        """Dim `dim` split into dims of the given sizes (one may be -1): a view"""
+    # from autodiff.ops.layout.ravel
+    def ravel(self) -> Tensor:
+        """The elements as a 1-d tensor: a view when the memory is contiguous, else a copy"""
+    # from autodiff.ops.layout.tile
+    def tile(self, *dims) -> Tensor:
+        """x repeated dims[i] times along dim i (dims padded with leading 1s to x's rank)"""
+    # from autodiff.ops.layout.repeat_interleave
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None) -> Tensor:
+        """Each element repeated `repeats` times (or repeats[i] times for element i) along dim (of
+        the flattened tensor when dim is None); repeat_interleave(r) alone gives the index of each
+        repeat, arange(len(r)) repeated r times"""
+    # from autodiff.ops.layout.fliplr
+    def fliplr(self) -> Tensor:
+        """flip along dim 1 (left-right) of a tensor with at least 2 dims"""
+    # from autodiff.ops.layout.flipud
+    def flipud(self) -> Tensor:
+        """flip along dim 0 (up-down) of a tensor with at least 1 dim"""
+    # from autodiff.ops.layout.diff
+    def diff(self, n=1, dim=-1, prepend=None, append=None) -> Tensor:
+        """n-th forward difference along dim, out[i] = x[i + 1] - x[i] (xor for bool), of x with
+        prepend/append joined to it first"""
+    # from autodiff.ops.layout.tensor_split
+    def tensor_split(self, indices_or_sections, dim=0) -> Tensor:
+        """Views along dim: `sections` pieces as equal as possible (the first n % sections one
+        longer), or the pieces between the given indices"""
+    # from autodiff.ops.layout.hsplit
+    def hsplit(self, indices_or_sections) -> Tensor:
+        """tensor_split along dim 1 (dim 0 of a 1-d tensor); a number of sections must divide it"""
+    # from autodiff.ops.layout.vsplit
+    def vsplit(self, indices_or_sections) -> Tensor:
+        """tensor_split along dim 0 of a tensor with at least 2 dims"""
+    # from autodiff.ops.layout.dsplit
+    def dsplit(self, indices_or_sections) -> Tensor:
+        """tensor_split along dim 2 of a tensor with at least 3 dims"""
+    # from autodiff.ops.layout.unfold
+    def unfold(self, dimension, size, step) -> Tensor:
+        """Tensor.unfold: the windows of `size` elements, `step` apart, along `dimension`; that dim
+        becomes the window index and a last dim of `size` is added (a view)"""
+    # from autodiff.ops.products.addmm
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
+        """beta * input + alpha * (mat1 @ mat2) for matrices mat1 (n, k), mat2 (k, m)"""
+    # from autodiff.ops.products.addmv
+    def addmv(self, mat, vec, *, beta=1, alpha=1) -> Tensor:
+        """beta * input + alpha * (mat @ vec) for mat (n, m), vec (m,)"""
+    # from autodiff.ops.products.addr
+    def addr(self, vec1, vec2, *, beta=1, alpha=1) -> Tensor:
+        """beta * input + alpha * outer(vec1, vec2)"""
+    # from autodiff.ops.products.baddbmm
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        """beta * input + alpha * (batch1 @ batch2) for batch1 (b, n, k), batch2 (b, k, m)"""
+    # from autodiff.ops.products.addbmm
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        """beta * input + alpha * sum_b batch1[b] @ batch2[b]: one (n, b*k) @ (b*k, m) product"""
+    # from autodiff.ops.products.mv
+    def mv(self, vec) -> Tensor:
+        """input @ vec for a matrix (n, m) and a vector (m,)"""
+    # from autodiff.ops.products.ger
+    def ger(self, vec2) -> Tensor:
+        """outer(input, vec2) of two vectors (PyTorch's older name)"""
+    # from autodiff.ops.products.inner
+    def inner(self, other) -> Tensor:
+        """Sums input * other over the last dim of each (a 0-d operand just multiplies)"""
+    # from autodiff.ops.products.kron
+    def kron(self, other) -> Tensor:
+        """Kronecker product: out[i*p + k, j*q + l, ...] = input[i, j, ...] * other[k, l, ...]"""
+    # from autodiff.ops.products.cross
+    def cross(self, other, dim=None) -> Tensor:
+        """The 3-vector cross product along dim (other dims broadcast). dim=None takes the first dim
+        of size 3, with PyTorch's deprecation warning (linalg.cross defaults to dim=-1)"""
+    # from autodiff.ops.products.vdot
+    def vdot(self, other) -> Tensor:
+        """sum(input * other) for two vectors of one size (real: no conjugation)"""
+    # from autodiff.ops.products.dist
+    def dist(self, other, p=2) -> Tensor:
+        """The p-norm of input - other (broadcast) over all elements"""
+    # from autodiff.ops.products.cov
+    def cov(self, *, correction=1, fweights=None, aweights=None) -> Tensor:
+        """Covariance of the rows of input (variables) over its columns (observations); weighted by
+        fweights (integer repeats) and aweights (importance), as numpy.cov"""
+    # from autodiff.ops.products.corrcoef
+    def corrcoef(self) -> Tensor:
+        """Pearson correlation of the rows of input: cov / (std_i std_j), clipped to [-1, 1]"""
+    # from autodiff.ops.products.addmm_
+    def addmm_(self, *args, **kwargs) -> Tensor:
+        """addmm(self, ...), in place"""
+    # from autodiff.ops.products.addmv_
+    def addmv_(self, *args, **kwargs) -> Tensor:
+        """addmv(self, ...), in place"""
+    # from autodiff.ops.products.addr_
+    def addr_(self, *args, **kwargs) -> Tensor:
+        """addr(self, ...), in place"""
+    # from autodiff.ops.products.baddbmm_
+    def baddbmm_(self, *args, **kwargs) -> Tensor:
+        """baddbmm(self, ...), in place"""
+    # from autodiff.ops.products.addbmm_
+    def addbmm_(self, *args, **kwargs) -> Tensor:
+        """addbmm(self, ...), in place"""
+    # from autodiff.ops.decompositions.det
+    def det(self) -> Tensor:
+        """det(A) of (batches of) square matrices"""
+    # from autodiff.ops.decompositions.logdet
+    def logdet(self) -> Tensor:
+        """log(det(A)): nan where det(A) < 0, -inf where it is 0"""
+    # from autodiff.ops.decompositions.slogdet
+    def slogdet(self) -> Tensor:
+        """(sign, log|det(A)|); only logabsdet carries a gradient"""
+    # from autodiff.ops.decompositions.inverse
+    def inverse(self) -> Tensor:
+        """inv(A) (torch.inverse)"""
+    # from autodiff.ops.decompositions.pinverse
+    def pinverse(self, rcond=1e-15) -> Tensor:
+        """The pseudo-inverse, singular values below rcond * s_max dropped (torch.pinverse)"""
+    # from autodiff.ops.decompositions.cholesky_top
+    def cholesky(self, upper=False) -> Tensor:
+        """L with A = L L^T, or U = L^T when upper=True (torch.cholesky)"""
+    # from autodiff.ops.decompositions.svd_top
+    def svd(self, some=True, compute_uv=True) -> Tensor:
+        """(U, S, V) with A = U diag(S) V^T (torch.svd: V, not Vh; reduced when some=True)"""
+    # from autodiff.ops.decompositions.qr_top
+    def qr(self, some=True) -> Tensor:
+        """(Q, R) (torch.qr): reduced when some=True, else complete"""
+    # from autodiff.ops.decompositions.matrix_power
+    def matrix_power(self, n) -> Tensor:
+        """A @ A @ ..."""
+    # from autodiff.ops.decompositions.matrix_exp
+    def matrix_exp(self) -> Tensor:
+        """The matrix exponential exp(A) = sum A^k / k!"""
+    # from autodiff.ops.decompositions.cholesky_inverse
+    def cholesky_inverse(self, upper=False) -> Tensor:
+        """inv(A) from A's Cholesky factor: inv(L L^T), or inv(U^T U) when upper=True"""
+    # from autodiff.ops.decompositions.cholesky_solve
+    def cholesky_solve(self, L, upper=False) -> Tensor:
+        """X with (L L^T) X = B (U^T U when upper=True), from A's Cholesky factor"""
+    # from autodiff.ops.decompositions.triangular_solve
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False) -> Tensor:
+        """(X, A) with tri(A) X = b, or tri(A)^T X = b when transpose (torch.triangular_solve)"""
+    # from autodiff.ops.decompositions.lu_top
+    def lu(self, pivot=True, get_infos=False) -> Tensor:
+        """(LU, pivots), or (LU, pivots, info) when get_infos (torch.lu, deprecated by PyTorch for
+        linalg.lu_factor / lu_factor_ex); a zero pivot raises no error either way"""
+    # from autodiff.ops.decompositions.lu_solve_top
+    def lu_solve(self, LU_data, LU_pivots) -> Tensor:
+        """X with A X = b from (LU_data, LU_pivots) (torch.lu_solve, deprecated by PyTorch for
+        linalg.lu_solve: b first)"""
+    # from autodiff.ops.decompositions.geqrf
+    def geqrf(self) -> Tensor:
+        """(a, tau): QR in LAPACK's geqrf layout (R on and above the diagonal, the Householder
+        vectors below it); no derivative (as PyTorch: use linalg.qr)"""
+    # from autodiff.ops.decompositions.orgqr
+    def orgqr(self, tau) -> Tensor:
+        """householder_product(input, tau) (torch.orgqr)"""
+    # from autodiff.ops.decompositions.ormqr
+    def ormqr(self, tau, other, left=True, transpose=False) -> Tensor:
+        """Q C, Q^T C (transpose), C Q or C Q^T (left=False), Q = H_1 ..."""
+    # from autodiff.ops.elementwise.lgamma
+    def lgamma(self) -> Tensor:
+        """out = log|gamma(x)|; dx = g * digamma(x)"""
+    # from autodiff.ops.special.digamma
+    def digamma(self) -> Tensor:
+        """out = d/dx log gamma(x) = polygamma(0, x); dx = g * polygamma(1, x)"""
+    # from autodiff.ops.elementwise.erfinv
+    def erfinv(self) -> Tensor:
+        """out = erf^-1(x); dx = g * sqrt(pi)/2 * exp(out^2)"""
+    # from autodiff.ops.elementwise.erfc
+    def erfc(self) -> Tensor:
+        """out = 1 - erf(x), accurate where erf(x) is near 1; dx = -g * 2/sqrt(pi) * exp(-x^2)"""
+    # from autodiff.ops.special._polygamma_method
+    def polygamma(self, n) -> Tensor: ...
+    # from autodiff.ops.special.mvlgamma
+    def mvlgamma(self, p) -> Tensor:
+        """out = p(p-1)/4 log(pi) + sum_{j<p} lgamma(x - j/2) (the multivariate log-gamma); composed
+        of lgamma, so dx = g * sum_j digamma(x - j/2)"""
+    # from autodiff.ops.elementwise.i0
+    def i0(self) -> Tensor:
+        """out = I0(x); dx = g * I1(x)"""
+    # from autodiff.ops.special.lgamma_
+    def lgamma_(self, *args, **kwargs) -> Tensor:
+        """lgamma(self), in place"""
+    # from autodiff.ops.special.digamma_
+    def digamma_(self, *args, **kwargs) -> Tensor:
+        """digamma(self), in place"""
+    # from autodiff.ops.special.erfinv_
+    def erfinv_(self, *args, **kwargs) -> Tensor:
+        """erfinv(self), in place"""
+    # from autodiff.ops.special.erfc_
+    def erfc_(self, *args, **kwargs) -> Tensor:
+        """erfc(self), in place"""
+    # from autodiff.ops.special.polygamma_
+    def polygamma_(self, *args, **kwargs) -> Tensor:
+        """polygamma(self), in place"""
+    # from autodiff.ops.special.mvlgamma_
+    def mvlgamma_(self, *args, **kwargs) -> Tensor:
+        """mvlgamma(self), in place"""
+    # from autodiff.ops.special.i0_
+    def i0_(self, *args, **kwargs) -> Tensor:
+        """i0(self), in place"""
+    # from autodiff.ops.special.gammainc
+    def igamma(self, other) -> Tensor:
+        """P(input, other), the regularized lower incomplete gamma function (differentiable in other
+        only, as PyTorch)"""
+    # from autodiff.ops.special.gammaincc
+    def igammac(self, other) -> Tensor:
+        """Q(input, other) = 1 - P, the regularized upper incomplete gamma function (differentiable
+        in other only, as PyTorch)"""
+    # from autodiff.ops.special.igamma_
+    def igamma_(self, *args, **kwargs) -> Tensor:
+        """igamma(self), in place"""
+    # from autodiff.ops.special.igammac_
+    def igammac_(self, *args, **kwargs) -> Tensor:
+        """igammac(self), in place"""
+    # from autodiff.ops.predicates.isclose
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
+        """|input - other| <= atol + rtol * |other| elementwise (a bool tensor; equal infs are
+        close)"""
+    # from autodiff.ops.predicates.equal
+    def equal(self, other) -> Tensor:
+        """True if both tensors have the same shape and elements (a Python bool; nan != nan)"""
+    # from autodiff.ops.predicates.isneginf
+    def isneginf(self) -> Tensor:
+        """True where input is -inf (no gradient)"""
+    # from autodiff.ops.predicates.isposinf
+    def isposinf(self) -> Tensor:
+        """True where input is +inf (no gradient)"""
+    # from autodiff.ops.predicates.isreal
+    def isreal(self) -> Tensor:
+        """True where input has no imaginary part: everywhere, as autodiff's dtypes are real"""
+    # from autodiff.ops.predicates.is_nonzero
+    def is_nonzero(self) -> Tensor:
+        """bool(input) for a one-element tensor; PyTorch's RuntimeError for any other size"""
+    # from autodiff.ops.predicates.is_floating_point
+    def is_floating_point(self) -> Tensor:
+        """True if input's dtype is a floating-point one"""
+    # from autodiff.ops.predicates.is_complex
+    def is_complex(self) -> Tensor:
+        """False: autodiff has no complex dtypes"""
+    # from autodiff.ops.elementwise.gt
+    def greater(self, y) -> Tensor:
+        """elementwise gt (a bool tensor, no gradient)"""
+    # from autodiff.ops.elementwise.lt
+    def less(self, y) -> Tensor:
+        """elementwise lt (a bool tensor, no gradient)"""
+    # from autodiff.ops.elementwise.ge
+    def greater_equal(self, y) -> Tensor:
+        """elementwise ge (a bool tensor, no gradient)"""
+    # from autodiff.ops.elementwise.le
+    def less_equal(self, y) -> Tensor:
+        """elementwise le (a bool tensor, no gradient)"""
+    # from autodiff.ops.elementwise.ne
+    def not_equal(self, y) -> Tensor:
+        """elementwise ne (a bool tensor, no gradient)"""
+    # from autodiff.ops.elementwise.logical_xor
+    def logical_xor(self, y) -> Tensor:
+        """elementwise logical_xor (a bool tensor, no gradient)"""
+    # from autodiff.ops.predicates._new_empty
+    def new_empty(self, *size, dtype=None, requires_grad=False, device=None) -> Tensor:
+        """An uninitialised tensor of `size` with self's dtype (unless given)"""
+    # from autodiff.ops.predicates._bernoulli_method
+    def bernoulli(self, p=None, *, generator=None) -> Tensor: ...
+    # from autodiff.ops.predicates.multinomial
+    def multinomial(self, num_samples, replacement=False, *, generator=None) -> Tensor:
+        """num_samples category indices (int64) per row of the weights input (1-d or 2-d)"""
+    # from autodiff.ops.predicates.bernoulli_
+    def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
+        """Fills self with 1 (probability p, a number or a tensor broadcast to self) or 0"""
+    # from autodiff.ops.predicates.exponential_
+    def exponential_(self, lambd=1.0, *, generator=None) -> Tensor:
+        """Fills self with samples of Exponential(rate lambd)"""
+    # from autodiff.ops.predicates.geometric_
+    def geometric_(self, p, *, generator=None) -> Tensor:
+        """Fills self with the number of Bernoulli(p) trials up to the first success (1, 2, ...)"""
+    # from autodiff.ops.predicates.cauchy_
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
+        """Fills self with samples of Cauchy(median, sigma)"""
+    # from autodiff.ops.predicates.log_normal_
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None) -> Tensor:
+        """Fills self with exp of N(mean, std^2) samples"""
+    # from autodiff.ops.predicates.random_
+    def random_(self, from_=0, to=None, *, generator=None, **kwargs) -> Tensor:
+        """Fills self with integers uniform on [from, to - 1]; random_(to) is [0, to - 1]; with no
+        bound, every integer the dtype holds exactly (as PyTorch)"""
+    # from autodiff.ops.predicates.is_signed
+    def is_signed(self) -> Tensor:
+        """True if input's dtype holds negative values (floats and signed ints, not uint8 or bool)
+        """
+    # from autodiff.ops.predicates.eq_
+    def eq_(self, *other) -> Tensor:
+        """self = eq(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.ne_
+    def ne_(self, *other) -> Tensor:
+        """self = ne(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.lt_
+    def lt_(self, *other) -> Tensor:
+        """self = lt(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.le_
+    def le_(self, *other) -> Tensor:
+        """self = le(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.gt_
+    def gt_(self, *other) -> Tensor:
+        """self = gt(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.ge_
+    def ge_(self, *other) -> Tensor:
+        """self = ge(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.greater_
+    def greater_(self, *other) -> Tensor:
+        """self = greater(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.greater_equal_
+    def greater_equal_(self, *other) -> Tensor:
+        """self = greater_equal(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.less_
+    def less_(self, *other) -> Tensor:
+        """self = less(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.less_equal_
+    def less_equal_(self, *other) -> Tensor:
+        """self = less_equal(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.not_equal_
+    def not_equal_(self, *other) -> Tensor:
+        """self = not_equal(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.logical_and_
+    def logical_and_(self, *other) -> Tensor:
+        """self = logical_and(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.logical_or_
+    def logical_or_(self, *other) -> Tensor:
+        """self = logical_or(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.logical_xor_
+    def logical_xor_(self, *other) -> Tensor:
+        """self = logical_xor(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.predicates.logical_not_
+    def logical_not_(self, *other) -> Tensor:
+        """self = logical_not(self, other) in self's dtype, in place (no gradient)"""
+    # from autodiff.ops.numerics.frexp
+    def frexp(self) -> Tensor:
+        """(mantissa, exponent) with x = mantissa * 2**exponent, 0.5 <= |mantissa| < 1 (0 at 0); the
+        exponent is int32 and carries no gradient"""
+    # from autodiff.ops.numerics.renorm
+    def renorm(self, p, dim, maxnorm) -> Tensor:
+        """Each slice x[..., i, ...] along dim whose p-norm exceeds maxnorm scaled to norm maxnorm:
+        out = x * where(norm > maxnorm, maxnorm / (norm + 1e-7), 1), PyTorch's formula"""
+    # from autodiff.ops.numerics.histogram
+    def histogram(self, bins, *, range=None, weight=None, density=False) -> Tensor:
+        """The histogram of input's elements: counts (or summed weights) in `bins` equal bins over
+        range (min and max of input by default), or between the given bin edges"""
     # from autodiff.inplace.add_
     def add_(self, other, *, alpha=1) -> Self:
         """self += alpha * other, in place"""
@@ -667,7 +1675,7 @@ class Tensor:
     def __imul__(self, other) -> Self:
         """x *= y: in place (mul_), as in PyTorch"""
     # from autodiff.inplace._augmented.<locals>.augmented
-    def __itruediv__(self, other) -> Self:
+    def __itruediv__(self, other) -> Self:  # type: ignore[misc]
         """x /= y: in place (div_), as in PyTorch"""
     # from autodiff.inplace._augmented.<locals>.augmented
     def __ipow__(self, other) -> Self:
@@ -675,6 +1683,33 @@ class Tensor:
     # from autodiff.inplace.setitem
     def __setitem__(self, index, value) -> None:
         """x[index] = value, in place."""
+    # from autodiff.inplace.squeeze_
+    def squeeze_(self, dim=None) -> Self:
+        """squeeze(self, dim), in place: size-1 dims removed from self's shape"""
+    # from autodiff.inplace.unsqueeze_
+    def unsqueeze_(self, dim) -> Self:
+        """unsqueeze(self, dim), in place: a size-1 dim inserted in self's shape"""
+    # from autodiff.inplace.transpose_
+    def transpose_(self, dim0, dim1) -> Self:
+        """transpose(self, dim0, dim1), in place: two dims of self swapped"""
+    # from autodiff.inplace.swapaxes_
+    def swapaxes_(self, axis0, axis1) -> Self:
+        """transpose_ under numpy's name"""
+    # from autodiff.inplace.swapdims_
+    def swapdims_(self, dim0, dim1) -> Self:
+        """transpose_ under another name"""
+    # from autodiff.inplace.t_
+    def t_(self) -> Self:
+        """t(self), in place: a matrix transposed (a 0-d or 1-d tensor kept as it is)"""
+    # from autodiff.inplace.tril_
+    def tril_(self, *args, **kwargs) -> Self:
+        """tril(self), in place"""
+    # from autodiff.inplace.triu_
+    def triu_(self, *args, **kwargs) -> Self:
+        """triu(self), in place"""
+    # from autodiff.inplace.renorm_
+    def renorm_(self, *args, **kwargs) -> Self:
+        """renorm(self), in place"""
     # from autodiff.tensor_methods._install.<locals>.<lambda>
     @property
     def T(self) -> Tensor:
@@ -686,6 +1721,30 @@ class Tensor:
 
 _new: Callable[..., Any]
 
+_NON_LEAF_GRAD: str
+
+_TYPE_NAMES: dict
+
+_TYPE_DTYPES: dict
+
+
+def _type_dtype(spec):
+    """The dtype of a .type() argument: a dtype, 'autodiff.FloatTensor' ('torch.' too) or a legacy
+    class."""
+
+
+class device:
+    """PyTorch's torch.device: autodiff has only the CPU (device('cuda') raises)."""
+    type: Any
+    index: Any
+    def __init__(self, type='cpu', index=None) -> None: ...
+    def __eq__(self, other): ...  # type: ignore[override]
+    def __hash__(self): ...
+    def __str__(self): ...
+    def __repr__(self): ...
+
+_CPU: device
+
 
 class UntypedStorage:
     """The memory behind a tensor (t.untyped_storage()), as far as ported code asks about it."""
@@ -696,6 +1755,13 @@ class UntypedStorage:
     def size(self): ...
     def __len__(self): ...
     def __repr__(self): ...
+
+
+class Size:
+    """A tensor's shape as PyTorch's torch.Size: a tuple with numel()."""
+    def numel(self): ...
+    def __repr__(self): ...
+    def __getitem__(self, index): ...
 
 
 def _rebuild(data, requires_grad) -> Tensor: ...

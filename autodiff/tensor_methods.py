@@ -11,12 +11,11 @@ import numpy as np
 from . import ops
 from . import creation as ops_creation
 from .function import stamp_mutation
-from .ops._operands import promote
 from .ops.reduce import _numpy_axis
 from .ops.elementwise import add, cast, div, logical_not, mul, sub, where
 from .ops.linalg import matmul
 from .inplace import METHODS as inplace_methods
-from .tensor import Tensor
+from .tensor import Tensor, device
 
 
 def _swap(fn):
@@ -32,7 +31,7 @@ def _to(self, *args, **kwargs):
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
-        elif isinstance(a, str) and a.split(":")[0] == "cpu":
+        elif isinstance(a, (str, device)) and str(a).split(":")[0] == "cpu":
             continue
         elif a is not None:
             try:
@@ -101,26 +100,6 @@ def _min_method(self, dim=None, keepdim=False):
     return ops.min(self, dim, keepdim)
 
 
-def _floordiv(self, other):
-    """floor(x / y); integers stay integers (PyTorch's floor_divide)"""
-    x, y = promote(self, other, "floor_divide")
-    if x.data.dtype.kind in "iu":
-        return Tensor._const(np.floor_divide(x.data, y.data))
-    return ops.floor(div(x, y))
-
-
-def _bitwise(ufunc, name):
-    def op(x, y):
-        x, y = promote(x, y, name)
-        if x.data.dtype.kind not in "biu":
-            raise TypeError(f"{name}: bitwise operations need bool or integer tensors, got "
-                            f"{x.data.dtype}")
-        return Tensor._const(ufunc(x.data, y.data))
-    op.__name__ = name
-    op.__doc__ = f"elementwise {name} (logical for bool tensors, bitwise for integers)"
-    return op
-
-
 def _format(self, spec):
     """f'{loss:.4f}' works for one-element tensors, as in PyTorch"""
     if spec and self.data.size == 1:
@@ -134,6 +113,23 @@ def _t(self):
         raise ValueError(f"t() expects a tensor with at most 2 dims, got shape {self.shape}; "
                          f"use transpose(dim0, dim1) or mT")
     return ops.permute(self, tuple(reversed(range(self.ndim))))  # (a view, 0-d and 1-d too)
+
+
+def _hardshrink(self, lambd=0.5):
+    """x where |x| > lambd, else 0 (PyTorch's Tensor.hardshrink)"""
+    return where(ops.abs(self) > lambd, self, 0.0)
+
+
+def _prelu(self, weight):
+    """max(0, x) + weight * min(0, x), one weight per channel (dim 1) or one for all"""
+    w = weight
+    if weight.ndim == 1 and weight.shape[0] != 1 and self.ndim >= 2:
+        if weight.shape[0] != self.shape[1]:
+            raise RuntimeError(f"prelu: weight has {weight.shape[0]} values but the input "
+                               f"(shape {tuple(self.shape)}) has {self.shape[1]} channels in "
+                               f"dim 1; give one weight per channel or a single one")
+        w = ops.reshape(weight, (-1,) + (1,) * (self.ndim - 2))
+    return where(self > 0, self, mul(w, self))
 
 
 def _contiguous(self, memory_format=None):
@@ -173,22 +169,22 @@ def _install():
         "float": lambda self: cast(self, np.float32), "double": lambda self: cast(self, np.float64),
         "half": lambda self: cast(self, np.float16), "long": lambda self: cast(self, np.int64),
         "int": lambda self: cast(self, np.int32), "bool": lambda self: cast(self, np.bool_),
+        "short": lambda self: cast(self, np.int16), "char": lambda self: cast(self, np.int8),
+        "byte": lambda self: cast(self, np.uint8),
+        "hardshrink": _hardshrink, "prelu": _prelu,
         "expand_as": lambda self, other: ops.expand(self, *other.shape),
-        "view_as": lambda self, other: ops.reshape(self, other.shape),
+        "view_as": lambda self, other: ops.view(self, other.shape),
         "reshape_as": lambda self, other: ops.reshape(self, other.shape),
         # operators
         "__add__": add, "__radd__": _swap(add), "__sub__": sub, "__rsub__": _swap(sub),
         "__mul__": mul, "__rmul__": _swap(mul), "__truediv__": div, "__rtruediv__": _swap(div),
         "__pow__": ops.pow, "__rpow__": _swap(ops.pow), "__matmul__": matmul,
         "__rmatmul__": _swap(matmul), "__neg__": ops.neg, "__pos__": lambda self: self,
-        "__abs__": ops.abs, "__floordiv__": _floordiv, "__rfloordiv__": _swap(_floordiv),
+        "__abs__": ops.abs,
         "__lt__": ops.lt, "__le__": ops.le, "__gt__": ops.gt, "__ge__": ops.ge,
-        "__eq__": ops.eq, "__ne__": ops.ne, "__and__": _bitwise(np.bitwise_and, "__and__"),
-        "__or__": _bitwise(np.bitwise_or, "__or__"),
-        "__xor__": _bitwise(np.bitwise_xor, "__xor__"),
-        "__invert__": lambda self: Tensor._const(np.invert(self.data)),
+        "__eq__": ops.eq, "__ne__": ops.ne,
+        # (// % << >> & | ^ ~ and their reflected and in-place forms: ops/binary.py METHODS)
         "__format__": _format, "t": _t, "contiguous": _contiguous,
-        "bitwise_and": _bitwise(np.bitwise_and, "bitwise_and"),
         "mm": ops.mm, "bmm": ops.bmm, "dot": ops.dot, "outer": ops.outer, "square": ops.square,
         "tril": ops.tril, "triu": ops.triu, "cumsum": ops.cumsum, "isinf": ops.isinf,
         "rsqrt": ops.rsqrt, "sort": ops.sort, "topk": ops.topk,
@@ -201,7 +197,6 @@ def _install():
             size, fill_value, dtype=dtype or self.dtype, **kw),
         "new_tensor": lambda self, data, dtype=None, **kw: ops_creation.tensor(
             data, dtype=dtype or self.dtype, **kw),
-        "bitwise_or": _bitwise(np.bitwise_or, "bitwise_or"),
         "__getitem__": ops.getitem, "__array_ufunc__": _array_ufunc,
     }
     methods.update(ops._FAMILY_METHODS)  # the wider surface: autodiff/ops/<family>.py METHODS

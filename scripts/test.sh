@@ -7,4 +7,5 @@ if [ "${AUTODIFF_WITH_TORCH:-1}" = 1 ] && ! python -c "import torch" 2>/dev/null
         echo "[test] torch not installed: PyTorch cross-checks will be skipped" >&2
 fi
 export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
-exec python -m pytest tests "$@"
+# pytest-xdist spreads the tests over the machine's cores (AUTODIFF_TEST_WORKERS=0: one process)
+exec python -m pytest tests -n "${AUTODIFF_TEST_WORKERS:-auto}" "$@"

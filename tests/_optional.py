@@ -14,8 +14,8 @@ import pytest
 # import name -> what to install (setup.cfg's extras name the same packages)
 INSTALL = {
     "torch": "torch==2.13.0",        # the CPU build; scripts/test.sh installs it when it can
-    "sklearn": "scikit-learn",
-    "scipy": "scipy",                # autodiff.special's scipy-backed forwards, extra [special]       # nn.data.datasets.load_digits reads its bundled CSV
+    "sklearn": "scikit-learn",       # nn.data.datasets.load_digits reads its bundled CSV
+    "scipy": "scipy",                # autodiff.special's scipy-backed forwards, extra [special]
     "graphviz": "graphviz",          # autodiff.viz.draw_graph, extra [viz]
     "matplotlib": "matplotlib",      # notebooks, extra [notebooks]
     "nbformat": "nbformat",

@@ -263,6 +263,7 @@ CATALOG = [
     Op("sigmoid_backward", ad.sigmoid_backward, lambda g, y: g * y * (1 - y), broadcastable(2)),
     Op("relu", ad.relu, lambda x: np.maximum(x, 0), unary(), domain="away"),
     Op("abs", ad.abs, np.abs, unary(), domain="away"),
+    Op("sign", ad.sign, np.sign, unary(), domain="away"),  # (a zero gradient, as PyTorch)
     Op("clamp", lambda x: ad.clamp(x, -0.5, 1.0), lambda x: np.clip(x, -0.5, 1.0), unary(),
        domain="away_half"),
     Op("clip", lambda x: ad.clip(x, min=-0.5), lambda x: np.maximum(x, -0.5), unary(),
@@ -372,6 +373,11 @@ CATALOG = [
     Op("cumsum", lambda x, dim: ad.cumsum(x, dim), lambda x, dim: np.cumsum(x, axis=dim),
        unary(min_dims=1), params=one_dim_param),
     Op("tril", lambda x: ad.tril(x, -1), lambda x: np.tril(x, -1), unary(min_dims=2)),
+    Op("hardshrink", lambda x: x.hardshrink(0.5), lambda x: np.where(np.abs(x) > 0.5, x, 0.0),
+       unary(), domain="away_half"),
+    Op("prelu", lambda x, w: x.prelu(w), lambda x, w: np.where(
+        x > 0, x, w.reshape((-1,) + (1,) * (x.ndim - 2)) * x), fixed((2, 3, 2), (3,)),
+       domain=("away", "real")),
     Op("triu", lambda x: x.triu(1), lambda x: np.triu(x, 1), unary(min_dims=2)),
     Op("square", ad.square, np.square, unary()),
     Op("rsqrt", ad.rsqrt, lambda x: 1 / np.sqrt(x), unary(), domain="positive"),
@@ -568,7 +574,7 @@ CATALOG += IN_PLACE
 
 # Public ops with no gradient (piecewise constant or boolean); the guard test accepts these.
 NON_DIFFERENTIABLE = {"lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or",
-                      "logical_xor", "logical_not", "sign", "isnan", "isfinite", "floor", "ceil",
+                      "logical_xor", "logical_not", "isnan", "isfinite", "floor", "ceil",
                       "round", "argmax", "argmin", "all", "any", "isinf", "allclose"}
 
 # Tensor methods and operators with no function form that are not catalogued above under their
@@ -582,7 +588,8 @@ METHOD_ALIASES = {
     "__iter__": "getitem",                                  # yields x[0], x[1], ...
     "__array_ufunc__": ("add", "sub", "mul", "div", "pow", "matmul", "neg", "exp", "log",
                         "log1p", "sqrt", "sin", "cos", "tanh", "abs", "maximum", "minimum"),
-    "to": "cast", "type_as": "cast", "float": "cast", "double": "cast", "half": "cast",
+    "to": "cast", "type": "cast", "type_as": "cast", "float": "cast", "double": "cast",
+    "half": "cast",
     "expand_as": "expand", "view_as": "view", "reshape_as": "reshape",
     "__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_",
     "__ipow__": "pow_", "clip_": "clamp_",
@@ -594,7 +601,7 @@ METHOD_IDENTITIES = {"__pos__", "contiguous", "as_subclass"}  # (contiguous: or 
 # ndarrays).
 METHOD_NON_DIFFERENTIABLE = {
     "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__or__", "__xor__",
-    "__invert__", "bitwise_and", "bitwise_or", "__floordiv__", "__rfloordiv__", "bool", "int",
+    "__invert__", "__floordiv__", "__rfloordiv__", "bool", "int", "byte", "char", "short",
     "long", "new_zeros", "new_ones", "new_full", "new_tensor", "detach", "item", "tolist",
     "numpy", "__array__", "__float__", "__int__", "__index__", "__bool__",
     "detach_", "floor_", "ceil_", "round_", "sign_",
@@ -604,12 +611,14 @@ METHOD_NON_DIFFERENTIABLE = {
 METHOD_IN_PLACE = {"normal_", "uniform_"}  # random values: nothing to differentiate
 # Not ops: attributes, autograd API, sizes, and Python's object protocol.
 TENSOR_NOT_OPS = {
-    "backward", "register_hook", "retain_grad", "requires_grad_", "size", "dim", "numel", "cpu",
+    "backward", "register_hook", "retain_grad", "requires_grad_", "size", "dim", "cpu",
     "device", "dtype", "grad", "grad_fn", "is_leaf", "ndim", "shape", "data", "name",
     "requires_grad", "retains_grad", "__init__", "__repr__", "__str__", "__format__", "__len__",
     "__hash__", "__reduce_ex__", "__array_priority__", "__slots__", "__dict__", "__doc__",
     "__module__", "__weakref__", "data_ptr", "untyped_storage", "storage_offset", "stride",
-    "is_contiguous", "is_view",
+    "is_contiguous", "is_view", "ndimension", "nelement", "element_size", "itemsize", "nbytes",
+    "__dlpack__", "__dlpack_device__", "const_data_ptr", "is_cpu",
+    "register_post_accumulate_grad_hook",
 }
 
 # convolution and pooling: entries and naive loop references live in tests/catalog_conv.py
@@ -623,7 +632,7 @@ CATALOG += conv_catalog(Op)
 # "special.gammaln"; NAMESPACE_ALIASES maps such a name to the catalogued op it is.
 NAMESPACE_ALIASES = {}
 FAMILIES = ("unary", "binary", "scans", "indexing", "layout", "products", "linalg", "special",
-            "predicates")
+            "predicates", "numerics")
 for _family in FAMILIES:
     _module = __import__(f"catalog_{_family}")
     CATALOG += _module.ENTRIES

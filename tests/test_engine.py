@@ -48,8 +48,8 @@ def test_matrix_rules_of_the_lecture():
     G = rng.standard_normal((5, 4))
     x, w = leaf(X), leaf(W)
     (x @ w).backward(ad.tensor(G))
-    np.testing.assert_allclose(w.grad.numpy(), X.T @ G)
-    np.testing.assert_allclose(x.grad.numpy(), G @ W.T)
+    np.testing.assert_allclose(w.grad.detach().numpy(), X.T @ G)
+    np.testing.assert_allclose(x.grad.detach().numpy(), G @ W.T)
 
 
 def test_quadratic_form_gradient():
@@ -57,7 +57,7 @@ def test_quadratic_form_gradient():
     A, xv = rng.standard_normal((4, 4)), rng.standard_normal(4)
     x = leaf(xv)
     (x @ ad.tensor(A) @ x).backward()
-    np.testing.assert_allclose(x.grad.numpy(), (A + A.T) @ xv)
+    np.testing.assert_allclose(x.grad.detach().numpy(), (A + A.T) @ xv)
 
 
 def test_least_squares_gradient_matches_closed_form():
@@ -65,7 +65,7 @@ def test_least_squares_gradient_matches_closed_form():
     X, Y, th = rng.standard_normal((6, 3)), rng.standard_normal((6, 1)), rng.standard_normal((3, 1))
     t = leaf(th)
     (0.5 * ((ad.tensor(Y) - ad.tensor(X) @ t) ** 2).sum()).backward()
-    np.testing.assert_allclose(t.grad.numpy(), X.T @ X @ th - X.T @ Y)
+    np.testing.assert_allclose(t.grad.detach().numpy(), X.T @ X @ th - X.T @ Y)
 
 
 # --- graph semantics -----------------------------------------------------------------------------
@@ -81,7 +81,7 @@ def test_diamond_sums_both_paths():
 def test_same_tensor_twice_in_one_op():
     x = leaf([1.0, 2.0])
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [2, 4])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [2, 4])
 
 
 def test_paths_of_different_lengths_meet_in_the_right_order():
@@ -103,8 +103,8 @@ def test_paths_of_different_lengths_meet_in_the_right_order():
             bv = np.tanh(bv * 1.5)
         return (bv * (v + 1) + v * v).sum()
     numeric = [(f(av + eps * e) - f(av - eps * e)) / (2 * eps) for e in np.eye(2)]
-    np.testing.assert_allclose(ga.numpy(), numeric, rtol=1e-6)
-    np.testing.assert_allclose(ga_graph.numpy(), ga.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ga.detach().numpy(), numeric, rtol=1e-6)
+    np.testing.assert_allclose(ga_graph.detach().numpy(), ga.detach().numpy(), rtol=1e-12)
 
 
 def test_gradient_through_a_view_is_the_leafs_own_array():
@@ -112,17 +112,17 @@ def test_gradient_through_a_view_is_the_leafs_own_array():
     c = ad.tensor([1.0, 2.0, 3.0, 4.0], dtype=ad.float64)
     (x.reshape(4) * c).sum().backward()  # reshape's rule returns a view of the upstream grad
     assert x.grad.data.flags.writeable and x.grad.data.base is None
-    np.testing.assert_allclose(x.grad.numpy(), [[1, 2], [3, 4]])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [[1, 2], [3, 4]])
 
 
 def test_leaf_gradients_accumulate_until_zeroed():
     x = leaf([1.0, 2.0])
     (x * 3).sum().backward()
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [6, 6])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [6, 6])
     x.grad = None
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [3, 3])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [3, 3])
 
 
 def test_gradients_are_not_aliased_between_leaves():
@@ -136,7 +136,7 @@ def test_broadcast_gradient_is_a_writable_array():
     b = leaf([1.0, 2.0])
     (ad.ones(3, 2, dtype=ad.float64) + b).sum().backward()
     b.grad.data *= 0.5  # clip_grad_norm_ does this
-    np.testing.assert_allclose(b.grad.numpy(), [1.5, 1.5])
+    np.testing.assert_allclose(b.grad.detach().numpy(), [1.5, 1.5])
 
 
 def test_non_leaf_grad_only_with_retain_grad():
@@ -145,7 +145,7 @@ def test_non_leaf_grad_only_with_retain_grad():
     h2 = x * 3
     h.retain_grad()
     (h * h2).sum().backward()
-    np.testing.assert_allclose(h.grad.numpy(), [3, 6])
+    np.testing.assert_allclose(h.grad.detach().numpy(), [3, 6])
     assert h2.grad is None
     assert h.retains_grad and not h2.retains_grad
 
@@ -225,22 +225,22 @@ def test_tensor_hooks_can_replace_gradients_and_be_removed():
     x = leaf([1.0, 2.0])
     seen = []
     h = x * 2
-    h.register_hook(lambda g: seen.append(g.numpy().copy()))
+    h.register_hook(lambda g: seen.append(g.detach().numpy().copy()))
     handle = x.register_hook(lambda g: g * 10)
     h.sum().backward()
     np.testing.assert_allclose(seen[0], [1, 1])
-    np.testing.assert_allclose(x.grad.numpy(), [20, 20])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [20, 20])
     handle.remove()
     x.grad = None
     (x * 2).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [2, 2])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [2, 2])
 
 
 def test_grad_returns_without_touching_dot_grad():
     x, y = leaf([1.0, 2.0]), leaf([3.0])
     gx, gy = ad.grad((x * y).sum(), (x, y))
-    np.testing.assert_allclose(gx.numpy(), [3, 3])
-    np.testing.assert_allclose(gy.numpy(), [3])
+    np.testing.assert_allclose(gx.detach().numpy(), [3, 3])
+    np.testing.assert_allclose(gy.detach().numpy(), [3])
     assert x.grad is None and y.grad is None
 
 
@@ -248,7 +248,7 @@ def test_grad_with_respect_to_an_intermediate():
     x = leaf([1.0, 2.0])
     h = x * 3
     (gh,) = ad.grad((h * h).sum(), h)
-    np.testing.assert_allclose(gh.numpy(), [6, 12])
+    np.testing.assert_allclose(gh.detach().numpy(), [6, 12])
 
 
 def test_grad_allow_unused():
@@ -359,7 +359,7 @@ def test_detect_anomaly_names_the_op_and_the_forward_line():
 def test_without_anomaly_mode_nan_passes_silently():
     x = leaf([0.0, 1.0])
     ad.sqrt(x).sum().backward()
-    assert np.isinf(x.grad.numpy()[0])
+    assert np.isinf(x.grad.detach().numpy()[0])
 
 
 # --- in-place changes after recording ------------------------------------------------------------
@@ -383,7 +383,7 @@ def test_assignment_into_a_buffer_is_recorded():
     out[1, :2] = x[:2] ** 2
     assert out.grad_fn.name == "CopySlices"  # (as in PyTorch: x[i] = v writes through a view)
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [4.0, 6.0, 2.0])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [4.0, 6.0, 2.0])
 
 
 def test_assignment_after_the_tensor_was_read_refuses_to_backward():
@@ -406,4 +406,4 @@ def test_parameter_updates_between_steps_are_fine():
         with ad.no_grad():
             w -= 0.1 * w.grad
         w.grad = None
-    np.testing.assert_allclose(w.numpy(), [0.512, 1.024])
+    np.testing.assert_allclose(w.detach().numpy(), [0.512, 1.024])

@@ -23,12 +23,12 @@ def test_backward_on_a_tensor_that_does_not_require_grad():
 
 
 def test_broadcast_mismatch_names_the_op_and_shapes():
-    with pytest.raises(ValueError, match=r"mul: shapes \(3, 2\), \(4,\) cannot be broadcast"):
+    with pytest.raises(RuntimeError, match=r"mul: shapes \(3, 2\), \(4,\) cannot be broadcast"):
         ad.ones(3, 2) * ad.ones(4)
 
 
 def test_matmul_mismatch():
-    with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) are not aligned"):
+    with pytest.raises(RuntimeError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) are not aligned"):
         ad.ones(2, 3) @ ad.ones(4, 5)
 
 
@@ -50,13 +50,14 @@ def test_bool_of_a_vector():
 
 
 def test_int_requires_grad():
-    with pytest.raises(TypeError, match="int64"):
+    with pytest.raises(RuntimeError, match="int64"):
         ad.zeros(2, dtype=ad.int64, requires_grad=True)
 
 
 def test_cat_shape_mismatch():
-    with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(2, 2\).*\(3, 2\) outside dim 0"
-                                         r"|cat: tensor 1 has shape"):
+    with pytest.raises(RuntimeError,
+                       match=r"cat: tensor 1 has shape \(2, 2\).*\(3, 2\) outside dim 0"
+                             r"|cat: tensor 1 has shape"):
         ad.cat([ad.ones(3, 2), ad.ones(2, 3)], 0)
 
 

@@ -69,11 +69,11 @@ def test_multiple_outputs_and_unused_output_gets_zero_grad():
     s, p = SplitSum.apply(x, y)
     assert s.grad_fn is p.grad_fn
     (s.sum() + 2 * p.sum()).backward()
-    np.testing.assert_allclose(x.grad.numpy(), 1 + 2 * y.numpy())
+    np.testing.assert_allclose(x.grad.detach().numpy(), 1 + 2 * y.detach().numpy())
     x.grad = None
     s, p = SplitSum.apply(x, y)
     s.sum().backward()  # p unused: backward still gets a zero tensor for it
-    np.testing.assert_allclose(x.grad.numpy(), [1, 1])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [1, 1])
 
 
 def test_needs_input_grad_and_non_tensor_arguments():
@@ -143,20 +143,20 @@ def test_mark_non_differentiable():
     class SortWithIndex(ad.Function):
         @staticmethod
         def forward(ctx, x):
-            idx = ad.tensor(np.argsort(x.numpy()))
+            idx = ad.tensor(np.argsort(x.detach().numpy()))
             ctx.mark_non_differentiable(idx)
             ctx.idx = idx
             return x[idx], idx
 
         @staticmethod
         def backward(ctx, g, g_idx):
-            return ad.index_add(g, ctx.idx.numpy(), g.shape)
+            return ad.index_add(g, ctx.idx.detach().numpy(), g.shape)
 
     x = ad.tensor([3.0, 1.0, 2.0], requires_grad=True)
     values, idx = SortWithIndex.apply(x)
     assert not idx.requires_grad
     (values * ad.tensor([1.0, 2.0, 3.0])).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [3, 1, 2])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [3, 1, 2])
 
 
 class ScaledProduct(ad.Function):
@@ -183,8 +183,8 @@ def test_setup_context_form_first_and_second_order():
     x = ad.tensor(rng.uniform(-1, 1, (3,)), requires_grad=True)
     y = ad.tensor(rng.uniform(-1, 1, (3,)), requires_grad=True)
     out = ScaledProduct.apply(x, y)
-    np.testing.assert_allclose(out.numpy(), x.numpy() * y.numpy() * 2.0)
+    np.testing.assert_allclose(out.detach().numpy(), x.detach().numpy() * y.detach().numpy() * 2.0)
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2.0 * y.numpy())
+    np.testing.assert_allclose(x.grad.detach().numpy(), 2.0 * y.detach().numpy())
     assert gradcheck(lambda a, b: ScaledProduct.apply(a, b, 0.5), [x, y])
     assert gradgradcheck(lambda a, b: ScaledProduct.apply(a, b, 0.5), [x, y])

@@ -83,7 +83,7 @@ def test_a_hook_that_changes_the_dtype_raises_naming_hook_dtypes_and_fix(where, 
         _hooked_pass(ad, where, how, _to_float32)
     msg = str(info.value)
     assert msg.startswith("hook '_to_float32' has changed the type of value "
-                          "(was float64 got float32)")
+                          "(was autodiff.float64 got autodiff.float32)")
     assert "autodiff.float64" in msg
 
 

@@ -127,7 +127,7 @@ def test_3d_shape_ops_match_torch(fn):
 def test_dtype_promotion_matches_torch(expr):
     t, a = eval(expr, {"m": torch}), eval(expr, {"m": ad})
     assert np.dtype(a.dtype) == t.numpy().dtype
-    np.testing.assert_array_equal(a.numpy(), t.numpy())
+    np.testing.assert_array_equal(a.detach().numpy(), t.numpy())
 
 
 def test_zero_dim_tensor_does_not_promote_dimensioned_tensor():
@@ -138,13 +138,13 @@ def test_zero_dim_tensor_does_not_promote_dimensioned_tensor():
 def test_integer_floor_division_stays_integer():
     out = ad.tensor([5, -7]) // 2
     assert out.dtype == np.int64
-    np.testing.assert_array_equal(out.numpy(), [2, -4])
+    np.testing.assert_array_equal(out.detach().numpy(), [2, -4])
 
 
 def test_bitwise_and_on_int_tensors():
     out = ad.tensor([6, 3]) & ad.tensor([3, 1])
     assert out.dtype == np.int64
-    np.testing.assert_array_equal(out.numpy(), [2, 1])
+    np.testing.assert_array_equal(out.detach().numpy(), [2, 1])
 
 
 def test_float64_gradients_keep_dtype_through_float32_mix():
@@ -170,7 +170,7 @@ def test_training_loop_idioms():
     assert (x.argmax(1) == y).sum().item() == 2 and isinstance(ad.tensor(3).item(), int)
     assert float(x.sum()) == 21.0 and int(ad.tensor(3)) == 3
     s = sum([x, x, x])                               # Python sum starts from 0
-    np.testing.assert_array_equal(s.numpy(), 3 * x.numpy())
+    np.testing.assert_array_equal(s.detach().numpy(), 3 * x.detach().numpy())
     assert x.view(x.size(0), -1).shape == (2, 3) and x.size(-1) == 3
 
 
@@ -180,7 +180,7 @@ def test_format_spec_on_scalar_tensor():
 
 def test_max_of_two_tensors_is_elementwise():
     a, b = ad.tensor([1., 5.]), ad.tensor([3., 2.])
-    np.testing.assert_array_equal(ad.max(a, b).numpy(), [3., 5.])
+    np.testing.assert_array_equal(ad.max(a, b).detach().numpy(), [3., 5.])
 
 
 def test_sgd_step_under_no_grad_matches_torch():
@@ -317,7 +317,7 @@ def test_pow_tensor_exponent_grad_at_zero_zero():
     x = ad.tensor([0., 0.], dtype=ad.float64, requires_grad=True)
     y = ad.tensor([0., 2.], dtype=ad.float64, requires_grad=True)
     (x ** y).sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), [0., 0.])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [0., 0.])
 
 
 # ---------------------------------------------------------------- losses
@@ -459,7 +459,7 @@ def test_checkpoint_roundtrip_resumes_identically(tmp_path):
         (m(X) ** 2).mean().backward()
         o.step()
     for k, v in model.state_dict().items():
-        np.testing.assert_array_equal(model2.state_dict()[k].numpy(), v.numpy())
+        np.testing.assert_array_equal(model2.state_dict()[k].detach().numpy(), v.detach().numpy())
 
 
 def test_module_names_match_torch():
@@ -497,7 +497,7 @@ def test_dataloader_batches_match_torch():
 def test_dataloader_accepts_torch_worker_arguments():
     # Ported loaders pass num_workers/pin_memory; loading stays in-process with the same batches.
     ds = TensorDataset(ad.tensor(np.arange(10.)))
-    plain = [b[0].numpy() for b in DataLoader(ds, batch_size=3)]
+    plain = [b[0].detach().numpy() for b in DataLoader(ds, batch_size=3)]
     ported = [b[0].numpy() for b in DataLoader(ds, batch_size=3, num_workers=4, pin_memory=True,
                                                persistent_workers=True)]
     assert len(plain) == len(ported) == 4
@@ -532,7 +532,7 @@ def test_kl_div_zero_target_probability_contributes_zero():
     loss = F.kl_div(x, t, reduction="sum")
     loss.backward()
     assert loss.item() == pytest.approx(0.5 * np.log(0.5) * 2 - 0.5 * (-2.0 - 3.0))
-    np.testing.assert_allclose(x.grad.numpy(), [[0.0, -0.5, -0.5]])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [[0.0, -0.5, -0.5]])
 
 
 @pytest.mark.parametrize("fn,args", [
@@ -616,7 +616,7 @@ def test_where_unselected_nan_branch_does_not_poison_gradient():
     x = ad.tensor([-1., 4.], requires_grad=True)
     with np.errstate(invalid="ignore"):
         ad.where(x > 0, x.sqrt(), ad.zeros(2)).sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), [0., 0.25])
+    np.testing.assert_array_equal(x.grad.detach().numpy(), [0., 0.25])
 
 
 def test_empty_batch_reductions_and_grads():
@@ -633,7 +633,7 @@ def test_setitem_with_a_value_that_requires_grad_builds_the_graph():
     out[0] = x * 2
     out[1, :2] = x[:2] ** 2
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [4., 6., 2.])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [4., 6., 2.])
 
 
 def test_data_inplace_update_with_tensor_grad():
@@ -828,7 +828,7 @@ def test_prod_of_int_tensor_stays_int():
 def test_clamp_int_tensor_with_float_bound_gives_default_dtype():
     out = ad.tensor([1, 2]).clamp(min=1.5)
     assert out.dtype == np.float32
-    np.testing.assert_array_equal(out.numpy(), [1.5, 2.0])
+    np.testing.assert_array_equal(out.detach().numpy(), [1.5, 2.0])
 
 
 @pytest.mark.parametrize("opt", [

@@ -58,7 +58,7 @@ def test_first_order_and_recorded_passes_agree(op, data):
         assert (a is None) == (b is None), f"input {i}: one pass gave no gradient"
         if a is not None:
             assert a.dtype == b.dtype and a.shape == b.shape
-            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12,
+            np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-12,
                                        err_msg=f"input {i}")
 
 
@@ -93,14 +93,14 @@ def test_jvp_matches_the_closed_form(name):
     numbers (exp: [-0.6749, -0.3033, -1.6601] instead of [0.6749, 0.0, -8.3003])."""
     f, x, expected = JVP_CASES[name]
     _, jv = ad.functional.jvp(f, ad.tensor(x, dtype=ad.float64), ad.tensor(V, dtype=ad.float64))
-    np.testing.assert_allclose(jv.numpy(), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(jv.detach().numpy(), expected, rtol=1e-10, atol=1e-12)
 
 
 def test_the_issue_example_of_a_wrong_jvp():
     x = ad.tensor([0.3, -0.5, 1.2], dtype=ad.float64)
     v = ad.tensor([1.0, 0.5, -2.0], dtype=ad.float64)
     _, jv = ad.functional.jvp(lambda t: t.exp() * t.sum(), x, v)
-    np.testing.assert_allclose(jv.numpy(), [0.6749, 0.0, -8.3003], atol=1e-4)
+    np.testing.assert_allclose(jv.detach().numpy(), [0.6749, 0.0, -8.3003], atol=1e-4)
 
 
 def test_a_zero_gradient_still_never_meets_an_infinite_derivative():
@@ -109,9 +109,9 @@ def test_a_zero_gradient_still_never_meets_an_infinite_derivative():
     x = ad.tensor([-1.0, 0.0, 4.0], dtype=ad.float64, requires_grad=True)
     y = ad.where(x > 0, ad.sqrt(x) + ad.log(x) + 1 / x, x).sum()
     g, = ad.grad(y, x, create_graph=True)
-    np.testing.assert_allclose(g.numpy(), [1.0, 1.0, 0.25 + 0.25 - 1 / 16])
+    np.testing.assert_allclose(g.detach().numpy(), [1.0, 1.0, 0.25 + 0.25 - 1 / 16])
     h, = ad.grad(g.sum(), x)
-    np.testing.assert_allclose(h.numpy(), [0.0, 0.0, -1 / 32 - 1 / 16 + 2 / 64])
+    np.testing.assert_allclose(h.detach().numpy(), [0.0, 0.0, -1 / 32 - 1 / 16 + 2 / 64])
 
 
 def _rule_nodes():
@@ -169,7 +169,7 @@ def test_op_apply_is_the_forward_on_arrays_and_recorded_on_tensors():
 
 def test_no_gradient_ops_give_constants():
     x = ad.tensor([1.5, -2.5], requires_grad=True)
-    for fn in (ad.floor, ad.ceil, ad.round, ad.sign):
+    for fn in (ad.floor, ad.ceil, ad.round):
         out = fn(x)
         assert not out.requires_grad and out.grad_fn is None
     assert autodiff.ops.elementwise.floor.__doc__.endswith("(no gradient)")
@@ -185,7 +185,7 @@ def test_zero_dim_chains_stay_arrays_in_first_order(fn):
     assert isinstance(z.grad, ad.Tensor) and type(z.grad.data) is np.ndarray
     gz, = ad.grad((fn(z) - 1.0) ** 2, z, create_graph=True)
     assert gz.grad_fn is not None
-    np.testing.assert_allclose(z.grad.numpy(), gz.numpy())
+    np.testing.assert_allclose(z.grad.detach().numpy(), gz.detach().numpy())
 
 
 class _Twice(ad.Function):

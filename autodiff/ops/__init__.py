@@ -17,7 +17,7 @@ from .conv import conv2d, conv1d, max_pool2d, avg_pool2d, adaptive_avg_pool2d  #
 # The wider surface (issue 13): each family module lists its public functions in __all__ and the
 # Tensor methods it adds in METHODS (attached by autodiff/tensor_methods.py).
 from . import unary, binary, scans, indexing, layout, products, decompositions, special  # noqa
-from . import predicates  # noqa
+from . import predicates, numerics  # noqa
 from .unary import *  # noqa: F401,F403
 from .binary import *  # noqa: F401,F403
 from .scans import *  # noqa: F401,F403
@@ -25,11 +25,20 @@ from .indexing import *  # noqa: F401,F403
 from .layout import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
 from .predicates import *  # noqa: F401,F403
+from .numerics import *  # noqa: F401,F403
 
 _FAMILY_METHODS = {}
 for _family in (unary, binary, scans, indexing, layout, products, decompositions, special,
-                predicates):
+                predicates, numerics):
     _FAMILY_METHODS.update(_family.METHODS)
+
+# torch.* names of functions that live in the linalg and special namespaces (torch.det,
+# torch.lgamma): TOP_LEVEL is a list of names, or a dict name -> function where the top-level
+# form differs from the namespace's (torch.svd returns V, torch.linalg.svd returns Vh).
+for _family in (decompositions, special):
+    _top = getattr(_family, "TOP_LEVEL", ())
+    for _name in _top:
+        globals()[_name] = _top[_name] if isinstance(_top, dict) else getattr(_family, _name)
 
 # `from autodiff.ops import *` exports the functions, not the family modules (autodiff.linalg
 # and autodiff.special are namespaces of their own).

@@ -79,7 +79,7 @@ def broadcast_shapes(*shapes):
 def broadcast_shape(op, *shapes):
     out = broadcast_shapes(*shapes)
     if out is None:
-        raise ValueError(
+        raise RuntimeError(
             f"{op}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast "
             f"together (numpy rules: aligned from the right, each dimension must match or be 1)")
     return out
@@ -91,7 +91,12 @@ def normalize_dims(dim, ndim, op):
         return None
     if isinstance(dim, Tensor):
         dim = dim.item()
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if isinstance(dim, (int, np.integer)):
+        dims = (dim,)
+    elif isinstance(dim, (tuple, list)) and all(isinstance(d, (int, np.integer)) for d in dim):
+        dims = tuple(dim)
+    else:  # (2.0 or '1' would otherwise be taken as a dim, as PyTorch does not)
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
     n = max(ndim, 1)
     out = []
     for d in dims:
@@ -100,7 +105,7 @@ def normalize_dims(dim, ndim, op):
                              f"(valid: {-n} to {n - 1})")
         out.append(d % n if ndim else 0)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dim {dim} names a dimension twice")
+        raise RuntimeError(f"{op}: dim {dim} names a dimension twice")
     return tuple(sorted(out)) if ndim else ()
 
 

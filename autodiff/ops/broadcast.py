@@ -89,8 +89,8 @@ class Expand(BroadcastTo):
 def expand_view(x, shape, op):
     """x broadcast to shape as a view of x (expand, broadcast_to)"""
     if broadcast_shapes(x.data.shape, shape) != shape:
-        raise ValueError(f"{op}: cannot broadcast shape {x.data.shape} to {shape}; each "
-                         f"dimension must match or be 1 (aligned from the right)")
+        raise RuntimeError(f"{op}: cannot broadcast shape {x.data.shape} to {shape}; each "
+                           f"dimension must match or be 1 (aligned from the right)")
     from ..views import as_view
     node = Expand(shape)  # (to x's own shape too: a new view, as in PyTorch)
     return as_view(apply1(node, x), x, node)

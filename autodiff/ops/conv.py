@@ -30,9 +30,9 @@ def _pair(v, name, op, minimum=1):
         except TypeError:
             raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}") from None
         if len(v) != 2:
-            raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+            raise RuntimeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
     if min(v) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {v}")
+        raise RuntimeError(f"{op}: {name} must be >= {minimum}, got {v}")
     return v
 
 
@@ -42,10 +42,10 @@ def _padding(padding, kernel, stride, dilation, op):
         if padding == "valid":
             return ((0, 0), (0, 0))
         if padding != "same":
-            raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', "
+            raise RuntimeError(f"{op}: padding must be an int, a pair, 'same' or 'valid', "
                              f"got {padding!r}")
         if stride != (1, 1):
-            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}; give "
+            raise RuntimeError(f"{op}: padding='same' needs stride 1, got stride {stride}; give "
                              f"the padding as numbers instead")
         out = []
         for k, d in zip(kernel, dilation):
@@ -64,7 +64,7 @@ def _out_size(op, size, kernel, stride, padding, dilation):
         span = d * (k - 1) + 1
         o = (n + lo + hi - span) // s + 1
         if o < 1:
-            raise ValueError(
+            raise RuntimeError(
                 f"{op}: input {axis} {n} with kernel {k} (dilation {d}, so spanning {span}), "
                 f"stride {s} and padding ({lo}, {hi}) gives output {axis} "
                 f"({n} + {lo + hi} - {span}) // {s} + 1 = {o}; use a smaller kernel or more "
@@ -223,6 +223,8 @@ class Conv2dWeightGrad(_Geometry):
         grp = self.groups
         cols = self.cols if self.cols is not None else self._im2col(x, (kh, kw))[0]
         n = g.shape[0]
+        if n == 0:  # an empty batch: nothing to sum (reshape(-1) cannot infer a 0 size)
+            return np.zeros(self.w_shape, np.result_type(x, g))
         g4 = g.reshape(n, grp, o // grp, -1)
         gw = np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(0)  # (G, O/G, C/G*KH*KW)
         return gw.reshape(self.w_shape)
@@ -258,23 +260,23 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     if unbatched:
         x = unsqueeze(x, 0)
     if x.data.ndim != 4:
-        raise ValueError(f"conv2d: expected input of shape (N, C, H, W) or (C, H, W), got shape "
+        raise RuntimeError(f"conv2d: expected input of shape (N, C, H, W) or (C, H, W), got shape "
                          f"{x.data.shape}")
     if w.data.ndim != 4:
-        raise ValueError(f"conv2d: expected weight of shape (out_channels, in_channels/groups, "
+        raise RuntimeError(f"conv2d: expected weight of shape (out_channels, in_channels/groups, "
                          f"KH, KW), got shape {w.data.shape}")
     if not isinstance(groups, numbers.Integral) or groups < 1:
-        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}")
+        raise RuntimeError(f"conv2d: groups must be a positive int, got {groups!r}")
     c, (o, cg, kh, kw) = x.data.shape[1], w.data.shape
     if cg * groups != c:
-        raise ValueError(f"conv2d: input has {c} channels (shape {x.data.shape}) but weight "
+        raise RuntimeError(f"conv2d: input has {c} channels (shape {x.data.shape}) but weight "
                          f"{w.data.shape} with groups={groups} expects {cg * groups} "
                          f"(weight.shape[1] * groups)")
     if o % groups:
-        raise ValueError(f"conv2d: out_channels {o} (weight {w.data.shape}) must be divisible "
+        raise RuntimeError(f"conv2d: out_channels {o} (weight {w.data.shape}) must be divisible "
                          f"by groups={groups}")
     if b is not None and b.data.shape != (o,):
-        raise ValueError(f"conv2d: bias must have shape ({o},) for weight {w.data.shape}, got "
+        raise RuntimeError(f"conv2d: bias must have shape ({o},) for weight {w.data.shape}, got "
                          f"{b.data.shape}")
     stride = _pair(stride, "stride", "conv2d")
     dilation = _pair(dilation, "dilation", "conv2d")
@@ -288,8 +290,8 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """Cross-correlation of x (N, C, L) with w (O, C/groups, K): conv2d on a height-1 image"""
     x, w = tensor_arg(x, "conv1d"), tensor_arg(w, "conv1d", "weight")
     if x.data.ndim not in (2, 3) or w.data.ndim != 3:
-        raise ValueError(f"conv1d: expected input (N, C, L) or (C, L) and weight (O, C/groups, K),"
-                         f" got shapes {x.data.shape} and {w.data.shape}")
+        raise RuntimeError(f"conv1d: expected input (N, C, L) or (C, L) and weight "
+                           f"(O, C/groups, K), got shapes {x.data.shape} and {w.data.shape}")
     if not isinstance(padding, str):
         padding = (0, int(padding if isinstance(padding, numbers.Integral) else padding[0]))
     out = conv2d(unsqueeze(x, -2), unsqueeze(w, -2), b, stride=(1, _first(stride)),
@@ -387,7 +389,7 @@ class MaxPool2d(_Pool):
         weight = hit.astype(x.dtype)
         if kh * kw > 1:
             count = hit.view(np.uint8).sum(axis=(0, 1), dtype=np.int32)
-            if count.max() > 1:  # ties: each tied element gets 1 / count
+            if count.size and count.max() > 1:  # ties: each tied element gets 1 / count
                 weight /= count
         self.weight = weight
         return out
@@ -403,7 +405,7 @@ def _pool_args(x, kernel_size, stride, padding, dilation, op):
     if unbatched:
         x = unsqueeze(x, 0)
     if x.data.ndim != 4:
-        raise ValueError(f"{op}: expected input of shape (N, C, H, W) or (C, H, W), got shape "
+        raise RuntimeError(f"{op}: expected input of shape (N, C, H, W) or (C, H, W), got shape "
                          f"{x.data.shape}")
     k = _pair(kernel_size, "kernel_size", op)
     s = k if stride is None or (not isinstance(stride, numbers.Integral) and len(stride) == 0) \
@@ -411,8 +413,8 @@ def _pool_args(x, kernel_size, stride, padding, dilation, op):
     p = _pair(padding, "padding", op, minimum=0)
     d = _pair(dilation, "dilation", op)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"{op}: padding {p} must be at most half the kernel size {k}, so that no "
-                         f"window lies entirely in the padding")
+        raise RuntimeError(f"{op}: padding {p} must be at most half the kernel size {k}, so "
+                           f"that no window lies entirely in the padding")
     pads = ((p[0], p[0]), (p[1], p[1]))
     _out_size(op, x.data.shape[2:], k, s, pads, d)
     return x, unbatched, (k, s, pads, d)
@@ -462,7 +464,7 @@ def adaptive_avg_pool2d(x, output_size):
     x = tensor_arg(x, "adaptive_avg_pool2d")
     check_float(x, "adaptive_avg_pool2d")
     if x.data.ndim not in (3, 4):
-        raise ValueError(f"adaptive_avg_pool2d: expected input of shape (N, C, H, W) or "
+        raise RuntimeError(f"adaptive_avg_pool2d: expected input of shape (N, C, H, W) or "
                          f"(C, H, W), got shape {x.data.shape}")
     h, w = x.data.shape[-2:]
     if isinstance(output_size, numbers.Integral) or output_size is None:
@@ -470,7 +472,7 @@ def adaptive_avg_pool2d(x, output_size):
     oh = h if output_size[0] is None else int(output_size[0])
     ow = w if output_size[1] is None else int(output_size[1])
     if oh < 1 or ow < 1:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
+        raise RuntimeError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
     if (oh, ow) == (1, 1):
         return x.mean((-2, -1), keepdim=True)
     if h % oh == 0 and w % ow == 0:

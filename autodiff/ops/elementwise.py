@@ -143,8 +143,9 @@ class Pow(Node):
             zero = (raw(y) == 0) & (raw(x) == 0)
             exponent = Where.apply(zero, np.ones((), x.dtype), y - 1) if zero.any() else y - 1
             gx = g * y * x ** exponent
-        if ny:
-            safe_x = Where.apply(raw(x) == 0, np.ones((), x.dtype), x)
+        if ny:  # 0 where x == 0 <= y (PyTorch's mask); out * log(0) = -inf or inf where y < 0
+            zero = (raw(x) == 0) & (raw(y) >= 0)
+            safe_x = Where.apply(zero, np.ones((), x.dtype), x) if zero.any() else x
             gy = g * out * Log.apply(safe_x)
         return gx, gy
 
@@ -454,8 +455,12 @@ def mul(x, y):
     return apply2(Mul(), x, y)
 
 
-def div(x, y):
-    """x / y (true division; integers give the default float dtype)"""
+def div(x, y, *, rounding_mode=None):
+    """x / y (true division; integers give the default float dtype); rounding_mode 'trunc' or
+    'floor' rounds the quotient (no gradient; binary.rounded_div)"""
+    if rounding_mode is not None:
+        from .binary import rounded_div  # (binary.py builds on this module)
+        return rounded_div(x, y, rounding_mode)
     x, y = binary_operands(x, y, "div")
     if x.data.dtype.kind != "f":
         x, y = x.to(get_default_dtype()), y.to(get_default_dtype())
@@ -494,7 +499,19 @@ def _unary(node_cls, name, float_only=True):
     return op
 
 
+class Sign(Node):
+    """out = sign(x) (-1, 0 or 1); dx = 0 (PyTorch's: a zero gradient, not none)"""
+    __slots__ = ()
+    reads = ((),)
+
+    forward = staticmethod(np.sign)
+
+    def backward(self, g, out, x):
+        return (g * 0,)
+
+
 exp = _unary(Exp, "exp")
+sign = _unary(Sign, "sign", float_only=False)
 log = _unary(Log, "log")
 log1p = _unary(Log1p, "log1p")
 sqrt = _unary(Sqrt, "sqrt")
@@ -529,7 +546,7 @@ def clamp(x, min=None, max=None):
     """Limits x to [min, max]; at a bound the gradient passes through. Bounds may be tensors."""
     x = tensor_arg(x, "clamp")
     if min is None and max is None:
-        raise ValueError("clamp: give at least one of min and max")
+        raise RuntimeError("clamp: give at least one of min and max")
     if x.data.dtype.kind != "f" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
         x = x.to(get_default_dtype())  # int tensor, float bound: the default float dtype
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -561,6 +578,10 @@ def where(condition, x, y):
     """x where condition holds, else y (all three broadcast)"""
     cond = tensor_arg(condition, "where", "condition")
     if cond.data.dtype != np.bool_:
+        if cond.data.dtype != np.uint8:  # (PyTorch still takes uint8 masks)
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                               f"tensor with dtype {cond.data.dtype}; compare first, e.g. "
+                               f"where(mask != 0, x, y)")
         cond = Tensor._const(cond.data.astype(bool))
     x, y = promote(x, y, "where")
     if not (cond.data.shape == x.data.shape == y.data.shape):
@@ -640,7 +661,6 @@ def _no_gradient(ufunc, name, doc):
 
 
 logical_not = _no_gradient(np.logical_not, "logical_not", "elementwise not")
-sign = _no_gradient(np.sign, "sign", "-1, 0 or 1")
 isnan = _no_gradient(np.isnan, "isnan", "True where x is NaN")
 isfinite = _no_gradient(np.isfinite, "isfinite", "True where x is finite")
 floor = _no_gradient(np.floor, "floor", "floor (piecewise constant)")

@@ -44,7 +44,7 @@ def matmul(x, y):
         return apply2(MatMul(), x, y)  # the common case, kept cheap
     x, y = promote(x, y, "matmul")
     if x.data.ndim == 0 or y.data.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
+        raise RuntimeError(f"matmul: both operands need at least 1 dimension, got shapes "
                          f"{x.data.shape} and {y.data.shape}; use * for scaling")
     vec_x, vec_y = x.data.ndim == 1, y.data.ndim == 1
     if vec_x:
@@ -52,7 +52,7 @@ def matmul(x, y):
     if vec_y:
         y = unsqueeze(y, -1)
     if x.data.shape[-1] != y.data.shape[-2]:
-        raise ValueError(
+        raise RuntimeError(
             f"matmul: shapes {x.data.shape if not vec_x else x.data.shape[1:]} and "
             f"{y.data.shape if not vec_y else y.data.shape[:1]} are not aligned: the last dim of "
             f"the first ({x.data.shape[-1]}) must equal the "
@@ -100,11 +100,11 @@ def linear(x, weight, bias=None):
             return apply(Linear(), x, weight, bias)  # the common case, kept cheap
     x, weight = promote(x, weight, "linear")
     if weight.data.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
+        raise RuntimeError(f"linear: weight must be 2-D (out_features, in_features), got shape "
                          f"{weight.data.shape}")
     if x.data.ndim == 0 or x.data.shape[-1] != weight.data.shape[1]:
         got = x.data.shape[-1] if x.data.ndim else 0
-        raise ValueError(
+        raise RuntimeError(
             f"linear: input of shape {x.data.shape} has {got} features in its last dim, but the "
             f"weight of shape {weight.data.shape} expects in_features={weight.data.shape[1]}; "
             f"reshape the input (e.g. x.flatten(1)) or build the layer with "
@@ -113,7 +113,7 @@ def linear(x, weight, bias=None):
         return apply2(Linear(), x, weight)
     bias, weight = promote(bias, weight, "linear")
     if bias.data.shape != (weight.data.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({weight.data.shape[0]},) to match the "
+        raise RuntimeError(f"linear: bias must have shape ({weight.data.shape[0]},) to match the "
                          f"weight's out_features, got {bias.data.shape}")
     return apply(Linear(), x, weight, bias)
 
@@ -123,7 +123,7 @@ def _product(x, y, ndim, op):
     x, y = tensor_arg(x, op), tensor_arg(y, op, "other")
     for t in (x, y):
         if t.data.ndim != ndim:
-            raise ValueError(f"{op}: expected {ndim}-d tensors, got shapes {x.data.shape} and "
+            raise RuntimeError(f"{op}: expected {ndim}-d tensors, got shapes {x.data.shape} and "
                              f"{y.data.shape}; use matmul for vectors and batches of other shapes")
     return matmul(x, y)
 
@@ -211,7 +211,22 @@ def _expand_ellipsis(spec, operands):
 
 
 def einsum(spec, *operands):
-    """Einstein summation, numpy's notation (with '...'); differentiable in every operand"""
+    """Einstein summation, numpy's notation (with '...'), or the sublist form
+    einsum(a, [0, 1], b, [1, 2], [0, 2]); differentiable in every operand"""
+    if not isinstance(spec, str):  # sublist form: ints 0..51 stand for the letters A..Z a..z
+        args = (spec,) + operands
+
+        def letters(sub):
+            for s in sub:
+                if s is not Ellipsis and not 0 <= s < 52:
+                    raise ValueError(f"einsum(): subscript {s} in subscript list is not within "
+                                     f"the valid range [0, 52)")
+            return "".join("..." if s is Ellipsis else
+                           (string.ascii_uppercase + string.ascii_lowercase)[s] for s in sub)
+        operands = args[0:len(args) - len(args) % 2:2]
+        spec = ",".join(letters(s) for s in args[1::2][:len(operands)])
+        if len(args) % 2:
+            spec += "->" + letters(args[-1])
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     xs = [o if isinstance(o, Tensor) else Tensor._const(np.asarray(o)) for o in operands]

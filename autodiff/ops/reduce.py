@@ -9,7 +9,7 @@ import numpy as np
 from ..function import OUT, Node, apply1
 from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
-from .elementwise import Exp, Where, maximum, minimum, raw, sqrt
+from .elementwise import Exp, Where, maximum, minimum, raw
 from .broadcast import expand
 from .shape import Flip, gather, reshape
 
@@ -105,7 +105,7 @@ class Amin(_Extreme):
 
 
 def _stable_logsumexp(x, dim):
-    m = _max(x, axis=dim, keepdims=True)
+    m = _max(x, axis=dim, keepdims=True, initial=-np.inf)  # (empty dims give -inf, as torch)
     m = np.where(np.isfinite(m), m, 0)
     with np.errstate(divide="ignore"):
         return m + np.log(_sum(np.exp(x - m), axis=dim, keepdims=True))
@@ -340,8 +340,15 @@ def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
 
 @_numpy_axis
 def std(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
-    """sqrt(var(x))"""
-    return sqrt(var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased))
+    """sqrt(var(x)), as the 2-norm of the centred values: the gradient is 0 where they are all
+    equal (PyTorch's), not the 0 * inf of sqrt's"""
+    x = _float_input(x, "std")
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    dims = normalize_dims(dim, x.data.ndim, "std")
+    n = _count(x.data.shape, dims)
+    spread = apply1(Norm2(dims, keepdim), x - mean(x, dims, keepdim=True))
+    return spread / math.sqrt(builtins.max(n - correction, 0))
 
 
 @_numpy_axis
@@ -444,9 +451,12 @@ def prod(x, dim=None, keepdim=False):
     if dim is None:
         out = apply1(Prod((0,), False), reshape(x, -1))
         return reshape(out, (1,) * x.data.ndim) if keepdim else out
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"prod: dim must be one int, got {dim!r}; for several dims, reduce "
+                        f"one at a time or reshape first")
     dims = normalize_dims(dim, x.data.ndim, "prod")
-    if len(dims) != 1:
-        raise ValueError(f"prod: dim must be one dimension, got {dim}")
+    if not dims:  # a 0-d tensor: the product of its one element (a new tensor, as in torch)
+        return x.clone()
     return apply1(Prod(dims, keepdim), x)
 
 
@@ -501,7 +511,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     d = normalize_dims(dim, x.data.ndim, "topk")[0]
     n = x.data.shape[d]
     if not 0 <= k <= n:
-        raise ValueError(f"topk: k={k} is out of range for dim {d} of size {n}")
+        raise RuntimeError(f"topk: k={k} is out of range for dim {d} of size {n}")
     key = -x.data if largest else x.data
     idx = np.take(np.argsort(key, axis=d, kind="stable"), np.arange(k), axis=d)
     return values_indices(gather(x, d, idx), Tensor._const(idx.astype(np.int64)))

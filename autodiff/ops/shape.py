@@ -175,6 +175,28 @@ def _is_basic(index):
                and not isinstance(i, (bool, np.bool_)) for i in items)
 
 
+def _is_int(i):
+    return isinstance(i, numbers.Integral) and not isinstance(i, (bool, np.bool_))
+
+
+def _split_ints(index):
+    """(the ints of index with full slices elsewhere, the rest without the ints)"""
+    first, rest = [], []
+    for i in index:
+        if _is_int(i):
+            first.append(i)
+        elif i is Ellipsis:
+            first.append(i)
+            rest.append(i)
+        elif i is None:
+            rest.append(i)
+        else:  # (a bool mask spans as many dims as it has)
+            n = i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+            first.extend([slice(None)] * n)
+            rest.append(i)
+    return tuple(first), tuple(rest)
+
+
 def _index_arg(index):
     """Index items as numpy understands them: tensors and lists become arrays."""
     if isinstance(index, tuple):
@@ -244,7 +266,7 @@ def flatten(x, start_dim=0, end_dim=-1):
         return reshape(x, 1)
     s, e = _axis(start_dim, x.data.ndim, "flatten"), _axis(end_dim, x.data.ndim, "flatten")
     if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.data.shape
     return reshape(x, shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:])
 
@@ -277,7 +299,7 @@ def permute(x, *dims):
     dims = _shape_arg(dims, "permute")
     if len(dims) != x.data.ndim or sorted(d % max(x.data.ndim, 1) for d in dims) != list(
             range(x.data.ndim)):
-        raise ValueError(f"permute: dims {dims} must be a permutation of 0..{x.data.ndim - 1} "
+        raise RuntimeError(f"permute: dims {dims} must be a permutation of 0..{x.data.ndim - 1} "
                          f"for a tensor of shape {x.data.shape}")
     dims = tuple(d % x.data.ndim for d in dims)  # (the identity too: a new view, as in torch)
     node = Permute(dims)
@@ -300,7 +322,7 @@ def mT(x):
     """The last two dims swapped (batched matrix transpose)"""
     nd = x.data.ndim
     if nd < 2:
-        raise ValueError(f"mT: needs at least 2 dims, got shape {x.data.shape}")
+        raise RuntimeError(f"mT: needs at least 2 dims, got shape {x.data.shape}")
     node = Permute(tuple(range(nd - 2)) + (nd - 1, nd - 2))
     return as_view(apply1(node, x), x, node)
 
@@ -311,7 +333,12 @@ def expand(x, *sizes):
     sizes = _shape_arg(sizes, "expand")
     lead = len(sizes) - x.data.ndim
     if lead < 0:
-        raise ValueError(f"expand: {len(sizes)} sizes given for a tensor with {x.data.ndim} dims")
+        raise RuntimeError(f"expand: {len(sizes)} sizes given for a tensor with {x.data.ndim} "
+                           f"dims; give at least one size per dim")
+    if -1 in sizes[:lead]:
+        raise RuntimeError(f"expand: size -1 at dim {sizes.index(-1)} is not allowed for a new "
+                           f"leading dim (only existing dims keep their size with -1); sizes "
+                           f"{sizes}, tensor shape {x.data.shape}")
     shape = tuple(x.data.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     return expand_view(x, shape, "expand")
 
@@ -327,6 +354,11 @@ def getitem(x, index, one_of_many=False):
         items = index if isinstance(index, tuple) else (index,)
         if not any(i is Ellipsis for i in items):
             index = items + (Ellipsis,)
+    elif isinstance(index, tuple) and any(_is_int(i) for i in index):
+        # PyTorch applies ints as basic indexing (selects) before the advanced indices; numpy
+        # counts them as advanced, which moves the result's dims elsewhere
+        first, rest = _split_ints(index)
+        return getitem(getitem(x, first), rest)
     node = GetItem(index)
     try:
         out = apply1(node, x)
@@ -342,9 +374,12 @@ def narrow(x, dim, start, length):
     d = normalize_dims(dim, x.data.ndim, "narrow")[0]
     n = x.data.shape[d]
     start = start + n if start < 0 else start
-    if not (0 <= start <= n and 0 <= length and start + length <= n):
-        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
-                         f"({n}) of dim {d} (shape {x.data.shape})")
+    if not 0 <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n} "
+                         f"(shape {x.data.shape})")
+    if not (0 <= length and start + length <= n):
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
+                           f"({n}) of dim {d} (shape {x.data.shape})")
     return getitem(x, (slice(None),) * d + (slice(start, start + length),))
 
 
@@ -390,7 +425,12 @@ def gather(x, dim, index):
     idx = _index_item(index)
     d = normalize_dims(dim, x.data.ndim, "gather")[0]
     if idx.ndim != x.data.ndim:
-        raise ValueError(f"gather: index has {idx.ndim} dims but the input has {x.data.ndim}")
+        raise RuntimeError(f"gather: index has {idx.ndim} dims but the input has {x.data.ndim}")
+    n = x.data.shape[d] if x.data.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # (numpy would wrap negative indices)
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise RuntimeError(f"gather: index {bad} is out of bounds for dim {d} with size {n} "
+                           f"(indices must be in 0..{n - 1}; negative indices are not allowed)")
     grid = list(np.indices(idx.shape, sparse=True))
     grid[d] = idx
     return getitem(x, tuple(grid))
@@ -410,7 +450,7 @@ def cat(tensors, dim=0):
     for i, t in enumerate(xs):
         if t.data.ndim != nd or t.data.shape[:d] + t.data.shape[d + 1:] != \
                 xs[0].data.shape[:d] + xs[0].data.shape[d + 1:]:
-            raise ValueError(f"cat: tensor {i} has shape {t.data.shape}, which does not match "
+            raise RuntimeError(f"cat: tensor {i} has shape {t.data.shape}, which does not match "
                              f"tensor 0's shape {xs[0].data.shape} outside dim {d}")
     if len(xs) == 1:
         return xs[0].clone()  # (a new tensor, as in PyTorch)
@@ -421,10 +461,10 @@ def stack(tensors, dim=0):
     """Joins tensors along a new dim"""
     xs = [tensor_arg(t, "stack") for t in tensors]
     if not xs:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+        raise RuntimeError("stack: expected a non-empty sequence of tensors")
     for i, t in enumerate(xs):
         if t.data.shape != xs[0].data.shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.data.shape} but tensor 0 has "
+            raise RuntimeError(f"stack: tensor {i} has shape {t.data.shape} but tensor 0 has "
                              f"{xs[0].data.shape}; all must have the same shape")
     return cat([unsqueeze(t, dim) for t in xs], dim)
 
@@ -437,12 +477,13 @@ def split(x, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, numbers.Integral):
         size = int(split_size_or_sections)
         if size <= 0:
-            raise ValueError(f"split: split_size must be positive, got {size}")
+            raise RuntimeError(f"split: split_size must be positive, got {size}")
         sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} sum to {sum(sizes)}, but dim {d} has size {n}")
+            raise RuntimeError(f"split: sizes {sizes} sum to {sum(sizes)}, but dim {d} has size "
+                               f"{n}")
     lead = (slice(None),) * d
     out, start = [], 0
     for s in sizes:
@@ -455,6 +496,8 @@ def chunk(x, chunks, dim=0):
     """`chunks` pieces of equal size along dim (the last may be smaller)"""
     x = tensor_arg(x, "chunk")
     d = normalize_dims(dim, x.data.ndim, "chunk")[0]
+    if not isinstance(chunks, numbers.Integral) or chunks <= 0:
+        raise RuntimeError(f"chunk: chunks must be a positive int, got {chunks!r}")
     size = -(-x.data.shape[d] // chunks)
     return split(x, max(size, 1), d)
 
@@ -472,7 +515,7 @@ def repeat(x, *sizes):
     x = tensor_arg(x, "repeat")
     sizes = _shape_arg(sizes, "repeat")
     if len(sizes) < x.data.ndim:
-        raise ValueError(f"repeat: got {len(sizes)} repeat counts for a tensor with "
+        raise RuntimeError(f"repeat: got {len(sizes)} repeat counts for a tensor with "
                          f"{x.data.ndim} dims; give at least one per dim")
     shape = (1,) * (len(sizes) - x.data.ndim) + x.data.shape
     inter = []
@@ -538,7 +581,7 @@ def pad(x, pad, mode="constant", value=0.0):
 def _triangle(x, diagonal, lower, op):
     x = tensor_arg(x, op)
     if x.data.ndim < 2:
-        raise ValueError(f"{op}: expected at least 2 dims, got shape {x.data.shape}")
+        raise RuntimeError(f"{op}: expected at least 2 dims, got shape {x.data.shape}")
     n, m = x.data.shape[-2:]
     keep = (np.tril if lower else np.triu)(np.ones((n, m), bool), diagonal)
     return where(Tensor._const(keep), x, Tensor._const(np.zeros((), x.data.dtype)))

@@ -111,7 +111,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=None, atol=None, rtol=No
 def _grad_outputs(first, outs, grad_outputs):
     """v for gradgradcheck: random (default) or the user's, as float64 leaves."""
     if grad_outputs is None:
-        return [Tensor(first.rng_vector(o.shape), requires_grad=True) for o in outs]
+        return [Tensor._from_data(first.rng_vector(o.shape), requires_grad=True) for o in outs]
     given = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
     if len(given) != len(outs):
         raise ValueError(f"gradgradcheck: fn returns {len(outs)} float output(s) but "
@@ -122,7 +122,7 @@ def _grad_outputs(first, outs, grad_outputs):
         if arr.shape != o.shape:
             raise ValueError(f"gradgradcheck: grad_outputs[{j}] has shape {arr.shape} but "
                              f"output {j} has shape {tuple(o.shape)}")
-        vs.append(Tensor(arr, requires_grad=True))
+        vs.append(Tensor._from_data(arr, requires_grad=True))
     return vs
 
 
@@ -182,7 +182,7 @@ class _Problem:
         self.out_slots = None
 
     def leaves(self):
-        return [Tensor(b, requires_grad=True) for b in self.base]
+        return [Tensor._from_data(b, requires_grad=True) for b in self.base]
 
     def rng_vector(self, shape):
         """Random entries with |v| in [0.5, 1.5] and random sign: no zero hides an element."""
@@ -192,7 +192,7 @@ class _Problem:
     def call(self, arrays, leaves=None):
         args = list(self.args)
         for p, arr, leaf in zip(self.positions, arrays, leaves or [None] * len(arrays)):
-            args[p] = leaf if leaf is not None else Tensor(arr, requires_grad=True)
+            args[p] = leaf if leaf is not None else Tensor._from_data(arr, requires_grad=True)
         return self.fn(*args)
 
     def float_outputs(self, result):
@@ -244,7 +244,7 @@ class _Problem:
         leaves = self.leaves()
         outs = self.float_outputs(self.call(self.base, leaves))
         self.vs = [self.rng_vector(o.shape) for o in outs]
-        pairs = [(o, Tensor(v)) for o, v in zip(outs, self.vs) if o.requires_grad]
+        pairs = [(o, Tensor._from_data(v)) for o, v in zip(outs, self.vs) if o.requires_grad]
         if not pairs:
             return [np.zeros_like(b) for b in self.base]
         runs = []
@@ -450,7 +450,7 @@ class _Problem:
         tol = atol + rtol * max(abs(a), abs(n))
         x = self.base[k]
         odt = self.original_dtypes[k]
-        dtype = "float64" + (f" (upcast from {odt})" if odt != np.float64 else "")
+        dtype = "float64" + (f" (upcast from {np.dtype(odt).name})" if odt != np.float64 else "")
         what = "second-order gradient (gradgradcheck)" if order == 2 else "gradient"
         head = (f"{self.who}: {what} mismatch for {self.labels[k]} (shape {x.shape}, "
                 f"{dtype}) at index {idx}: analytic {a!r}, numeric {n!r}, "

@@ -61,5 +61,5 @@ def register_profiles(load="ci"):
 
 def _as_input(x):
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
-        return Tensor(x.astype(np.float64), requires_grad=True)
+        return Tensor._from_data(x.astype(np.float64), requires_grad=True)
     return x

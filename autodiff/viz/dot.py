@@ -202,7 +202,7 @@ class _Drawing:
                     return g, ".grad " + fmt.grad_text(stored, self.digits)
             return g, None
         if self.grad_mode == "stored":
-            grad = v.tensor.grad
+            grad = v.tensor._grad  # (non-leaves too: no warning)
             return (None if grad is None else grad.data), None
         return None, None
 
