@@ -23,7 +23,8 @@ from .grad_mode import _state
 from .ops.broadcast import SumTo
 from .ops.elementwise import Cast
 from .ops._operands import normalize_dims
-from .ops.shape import Permute, Reshape, _index_arg, _is_basic, getitem, index_add, index_put
+from .ops.shape import (Permute, Reshape, _index_arg, _is_basic, _is_int, _split_ints, getitem,
+                        index_add, index_put)
 from .random import rng
 from .tensor import Tensor
 from .views import CopySlices, rebind, refresh_views, stand_in, view_chain
@@ -208,7 +209,15 @@ def _binary(ufunc, fn, op, doc, scaled):
 add_ = _binary(np.add, ops.add, "add_", "self += alpha * other, in place", scaled=True)
 sub_ = _binary(np.subtract, ops.sub, "sub_", "self -= alpha * other, in place", scaled=True)
 mul_ = _binary(np.multiply, ops.mul, "mul_", "self *= other, in place", scaled=False)
-div_ = _binary(np.true_divide, ops.div, "div_", "self /= other, in place", scaled=False)
+_true_div_ = _binary(np.true_divide, ops.div, "div_", "self /= other, in place", scaled=False)
+
+
+def div_(self, other, *, rounding_mode=None):
+    """self /= other, in place (rounding_mode 'trunc' or 'floor' rounds the quotient)"""
+    if rounding_mode is None:
+        return _true_div_(self, other)
+    return _unary(lambda x: ops.div(x, other, rounding_mode=rounding_mode), "div_")(self)
+
 pow_ = _binary(np.power, ops.pow, "pow_", "self = self ** exponent, in place", scaled=False)
 
 
@@ -395,6 +404,10 @@ def setitem(self, index, value):
     """x[index] = value, in place. Basic indexes write through a view (value broadcast into
     it), others are index_put_; recorded as PyTorch records them while gradients are on."""
     index = _index_arg(index)
+    if isinstance(index, tuple) and not _is_basic(index) and any(_is_int(i) for i in index):
+        first, rest = _split_ints(index)  # PyTorch's dims: the ints select first (as getitem)
+        setitem(getitem(self, first), rest, value)
+        return
     value = _without_extra_unit_dims(self, index, value)
     if _records(self, value):
         if _is_basic(index):

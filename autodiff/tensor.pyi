@@ -219,13 +219,13 @@ class Tensor:
         """out = sign(x) (-1, 0 or 1); dx = 0 (PyTorch's: a zero gradient, not none)"""
     # from autodiff.ops.elementwise.floor
     def floor(self) -> Tensor:
-        """floor (piecewise constant) (no gradient)"""
+        """floor (piecewise constant: a zero gradient)"""
     # from autodiff.ops.elementwise.ceil
     def ceil(self) -> Tensor:
-        """ceil (piecewise constant) (no gradient)"""
+        """ceil (piecewise constant: a zero gradient)"""
     # from autodiff.ops.elementwise.round
     def round(self) -> Tensor:
-        """round half to even (piecewise constant) (no gradient)"""
+        """round half to even (piecewise constant: a zero gradient)"""
     # from autodiff.ops.elementwise.isnan
     def isnan(self) -> Tensor:
         """True where x is NaN (no gradient)"""
@@ -384,9 +384,6 @@ class Tensor:
         """out[..i..] = x[..index[..i..]..] along dim (PyTorch's gather), via advanced indexing"""
     # from autodiff.tensor_methods._where_method
     def where(self, condition, other) -> Tensor: ...
-    # from autodiff.ops.indexing.masked_fill
-    def masked_fill(self, mask, value) -> Tensor:
-        """x where mask is false, value where it is true (mask and x broadcast together)"""
     # from autodiff.tensor_methods._to
     def to(self, *args, **kwargs) -> Tensor:
         """to(dtype) casts (differentiably between floats); a device such as 'cpu' is accepted and
@@ -505,9 +502,6 @@ class Tensor:
     # from autodiff.tensor_methods._format
     def __format__(self, spec) -> str:
         """f'{loss:.4f}' works for one-element tensors, as in PyTorch"""
-    # from autodiff.ops.layout.t
-    def t(self) -> Tensor:
-        """The transpose of a tensor with at most 2 dims (0-d and 1-d: a view of x as it is)"""
     # from autodiff.tensor_methods._contiguous
     def contiguous(self, memory_format=None) -> Tensor:
         """self if its memory is in row-major order, else a recorded row-major copy"""
@@ -633,10 +627,10 @@ class Tensor:
         """sin(pi x) / (pi x), 1 at x = 0 (where the gradient is 0, as in PyTorch)"""
     # from autodiff.ops.elementwise.trunc
     def trunc(self) -> Tensor:
-        """rounded toward zero (piecewise constant) (no gradient)"""
+        """rounded toward zero (piecewise constant: a zero gradient)"""
     # from autodiff.ops.elementwise.fix
     def fix(self) -> Tensor:
-        """rounded toward zero, trunc's alias (piecewise constant) (no gradient)"""
+        """rounded toward zero, trunc's alias (piecewise constant: a zero gradient)"""
     # from autodiff.ops.unary.frac
     def frac(self) -> Tensor:
         """x - trunc(x) (the fractional part, sign of x); dx = g"""
@@ -657,7 +651,7 @@ class Tensor:
         """-x (neg's alias)"""
     # from autodiff.ops.elementwise.sgn
     def sgn(self) -> Tensor:
-        """-1, 0 or 1 (0 at NaN, as PyTorch) (no gradient)"""
+        """-1, 0 or 1 (0 at NaN, as PyTorch) (piecewise constant: a zero gradient)"""
     # from autodiff.ops.elementwise.signbit
     def signbit(self) -> Tensor:
         """True where the sign bit is set (-0.0 too) (no gradient)"""
@@ -925,11 +919,11 @@ class Tensor:
     def float_power_(self, exponent) -> Tensor:
         """self = float_power(self, exponent), in place (self must be float64, as in PyTorch)"""
     # from autodiff.inplace.div_
-    def divide_(self, other, *, alpha=1) -> Self:
-        """self /= other, in place"""
+    def divide_(self, other, *, rounding_mode=None) -> Self:
+        """self /= other, in place (rounding_mode 'trunc' or 'floor' rounds the quotient)"""
     # from autodiff.inplace.div_
-    def true_divide_(self, other, *, alpha=1) -> Self:
-        """self /= other, in place"""
+    def true_divide_(self, other, *, rounding_mode=None) -> Self:
+        """self /= other, in place (rounding_mode 'trunc' or 'floor' rounds the quotient)"""
     # from autodiff.inplace.mul_
     def multiply_(self, other, *, alpha=1) -> Self:
         """self *= other, in place"""
@@ -1081,6 +1075,9 @@ class Tensor:
     # from autodiff.ops.indexing.index_reduce
     def index_reduce(self, dim, index, source, reduce, *, include_self=True) -> Tensor:
         """x with source's slices reduced into `index` along dim: 'prod', 'mean', 'amax', 'amin'"""
+    # from autodiff.ops.indexing.masked_fill
+    def masked_fill(self, mask, value) -> Tensor:
+        """x where mask is false, value where it is true (mask and x broadcast together)"""
     # from autodiff.ops.indexing.masked_select
     def masked_select(self, mask) -> Tensor:
         """The entries of x (broadcast with mask) where mask is true, as a 1-d tensor"""
@@ -1182,6 +1179,9 @@ class Tensor:
     # from autodiff.ops.indexing.put_
     def put_(self, *args, **kwargs) -> Tensor:
         """put, in place"""
+    # from autodiff.ops.layout.t
+    def t(self) -> Tensor:
+        """The transpose of a tensor with at most 2 dims (0-d and 1-d: a view of x as it is)"""
     # from autodiff.ops.layout.sum_to_size
     def sum_to_size(self, *size) -> Tensor:
         """Tensor.sum_to_size: x summed down to `size`, which must broadcast to x's shape (x itself
@@ -1561,8 +1561,8 @@ class Tensor:
     def mul_(self, other, *, alpha=1) -> Self:
         """self *= other, in place"""
     # from autodiff.inplace.div_
-    def div_(self, other, *, alpha=1) -> Self:
-        """self /= other, in place"""
+    def div_(self, other, *, rounding_mode=None) -> Self:
+        """self /= other, in place (rounding_mode 'trunc' or 'floor' rounds the quotient)"""
     # from autodiff.inplace.pow_
     def pow_(self, other, *, alpha=1) -> Self:
         """self = self ** exponent, in place"""

@@ -82,10 +82,6 @@ def _where_method(self, condition, other):
     return where(condition, self, other)
 
 
-def _masked_fill(self, mask, value):
-    return where(mask, value, self)
-
-
 @_numpy_axis
 def _max_method(self, dim=None, keepdim=False):
     if isinstance(dim, Tensor):  # x.max(y): elementwise, as in PyTorch
@@ -105,14 +101,6 @@ def _format(self, spec):
     if spec and self.data.size == 1:
         return format(self.item(), spec)
     return format(repr(self), spec)
-
-
-def _t(self):
-    """The transpose of a tensor with at most 2 dims"""
-    if self.ndim > 2:
-        raise ValueError(f"t() expects a tensor with at most 2 dims, got shape {self.shape}; "
-                         f"use transpose(dim0, dim1) or mT")
-    return ops.permute(self, tuple(reversed(range(self.ndim))))  # (a view, 0-d and 1-d too)
 
 
 def _hardshrink(self, lambd=0.5):
@@ -163,7 +151,7 @@ def _install():
         "broadcast_to": ops.broadcast_to, "split": ops.split, "chunk": ops.chunk,
         "unbind": ops.unbind, "repeat": ops.repeat, "narrow": ops.narrow, "select": ops.select,
         "flip": ops.flip, "gather": ops.gather,
-        "where": _where_method, "masked_fill": _masked_fill,
+        "where": _where_method,
         # conversions
         "to": _to, "clone": ops.clone, "type_as": lambda self, other: cast(self, other.dtype),
         "float": lambda self: cast(self, np.float32), "double": lambda self: cast(self, np.float64),
@@ -184,7 +172,7 @@ def _install():
         "__lt__": ops.lt, "__le__": ops.le, "__gt__": ops.gt, "__ge__": ops.ge,
         "__eq__": ops.eq, "__ne__": ops.ne,
         # (// % << >> & | ^ ~ and their reflected and in-place forms: ops/binary.py METHODS)
-        "__format__": _format, "t": _t, "contiguous": _contiguous,
+        "__format__": _format, "contiguous": _contiguous,
         "mm": ops.mm, "bmm": ops.bmm, "dot": ops.dot, "outer": ops.outer, "square": ops.square,
         "tril": ops.tril, "triu": ops.triu, "cumsum": ops.cumsum, "isinf": ops.isinf,
         "rsqrt": ops.rsqrt, "sort": ops.sort, "topk": ops.topk,

@@ -84,6 +84,9 @@ DOMAINS = {
     "away": _away,                        # |x| >= 0.2: away from the kinks at 0
     "distinct": _distinct,                # no ties (amax, sorting-like ops)
     "unit": lambda rng, s: rng.uniform(-0.9, 0.9, size=s),
+    "between_steps": lambda rng, s: rng.choice([-1.8, -1.3, -0.7, -0.2, 0.2, 0.7, 1.3, 1.8],
+                                               size=s) + rng.uniform(-0.1, 0.1, size=s),
+    # (away from the integers and half-integers where floor, round ... jump)
     "away_half": lambda rng, s: rng.choice([-1.5, -0.2, 0.2, 1.5], size=s)
     + rng.uniform(-0.15, 0.15, size=s),  # away from clamp bounds at +-0.5 and +-1
 }
@@ -372,6 +375,8 @@ CATALOG = [
     Op("pad", ad.pad, _np_pad, unary(min_dims=1), params=_pad_params),
     Op("cumsum", lambda x, dim: ad.cumsum(x, dim), lambda x, dim: np.cumsum(x, axis=dim),
        unary(min_dims=1), params=one_dim_param),
+    *[Op(name, getattr(ad, name), ref, unary(), domain="between_steps") for name, ref in (
+        ("floor", np.floor), ("ceil", np.ceil), ("round", np.round))],
     Op("tril", lambda x: ad.tril(x, -1), lambda x: np.tril(x, -1), unary(min_dims=2)),
     Op("hardshrink", lambda x: x.hardshrink(0.5), lambda x: np.where(np.abs(x) > 0.5, x, 0.0),
        unary(), domain="away_half"),
@@ -572,10 +577,10 @@ IN_PLACE = [
 ]
 CATALOG += IN_PLACE
 
-# Public ops with no gradient (piecewise constant or boolean); the guard test accepts these.
+# Public ops with no gradient (boolean or integer results); the guard test accepts these.
 NON_DIFFERENTIABLE = {"lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or",
-                      "logical_xor", "logical_not", "isnan", "isfinite", "floor", "ceil",
-                      "round", "argmax", "argmin", "all", "any", "isinf", "allclose"}
+                      "logical_xor", "logical_not", "isnan", "isfinite", "argmax", "argmin",
+                      "all", "any", "isinf", "allclose"}
 
 # Tensor methods and operators with no function form that are not catalogued above under their
 # own name: each is in exactly one of these lists (test_every_public_op_is_in_the_catalog).
@@ -593,6 +598,8 @@ METHOD_ALIASES = {
     "expand_as": "expand", "view_as": "view", "reshape_as": "reshape",
     "__iadd__": "add_", "__isub__": "sub_", "__imul__": "mul_", "__itruediv__": "div_",
     "__ipow__": "pow_", "clip_": "clamp_",
+    "floor_": "floor", "ceil_": "ceil", "round_": "round", "sign_": "sign",
+    "__floordiv__": "floor_divide", "__rfloordiv__": "floor_divide",
 }
 # The tensor itself (or its node under another class): nothing is recorded, no rule to check.
 METHOD_IDENTITIES = {"__pos__", "contiguous", "as_subclass"}  # (contiguous: or a clone)
@@ -601,10 +608,10 @@ METHOD_IDENTITIES = {"__pos__", "contiguous", "as_subclass"}  # (contiguous: or 
 # ndarrays).
 METHOD_NON_DIFFERENTIABLE = {
     "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__or__", "__xor__",
-    "__invert__", "__floordiv__", "__rfloordiv__", "bool", "int", "byte", "char", "short",
+    "__invert__", "bool", "int", "byte", "char", "short",
     "long", "new_zeros", "new_ones", "new_full", "new_tensor", "detach", "item", "tolist",
     "numpy", "__array__", "__float__", "__int__", "__index__", "__bool__",
-    "detach_", "floor_", "ceil_", "round_", "sign_",
+    "detach_",
 }
 # In place: outside the graph (parameter updates, initialisation), or, for x[i] = v and x += y
 # while recording, the out-of-place index_put / add ... already catalogued.

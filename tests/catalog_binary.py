@@ -53,10 +53,15 @@ ENTRIES = [
        domain=("real", "away")),
     # in place: a one-op rule with another tensor
     *in_place("atan2_", np.arctan2, 1, domain=("away", "away")),
+    # piecewise constant: recorded with a zero gradient, as PyTorch (steps of x / 1 at integers)
+    Op("floor_divide", lambda x: ad.floor_divide(x, 1.0), lambda x: np.floor_divide(x, 1.0),
+       unary(), domain="between_steps"),
+    Op("div", lambda x: ad.div(x, 1.0, rounding_mode="trunc"), np.trunc, unary(),
+       domain="between_steps", label="rounding_mode='trunc'"),
 ]
 
 # public functions with no gradient (integer-only, or piecewise constant)
-NON_DIFFERENTIABLE = {"floor_divide", "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor",
+NON_DIFFERENTIABLE = {"gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor",
                       "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "heaviside"}
 NAMESPACE_ALIASES = {"arctan2": "atan2", "true_divide": "div", "multiply": "mul",
                      "subtract": "sub"}
@@ -67,9 +72,9 @@ METHOD_ALIASES = {name + "_": name for name in (
 METHOD_ALIASES.update({
     "arctan2_": "atan2", "divide_": "div_", "true_divide_": "div_", "multiply_": "mul_",
     "subtract_": "sub_", "__mod__": "remainder", "__rmod__": "remainder",
-    "__imod__": "remainder"})
+    "__imod__": "remainder", "floor_divide_": "floor_divide", "__ifloordiv__": "floor_divide"})
 METHOD_NON_DIFFERENTIABLE = {
-    "floor_divide_", "gcd_", "lcm_", "heaviside_", "__ifloordiv__", "__lshift__",
+    "gcd_", "lcm_", "heaviside_", "__lshift__",
     "__rlshift__", "__rshift__", "__rrshift__", "__ilshift__", "__irshift__", "__rand__",
     "__ror__", "__rxor__", "__iand__", "__ior__", "__ixor__",
     *(f"bitwise_{n}_" for n in ("and", "or", "xor", "not", "left_shift", "right_shift"))}

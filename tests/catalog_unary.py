@@ -30,6 +30,8 @@ ENTRIES = [
     Op("sinc", lambda x: ad.sinc(x * (x.abs() > 1)), lambda x: np.sinc(x * (np.abs(x) > 1)),
        unary(), domain="away", label="at 0"),
     Op("frac", ad.frac, lambda x: x - np.trunc(x), unary(), domain="unit"),
+    *[Op(name, getattr(ad, name), ref, unary(), domain="between_steps") for name, ref in (
+        ("trunc", np.trunc), ("fix", np.trunc), ("sgn", np.sign))],  # (a zero gradient)
     Op("deg2rad", ad.deg2rad, np.deg2rad, unary()),
     Op("rad2deg", ad.rad2deg, np.rad2deg, unary()),
     Op("reciprocal", ad.reciprocal, np.reciprocal, unary(), domain="away"),
@@ -42,7 +44,7 @@ ENTRIES = [
     *in_place("logit_", lambda x: np.log(np.clip(x, 0.25, 0.75) / (1 - np.clip(x, 0.25, 0.75))),
               domain="unit", kw={"eps": 0.25}),
 ]
-NON_DIFFERENTIABLE = {"trunc", "fix", "sgn", "signbit"}  # public functions with no gradient
+NON_DIFFERENTIABLE = {"signbit"}  # public functions with no gradient
 NAMESPACE_ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
                      "arccosh": "acosh", "arctanh": "atanh", "absolute": "abs"}
 # The other in-place forms run the catalogued function through the same in-place machinery
@@ -50,6 +52,7 @@ NAMESPACE_ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcs
 # checks each against PyTorch (values and gradients, through a view too).
 METHOD_ALIASES = {name + "_": name for name in (
     "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "expm1", "exp2", "log2",
-    "log10", "sinc", "frac", "deg2rad", "rad2deg", "reciprocal", "negative", "nan_to_num")}
+    "log10", "sinc", "frac", "deg2rad", "rad2deg", "reciprocal", "negative", "nan_to_num",
+    "trunc", "fix", "sgn")}
 METHOD_ALIASES.update({a + "_": n for a, n in NAMESPACE_ALIASES.items()})
-METHOD_NON_DIFFERENTIABLE = {"trunc_", "fix_", "sgn_"}
+METHOD_NON_DIFFERENTIABLE = set()

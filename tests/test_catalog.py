@@ -27,6 +27,8 @@ ELEMENTS = {
     "positive": ts.positive(0.3, 2.0),
     "away": ts.away_from(0.0, margin=0.2, min_value=-2.0, max_value=2.0),
     "unit": ts.floats(-0.9, 0.9),
+    "between_steps": ts.away_from(*[k / 2 for k in range(-4, 5)], margin=0.1, min_value=-2.0,
+                                  max_value=2.0),
     "away_half": ts.away_from(-1.0, -0.5, 0.5, 1.0, margin=0.15, min_value=-2.0, max_value=2.0),
 }
 

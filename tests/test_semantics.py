@@ -535,3 +535,32 @@ def test_empty_tensors_without_torch():
     out.sum().backward()
     assert w.grad.shape == (4, 3, 3, 3) and not w.grad.data.any()
     assert ad.max_pool2d(ad.zeros(0, 2, 4, 4), 2).shape == (0, 2, 2, 2)
+
+
+@pytest.mark.parametrize("record", [False, True])
+def test_assignment_with_mixed_int_and_advanced_indices_places_dims_as_torch(torch, record):
+    """x[1, :, 3:11:2, idx, 0:2] = v: the ints select first, as in getitem (numpy would move
+    the advanced dims to the front and refuse v's shape)."""
+    x = np.arange(2 * 5 * 12 * 4 * 3, dtype=np.float64).reshape(2, 5, 12, 4, 3)
+    idx = [0, 2, 3]
+    v = np.random.default_rng(0).standard_normal((5, 4, 3, 2))
+    ours = ad.tensor(x, requires_grad=record)
+    theirs = torch.tensor(x, requires_grad=record)
+    vo, vt = ad.tensor(v, requires_grad=record), torch.tensor(v, requires_grad=record)
+    a, b = ours * 2, theirs * 2
+    a[1, :, 3:11:2, idx, 0:2] = vo * 3
+    b[1, :, 3:11:2, idx, 0:2] = vt * 3
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    if record:
+        (a * a).sum().backward()
+        (b * b).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy())
+        np.testing.assert_allclose(vo.grad.numpy(), vt.grad.numpy())
+
+
+def test_assignment_with_mixed_indices_without_torch():
+    x = ad.zeros(2, 3, 4)
+    x[1, [0, 2], 1:3] = ad.ones(2, 2)
+    expected = np.zeros((2, 3, 4))
+    expected[1][[0, 2], 1:3] = 1.0
+    np.testing.assert_array_equal(x.numpy(), expected)

@@ -300,9 +300,31 @@ def rounded_div(x, y, rounding_mode):
     x, y = promote(x, y, "div")
     _not_for(x, "b", "div", "numbers, not bool tensors (convert with .long())")
     _check_divisor(x, y, "div")
-    with np.errstate(all="ignore"):
-        fn = _trunc_div if rounding_mode == "trunc" else np.floor_divide
-        return Tensor._const(fn(x.data, y.data))
+    if x.data.dtype.kind == "f" and (x._requires_grad or y._requires_grad):
+        x, y = binary_operands(x, y, "div")  # recorded with a zero gradient, as PyTorch
+        return apply2(RoundedDiv(rounding_mode), x, y)
+    return Tensor._const(RoundedDiv.forward_for(rounding_mode, x.data, y.data))
+
+
+class RoundedDiv(Node):
+    """out = trunc(x / y) or floor(x / y) (piecewise constant); dx = dy = 0"""
+    __slots__ = ("rounding_mode",)
+    reads = ((), ())
+
+    def __init__(self, rounding_mode):
+        self.rounding_mode = rounding_mode
+
+    @staticmethod
+    def forward_for(rounding_mode, x, y):
+        with np.errstate(all="ignore"):
+            return (_trunc_div if rounding_mode == "trunc" else np.floor_divide)(x, y)
+
+    def forward(self, x, y):
+        return self.forward_for(self.rounding_mode, x, y)
+
+    def backward(self, g, out, x, y):
+        nx, ny = self.needs_input_grad
+        return (g * 0 if nx else None), (g * 0 if ny else None)
 
 
 def floor_divide(input, other):

@@ -663,9 +663,36 @@ def _no_gradient(ufunc, name, doc):
 logical_not = _no_gradient(np.logical_not, "logical_not", "elementwise not")
 isnan = _no_gradient(np.isnan, "isnan", "True where x is NaN")
 isfinite = _no_gradient(np.isfinite, "isfinite", "True where x is finite")
-floor = _no_gradient(np.floor, "floor", "floor (piecewise constant)")
-ceil = _no_gradient(np.ceil, "ceil", "ceil (piecewise constant)")
-round = _no_gradient(np.round, "round", "round half to even (piecewise constant)")
+class Step(Node):
+    """out = f(x) for a piecewise-constant f (floor, ceil, round, trunc, sgn); dx = 0 (PyTorch
+    records these with a zero gradient, so a tensor that requires grad stays in the graph)"""
+    __slots__ = ()
+    reads = ((),)
+
+    def backward(self, g, out, x):
+        return (g * 0,)
+
+
+def _step(array_fn, name, doc):
+    """The op `name`: array_fn on the data; recorded with a zero gradient when x requires grad
+    (a node class per op, so graphs and errors name it: FloorBackward)."""
+    node_cls = type(name.capitalize(), (Step,), {
+        "__slots__": (), "forward": staticmethod(array_fn), "__doc__": f"out = {name}(x); dx = 0",
+        "__module__": __name__})
+
+    def op(x):
+        x = tensor_arg(x, name)
+        if not x._requires_grad:
+            return Tensor._const(array_fn(x.data))
+        return apply1(node_cls(), x)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc + " (piecewise constant: a zero gradient)"
+    return op
+
+
+floor = _step(np.floor, "floor", "floor")
+ceil = _step(np.ceil, "ceil", "ceil")
+round = _step(np.round, "round", "round half to even")
 
 
 def isinf(x):

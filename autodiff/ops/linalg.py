@@ -239,11 +239,19 @@ def einsum(spec, *operands):
     lhs, arrow, rhs = spec.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(xs):
-        raise ValueError(f"einsum: '{spec}' names {len(terms)} operand(s) but {len(xs)} were given")
+        raise RuntimeError(f"einsum: '{spec}' names {len(terms)} operand(s) but {len(xs)} were "
+                           f"given")
     for t, x in zip(terms, xs):
         if len(t) != x.data.ndim:
-            raise ValueError(f"einsum: operand '{t}' has {len(t)} letters but a tensor of shape "
-                             f"{x.data.shape}")
+            raise RuntimeError(f"einsum: operand '{t}' has {len(t)} letters but a tensor of "
+                               f"shape {x.data.shape}")
+    sizes = {}
+    for t, x in zip(terms, xs):
+        for c, n in zip(t, x.data.shape):
+            if n != 1 and sizes.setdefault(c, n) != n:  # (size 1 broadcasts, as in PyTorch)
+                raise RuntimeError(f"einsum: subscript '{c}' has size {n} in operand '{t}' "
+                                   f"(shape {x.data.shape}) but {sizes[c]} in an earlier one; "
+                                   f"the dims a letter names must match")
     if not arrow:
         joined = "".join(terms)
         rhs = "".join(sorted(c for c in set(joined) if joined.count(c) == 1))

@@ -542,18 +542,27 @@ def pad(x, pad, mode="constant", value=0.0):
     x = tensor_arg(x, "pad")
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.data.ndim:
-        raise ValueError(f"pad: expected an even number of pad sizes, at most 2 per dim "
-                         f"({2 * x.data.ndim} for shape {x.data.shape}), got {pad}")
-    if any(p < 0 for p in pad):
-        raise ValueError(f"pad: negative padding {pad} is not supported; slice the tensor instead")
+        raise RuntimeError(f"pad: expected an even number of pad sizes, at most 2 per dim "
+                           f"({2 * x.data.ndim} for shape {x.data.shape}), got {pad}")
     widths = [(0, 0)] * x.data.ndim
     for i in range(len(pad) // 2):
         widths[x.data.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if any(p < 0 for p in pad):  # negative padding crops, as in PyTorch
+        crop = []
+        for d, (lo, hi) in enumerate(widths):
+            n = x.data.shape[d]
+            start, stop = max(-lo, 0), n - max(-hi, 0)
+            if stop < start:
+                raise RuntimeError(f"pad: padding {pad} crops dim {d} of size {n} to a negative "
+                                   f"size {stop - start}")
+            crop.append(slice(start, stop))
+        x = getitem(x, tuple(crop))
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     if mode == "constant":
         return apply1(ConstantPad(tuple(widths), value), x)
     if mode not in ("reflect", "replicate", "circular"):
-        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', "
-                         f"got {mode!r}")
+        raise NotImplementedError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                                  f"'circular', got {mode!r}")
     out = x
     for d, (lo, hi) in enumerate(widths):
         if lo == hi == 0:
@@ -562,8 +571,8 @@ def pad(x, pad, mode="constant", value=0.0):
         idx = np.arange(-lo, n + hi)
         if mode == "reflect":
             if lo >= n or hi >= n:
-                raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
-                                 f"dim's size {n}")
+                raise RuntimeError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
+                                   f"dim's size {n}")
             period = 2 * (n - 1)
             idx = np.abs(idx) % period
             idx = np.where(idx >= n, period - idx, idx)
@@ -571,8 +580,8 @@ def pad(x, pad, mode="constant", value=0.0):
             idx = np.clip(idx, 0, n - 1)
         else:
             if lo > n or hi > n:
-                raise ValueError(f"pad: circular padding ({lo}, {hi}) must be at most the dim's "
-                                 f"size {n}")
+                raise RuntimeError(f"pad: circular padding ({lo}, {hi}) must be at most the "
+                                   f"dim's size {n}")
             idx = idx % n
         out = getitem(out, (slice(None),) * d + (idx,))
     return out

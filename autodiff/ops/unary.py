@@ -8,7 +8,7 @@ from ..dtypes import get_default_dtype
 from ..function import OUT, Node, apply1
 from ..inplace import _unary as _in_place
 from ._operands import tensor_arg
-from .elementwise import Sqrt, _guard, _no_gradient, _unary, abs, neg, raw, sin, where
+from .elementwise import Sqrt, _guard, _no_gradient, _step, _unary, abs, neg, raw, sin, where
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -288,11 +288,9 @@ def _sgn_array(x):
     return np.where(np.isnan(out), 0, out).astype(x.dtype) if x.dtype.kind == "f" else out
 
 
-trunc = _no_gradient(_no_bool(_trunc_array, "trunc"), "trunc",
-                     "rounded toward zero (piecewise constant)")
-fix = _no_gradient(_no_bool(_trunc_array, "fix"), "fix",
-                   "rounded toward zero, trunc's alias (piecewise constant)")
-sgn = _no_gradient(_sgn_array, "sgn", "-1, 0 or 1 (0 at NaN, as PyTorch)")
+trunc = _step(_no_bool(_trunc_array, "trunc"), "trunc", "rounded toward zero")
+fix = _step(_no_bool(_trunc_array, "fix"), "fix", "rounded toward zero, trunc's alias")
+sgn = _step(_sgn_array, "sgn", "-1, 0 or 1 (0 at NaN, as PyTorch)")
 signbit = _no_gradient(np.signbit, "signbit", "True where the sign bit is set (-0.0 too)")
 
 
