@@ -111,3 +111,58 @@ def run_both(fn, *arrays, **options):
     torch = require_torch()
     return compare_with_torch(lambda *xs: fn(ad, *xs), lambda *xs: fn(torch, *xs), *arrays,
                               **options)
+
+
+# --- functions written once for either library, with several outputs -----------------------------
+
+def _outputs(out):
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+def run_outputs(torch, fn, *arrays, second_order=False, tol=None):
+    """fn(lib, *tensors) on autodiff and on torch inputs holding the same arrays (floats require
+    grad): each output's value, shape and dtype, then the gradients of a random weighting of
+    the outputs (of their squares too, differentiated twice, with second_order). float32 and
+    float16 inputs are compared to their precision unless tol is given. Returns both outputs."""
+    arrays = [np.asarray(a) for a in arrays]
+    floats = [a.dtype.kind == "f" for a in arrays]
+    if tol is None:
+        tol = {np.float32: 1e-5, np.float16: 1e-3}.get(
+            min((a.dtype.type for a in arrays if a.dtype.kind == "f"),
+                key=lambda t: np.finfo(t).bits, default=np.float64), None)
+    tols = {} if tol is None else {"tol": tol}
+    ours_in = [to_ad(a, f) for a, f in zip(arrays, floats)]
+    theirs_in = [to_torch(a, f) for a, f in zip(arrays, floats)]
+    ours, theirs = _outputs(fn(ad, *ours_in)), _outputs(fn(torch, *theirs_in))
+    assert len(ours) == len(theirs)
+    for i, (o, t) in enumerate(zip(ours, theirs)):
+        assert_close(o, t, err_msg=f"output {i}", **tols)
+    wrt = [(a, t) for a, t, f in zip(ours_in, theirs_in, floats) if f]
+    outs = [(o, t) for o, t in zip(ours, theirs) if t.requires_grad]
+    assert all(o.requires_grad for o, _ in outs), "an output requires grad in torch, not here"
+    if not wrt or not outs:
+        return ours, theirs
+    rng = np.random.default_rng(1)
+    gs = [rng.standard_normal(t.shape) for _, t in outs]
+    vs = [rng.standard_normal(a.shape) for a, _ in wrt]
+    for lib, side in ((ad, 0), (torch, 1)):
+        loss = sum(((p[side] * p[side] if second_order else p[side]) * lib.tensor(g)).sum()
+                   for p, g in zip(outs, gs))
+        xs = [p[side] for p in wrt]
+        if second_order:
+            grads = (ad.grad if lib is ad else torch.autograd.grad)(
+                loss, xs, create_graph=True, allow_unused=True)
+            loss = sum((gx * lib.tensor(v)).sum() for gx, v in zip(grads, vs)
+                       if gx is not None)
+        loss.backward()
+    for i, (a, t) in enumerate(wrt):
+        assert_close(a.grad, t.grad, err_msg=f"gradient of input {i}", **tols)
+    return ours, theirs
+
+
+def same_error(torch, fn):
+    """fn(lib) raises in torch; ours raises the same class (or a subclass)."""
+    with pytest.raises(Exception) as theirs:
+        fn(torch)
+    with pytest.raises(theirs.type):
+        fn(ad)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import autodiff as ad
-from _torch import assert_close, to_ad, to_torch
+from _torch import _outputs, assert_close, run_outputs as run, same_error, to_ad, to_torch
 
 RNG = np.random.default_rng(0)
 pytestmark = pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0:UserWarning")
@@ -29,53 +29,6 @@ def distinct(*shape):
 
 def a(*values):
     return np.array(values, dtype=np.float64)
-
-
-def _outputs(out):
-    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
-
-
-def run(torch, fn, *arrays, second_order=False, tol=None):
-    """fn on autodiff and on torch inputs holding the same arrays (floats require grad): each
-    output's value, shape and dtype, then the gradients of a random weighting of the outputs
-    (of their squares too, differentiated twice, with second_order)."""
-    tols = {} if tol is None else {"tol": tol}
-    arrays = [np.asarray(x) for x in arrays]
-    floats = [x.dtype.kind == "f" for x in arrays]
-    ours_in = [to_ad(x, f) for x, f in zip(arrays, floats)]
-    theirs_in = [to_torch(x, f) for x, f in zip(arrays, floats)]
-    ours, theirs = _outputs(fn(ad, *ours_in)), _outputs(fn(torch, *theirs_in))
-    assert len(ours) == len(theirs)
-    for i, (o, t) in enumerate(zip(ours, theirs)):
-        assert_close(o, t, err_msg=f"output {i}", **tols)
-    wrt = [(x, t) for x, t, f in zip(ours_in, theirs_in, floats) if f]
-    outs = [(o, t) for o, t in zip(ours, theirs) if t.requires_grad]
-    if not wrt or not outs:
-        return ours, theirs
-    rng = np.random.default_rng(1)
-    gs = [rng.standard_normal(t.shape) for _, t in outs]
-    vs = [rng.standard_normal(x.shape) for x, _ in wrt]
-    for lib, side in ((ad, 0), (torch, 1)):
-        loss = sum(((p[side] * p[side] if second_order else p[side]) * lib.tensor(g)).sum()
-                   for p, g in zip(outs, gs))
-        xs = [p[side] for p in wrt]
-        if second_order:
-            grads = (ad.grad if lib is ad else torch.autograd.grad)(
-                loss, xs, create_graph=True, allow_unused=True)
-            loss = sum((gx * lib.tensor(v)).sum() for gx, v in zip(grads, vs)
-                       if gx is not None)
-        loss.backward()
-    for i, (x, t) in enumerate(wrt):
-        assert_close(x.grad, t.grad, err_msg=f"gradient of input {i}", **tols)
-    return ours, theirs
-
-
-def same_error(torch, fn):
-    """fn(lib) raises in torch; ours raises the same class (or a subclass)."""
-    with pytest.raises(Exception) as theirs:
-        fn(torch)
-    with pytest.raises(theirs.type):
-        fn(ad)
 
 
 # --- values and gradients ----------------------------------------------------------------------
