@@ -12,7 +12,7 @@ from _cnn_common import deadline_from_argv, train  # first: it pins BLAS to one 
 import numpy as np  # noqa: E402
 import autodiff as ad
 import nn
-from nn.conv import Conv2d, MaxPool2d
+from nn import Conv2d, MaxPool2d
 from nn.data.datasets import load_mnist
 
 

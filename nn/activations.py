@@ -6,6 +6,11 @@ from . import functional as F
 from .module import Module
 from .parameter import Parameter
 
+__all__ = [
+    "ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softplus",
+    "Softmax", "LogSoftmax",
+]
+
 
 class ReLU(Module):
     """max(x, 0)   (relu'(0) = 0; inplace is accepted and ignored)"""

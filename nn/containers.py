@@ -4,6 +4,10 @@ from collections import OrderedDict
 from nn.module import Module
 from nn.parameter import Parameter
 
+__all__ = [
+    "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+]
+
 
 def _index(idx, n, kind):
     idx = int(idx)

@@ -1,5 +1,5 @@
-"""Convolutional layers (NCHW): Conv2d, pooling, BatchNorm2d and a residual block, built on
-nn.functional's conv2d, pooling and batch_norm."""
+"""Convolutional layers (NC* layout): Conv2d and a residual block, built on nn.functional's
+convolutions; the course's livestream CNN."""
 import math
 import numbers
 
@@ -8,9 +8,15 @@ from nn import functional as F
 from nn import init
 from nn.containers import Sequential
 from nn.activations import ReLU
-from nn.layers import BatchNorm1d, Flatten, Linear
+from nn.layers import Flatten, Linear
+from nn.normalization import BatchNorm2d
+from nn.pooling import MaxPool2d
 from nn.module import Module
 from nn.parameter import Parameter
+
+__all__ = [
+    "Conv2d", "ResidualBlock",
+]
 
 
 def _pair(v):
@@ -63,69 +69,6 @@ class Conv2d(Module):
         if self.groups != 1:
             s += f", groups={self.groups}"
         return s + ("" if self.bias is not None else ", bias=False")
-
-
-class MaxPool2d(Module):
-    """y = max over each kernel_size window (stride defaults to kernel_size); ties share g"""
-
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
-        super().__init__()
-        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
-        self.padding, self.dilation = padding, dilation
-
-    def forward(self, input):
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}")
-
-
-class AvgPool2d(Module):
-    """y = mean over each window; padded zeros count unless count_include_pad=False"""
-
-    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad=True,
-                 divisor_override=None):
-        super().__init__()
-        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
-        self.padding, self.count_include_pad = padding, count_include_pad
-        self.divisor_override = divisor_override
-
-    def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
-                            count_include_pad=self.count_include_pad,
-                            divisor_override=self.divisor_override)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class AdaptiveAvgPool2d(Module):
-    """y (N, C, *output_size): the mean over adaptive windows (1 = global average pooling)"""
-
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, input):
-        return F.adaptive_avg_pool2d(input, self.output_size)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
-
-
-class BatchNorm2d(BatchNorm1d):
-    """y = (x - mean) / sqrt(var + eps) * gamma + beta per channel, stats over (N, H, W):
-    batch mean and biased variance in training (running stats get the unbiased one, with
-    momentum 0.1), running stats in eval"""
-
-    def forward(self, input):
-        if input.ndim != 4 or input.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm2d({self.num_features}): expected input of shape "
-                             f"(N, {self.num_features}, H, W), got {tuple(input.shape)}")
-        n, c, h, w = input.shape
-        # (N, C, H*W) is BatchNorm1d's (N, C, L) layout: the same per-channel statistics
-        return super().forward(input.reshape(n, c, h * w)).reshape(n, c, h, w)
 
 
 class ResidualBlock(Module):

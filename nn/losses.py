@@ -2,6 +2,11 @@
 from . import functional as F
 from .module import Module
 
+__all__ = [
+    "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
+    "BCEWithLogitsLoss", "MultiMarginLoss", "KLDivLoss",
+]
+
 
 class _Loss(Module):
     def __init__(self, reduction="mean"):

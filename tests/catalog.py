@@ -639,7 +639,8 @@ CATALOG += conv_catalog(Op)
 # "special.gammaln"; NAMESPACE_ALIASES maps such a name to the catalogued op it is.
 NAMESPACE_ALIASES = {}
 FAMILIES = ("unary", "binary", "scans", "indexing", "layout", "products", "linalg", "special",
-            "predicates", "numerics")
+            "predicates", "numerics", "pooling", "nn_activation", "nn_loss", "nn_normalization",
+            "nn_sampling")
 for _family in FAMILIES:
     _module = __import__(f"catalog_{_family}")
     CATALOG += _module.ENTRIES

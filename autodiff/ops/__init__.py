@@ -1,7 +1,7 @@
 """Every primitive, one family per file, forward and backward side by side: elementwise,
 broadcast (broadcast_to <-> sum_to and operand handling), reduce (reductions, softmax, scans,
-sorting), shape (views, indexing, joining, padding), linalg (products), conv (convolution and
-pooling)."""
+sorting), shape (views, indexing, joining, padding), linalg (products), conv (convolution),
+pooling."""
 from .elementwise import *  # noqa: F401,F403
 from .reduce import (sum, mean, var, std, amax, amin, max, min, argmax, argmin, logsumexp,  # noqa
                      softmax, log_softmax, softmax_cross_entropy, prod, norm, all, any,
@@ -12,7 +12,8 @@ from .shape import (reshape, view, flatten, squeeze, unsqueeze,  # noqa
                     cat, stack, narrow, select,
                     split, chunk, unbind, repeat, flip, pad, mT, tril, triu)
 from .linalg import matmul, einsum, linear, mm, bmm, dot, outer  # noqa
-from .conv import conv2d, conv1d, max_pool2d, avg_pool2d, adaptive_avg_pool2d  # noqa
+from .conv import *  # noqa: F401,F403  (each lists its public functions in __all__)
+from .pooling import *  # noqa: F401,F403
 
 # The wider surface (issue 13): each family module lists its public functions in __all__ and the
 # Tensor methods it adds in METHODS (attached by autodiff/tensor_methods.py).

@@ -7,8 +7,8 @@ import autodiff as ad
 import nn
 from _torch import (assert_close, assert_grads_close, backward_both, pair, require_torch,
                     to_torch)
-from nn.conv import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, MaxPool2d,
-                     ResidualBlock)
+from nn import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, MaxPool2d,
+                ResidualBlock)
 
 torch = require_torch()
 TF = torch.nn.functional

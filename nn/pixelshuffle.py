@@ -1,0 +1,3 @@
+"""Channel rearrangements: PixelShuffle, PixelUnshuffle, ChannelShuffle."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Resampling layers: Upsample and its fixed-mode forms."""
+
+__all__ = []
