@@ -1,3 +1,3 @@
-"""Catalog entries for nn_loss (see tests/catalog.py: ENTRIES, a list of Op, plus optional sets)."""
+"""Catalog entries for nn_loss (ENTRIES: a list of tests/catalog.py's Op)."""
 
 ENTRIES = []

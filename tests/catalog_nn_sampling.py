@@ -1,3 +1,3 @@
-"""Catalog entries for nn_sampling (see tests/catalog.py: ENTRIES, a list of Op, plus optional sets)."""
+"""Catalog entries for nn_sampling (ENTRIES: a list of tests/catalog.py's Op)."""
 
 ENTRIES = []
