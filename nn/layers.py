@@ -1,4 +1,4 @@
-"""Layers: Linear, MLP, Identity, Flatten, Unflatten."""
+"""Layers: Identity, Linear, Bilinear, MLP, Flatten, Unflatten."""
 import math
 
 import autodiff as ad
@@ -13,8 +13,21 @@ from .dropout import Dropout
 from .normalization import BatchNorm1d
 
 __all__ = [
-    "Identity", "Linear", "MLP", "Flatten", "Unflatten",
+    "Identity", "Linear", "Bilinear", "MLP", "Flatten", "Unflatten",
 ]
+
+
+def _check_device(device, who):
+    """device=None or 'cpu' (autodiff runs on the CPU); anything else raises."""
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise RuntimeError(f"{who}: device={device!r} is not available; autodiff runs on the CPU "
+                           f"only (pass device='cpu' or leave it out)")
+
+
+def _check_features(who, **sizes):
+    for name, v in sizes.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"{who}: {name} must be a non-negative int, got {v!r}")
 
 
 class Identity(Module):
@@ -31,14 +44,16 @@ class Linear(Module):
     """y = x W^T + b, W of shape (out_features, in_features); W and b ~ U(-1/sqrt(in),
     1/sqrt(in)) (PyTorch's kaiming_uniform with a = sqrt(5))"""
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"Linear: {name} must be a non-negative int, got {v!r}")
+        _check_features("Linear", in_features=in_features, out_features=out_features)
+        _check_device(device, "Linear")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(ad.empty(out_features, in_features, dtype=dtype))
-        self.bias = Parameter(ad.empty(out_features, dtype=dtype)) if bias else None
+        if bias:
+            self.bias = Parameter(ad.empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -48,12 +63,50 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        params = self._parameters  # (one dict read; self.weight would go through __getattr__)
-        return F.linear(input, params["weight"], params.get("bias"))
+        # (dict reads: self.weight goes through __getattr__; a parametrized weight is a property)
+        params = self._parameters
+        return F.linear(input, params["weight"] if "weight" in params else self.weight,
+                        params["bias"] if "bias" in params else self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class Bilinear(Module):
+    """y_o = x1^T A_o x2 + b_o, A of shape (out_features, in1_features, in2_features); A and b
+    ~ U(-1/sqrt(in1), 1/sqrt(in1))"""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
+                 dtype=None):
+        super().__init__()
+        _check_features("Bilinear", in1_features=in1_features, in2_features=in2_features,
+                        out_features=out_features)
+        _check_device(device, "Bilinear")
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        self.weight = Parameter(ad.empty(out_features, in1_features, in2_features, dtype=dtype))
+        if bias:
+            self.bias = Parameter(ad.empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.in1_features <= 0:
+            raise ValueError(f"Bilinear: in1_features must be > 0, but got (in1_features="
+                             f"{self.in1_features})")
+        bound = 1.0 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Flatten(Module):

@@ -15,7 +15,7 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from nn.hooks import BackwardHook, RemovableHandle, check_inputs_unmodified, watch_inputs
-from nn.parameter import Parameter
+from nn.parameter import Buffer, Parameter, is_lazy
 
 _push_scope, _pop_scope = ad.name_scope.push, ad.name_scope.pop  # name_scope without the object
 
@@ -49,6 +49,8 @@ _global_forward_hooks = OrderedDict()
 _global_forward_hooks_always_called = OrderedDict()
 _global_forward_hooks_with_kwargs = OrderedDict()
 _HOOK_DICTS = ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks")
+_STATE_HOOK_DICTS = ("_state_dict_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
+                     "_load_state_dict_post_hooks")
 
 
 class Module:
@@ -63,11 +65,15 @@ class Module:
         d["_buffers"] = OrderedDict()
         d["_non_persistent_buffers"] = set()
         d["_modules"] = OrderedDict()
-        for key in _HOOK_DICTS + ("_forward_pre_hooks_with_kwargs", "_forward_hooks_with_kwargs",
-                                  "_forward_hooks_always_called"):
+        for key in _HOOK_DICTS + _STATE_HOOK_DICTS + (
+                "_forward_pre_hooks_with_kwargs", "_forward_hooks_with_kwargs",
+                "_forward_hooks_always_called"):
             d[key] = OrderedDict()
+        d["_state_dict_post_hook_ids"] = set()
         d["_is_full_backward_hook"] = None
         d["training"] = True
+
+    _version = 1  # saved in state_dict()._metadata, as torch does (format changes bump it)
 
     # True on an instance while it has hooks, on the class while global hooks exist: __call__'s
     # one test for the slow path (kept up to date by registration and RemovableHandle.remove)
@@ -75,9 +81,11 @@ class Module:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        for key in _HOOK_DICTS + ("_forward_pre_hooks_with_kwargs", "_forward_hooks_with_kwargs",
-                                  "_forward_hooks_always_called"):
+        for key in _HOOK_DICTS + _STATE_HOOK_DICTS + (
+                "_forward_pre_hooks_with_kwargs", "_forward_hooks_with_kwargs",
+                "_forward_hooks_always_called"):
             self.__dict__.setdefault(key, OrderedDict())
+        self.__dict__.setdefault("_state_dict_post_hook_ids", set())
         self.__dict__.setdefault("_is_full_backward_hook", None)
         _refresh_hooked(self)
 
@@ -94,11 +102,13 @@ class Module:
     def __setattr__(self, name, value):
         if isinstance(value, Parameter):
             params, buffers, modules = self._registries(name)
-            self._forget(name)
+            self._forget_others(name, "_parameters")  # a re-assigned one keeps its place
+            self._non_persistent_buffers.discard(name)
             params[name] = value
         elif isinstance(value, Module):
             params, buffers, modules = self._registries(name)
-            self._forget(name)
+            self._forget_others(name, "_modules")
+            self._non_persistent_buffers.discard(name)
             modules[name] = value
         else:
             d = self.__dict__
@@ -117,10 +127,14 @@ class Module:
                     raise TypeError(f"cannot assign a {type(value).__name__} to submodule "
                                     f"{name!r} of {type(self).__name__}; expected a Module or None")
                 modules[name] = None
+            elif isinstance(value, Buffer):  # nn.Buffer(t, persistent=...) registers itself
+                self._registries(name)
+                self.register_buffer(name, value, persistent=value.persistent)
             elif buffers is not None and name in buffers:
                 if value is not None and not isinstance(value, Tensor):
                     raise TypeError(f"cannot assign a {type(value).__name__} to buffer {name!r} "
-                                    f"of {type(self).__name__}; expected a Tensor or None")
+                                    f"of {type(self).__name__}; expected a Tensor, nn.Buffer or "
+                                    f"None")
                 buffers[name] = value
             else:
                 object.__setattr__(self, name, value)
@@ -154,8 +168,9 @@ class Module:
 
     def __dir__(self):
         d = self.__dict__
-        return sorted(set(super().__dir__()) | set(d.get("_parameters", ())) |
-                      set(d.get("_buffers", ())) | set(d.get("_modules", ())))
+        keys = set(super().__dir__()) | set(d.get("_parameters", ())) | \
+            set(d.get("_buffers", ())) | set(d.get("_modules", ()))
+        return sorted(k for k in keys if not k[0].isdigit())  # only names valid as attributes
 
     @staticmethod
     def _check_name(name, what):
@@ -368,15 +383,16 @@ class Module:
 
     # --- traversal -----------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
-        """(dotted name, module) for this module and every descendant, depth first."""
+        """(dotted name, module) for this module and every descendant, depth first; `memo` is
+        the set of modules already seen (each is yielded once unless remove_duplicate=False)."""
         todo = [(prefix, self)]
         seen = set() if memo is None else memo
         while todo:
             name, m = todo.pop()
+            if m in seen:  # (a Module hashes by identity)
+                continue
             if remove_duplicate:
-                if id(m) in seen:
-                    continue
-                seen.add(id(m))
+                seen.add(m)
             yield name, m
             children = [(name + ("." if name else "") + k, c)
                         for k, c in m._modules.items() if c is not None]
@@ -403,9 +419,10 @@ class Module:
             else [(prefix, self)]
         for mod_name, m in mods:
             for k, v in getattr(m, registry).items():
-                if v is None or (remove_duplicate and id(v) in seen):
+                if v is None or id(v) in seen:
                     continue
-                seen.add(id(v))
+                if remove_duplicate:
+                    seen.add(id(v))
                 yield mod_name + ("." if mod_name else "") + k, v
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
@@ -417,6 +434,7 @@ class Module:
             yield p
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, buffer) pairs in registration order; shared ones once."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
@@ -424,31 +442,68 @@ class Module:
             yield b
 
     def get_submodule(self, target):
-        """The module at a dotted path such as 'blocks.0'."""
+        """The module at a dotted path such as 'blocks.0' ('' is this module)."""
         m = self
         if target == "":
             return m
         for seg in target.split("."):
-            if seg not in m._modules or m._modules[seg] is None:
-                raise AttributeError(f"{type(m).__name__} has no submodule {seg!r} "
-                                     f"(looking up {target!r})")
-            m = m._modules[seg]
+            if not hasattr(m, seg):
+                raise AttributeError(f"{m._get_name()} has no attribute `{seg}` (looking up "
+                                     f"submodule {target!r})")
+            child = getattr(m, seg)
+            if not isinstance(child, Module):
+                raise AttributeError(f"`{seg}` is not an nn.Module (looking up submodule "
+                                     f"{target!r})")
+            m = child
         return m
 
+    def set_submodule(self, target, module, strict=False):
+        """Puts `module` at the dotted path `target` (its parent must exist); with strict=True
+        the path must already name a submodule."""
+        if target == "":
+            raise ValueError("set_submodule: cannot set the submodule without a target name")
+        if not isinstance(module, Module):
+            raise ValueError(f"set_submodule: `module` is not an nn.Module, found "
+                             f"{type(module).__name__}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}` (strict=True "
+                                 f"replaces existing submodules only)")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     def get_parameter(self, target):
+        """The parameter at a dotted path such as 'blocks.0.weight'."""
         mod_path, _, name = target.rpartition(".")
         m = self.get_submodule(mod_path)
-        if name not in m._parameters:
-            raise AttributeError(f"{type(m).__name__} has no parameter {name!r}")
-        return m._parameters[name]
+        if not hasattr(m, name):
+            raise AttributeError(f"{m._get_name()} has no attribute `{name}`")
+        p = getattr(m, name)
+        if not isinstance(p, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return p
+
+    def get_buffer(self, target):
+        """The buffer at a dotted path such as 'bn.running_mean'."""
+        mod_path, _, name = target.rpartition(".")
+        m = self.get_submodule(mod_path)
+        if not hasattr(m, name):
+            raise AttributeError(f"{m._get_name()} has no attribute `{name}`")
+        if name not in m._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(m, name)
 
     # --- modes and bulk updates ------------------------------------------------------------
     def train(self, mode=True):
         """Sets training mode (Dropout active, BatchNorm on batch statistics) recursively."""
         if not isinstance(mode, bool):
-            raise ValueError(f"train(mode): mode must be a bool, got {mode!r}")
-        for m in self.modules():
-            m.__dict__["training"] = mode
+            raise ValueError(f"train(mode): training mode is expected to be a bool, got "
+                             f"{mode!r}")
+        self.__dict__["training"] = mode
+        for m in self.children():
+            m.train(mode)  # (through train, so that a subclass's override runs, as in torch)
         return self
 
     def eval(self):
@@ -456,19 +511,27 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Sets requires_grad on every parameter (False freezes them); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
     def zero_grad(self, set_to_none=True):
-        """Clears every parameter's .grad (to None, or to zeros with set_to_none=False)."""
+        """Clears every parameter's .grad: to None, or with set_to_none=False zeroed in place
+        (a grad that is part of a graph is detached first)."""
         for p in self.parameters():
-            if p.grad is None:
+            g = p.grad
+            if g is None:
                 continue
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = ad.zeros_like(p.grad)
+                if g.grad_fn is not None:
+                    g.detach_()
+                else:
+                    g.requires_grad_(False)
+                with ad.no_grad():
+                    g.zero_()
 
     def apply(self, fn):
         """Calls fn(module) on every submodule (children first) and on self; returns self."""
@@ -491,22 +554,36 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """to(dtype) casts floating parameters and buffers in place; 'cpu' is accepted."""
+        """to(dtype), to(tensor) (its dtype), to('cpu'), to('cpu', dtype): casts floating
+        parameters and buffers in place."""
         dtype = kwargs.get("dtype")
+        device = kwargs.get("device")
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise RuntimeError(f"Module.to: autodiff runs on the CPU only, got device "
+                               f"{device!r}")
         for a in args:
-            if isinstance(a, str) and a.split(":")[0] == "cpu":
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+                continue
+            if (isinstance(a, str) and a.split(":")[0] == "cpu") or str(a) == "cpu":
                 continue
             try:
                 dtype = np.dtype(a)
             except TypeError:
-                raise TypeError(f"Module.to: expected a float dtype or 'cpu', got {a!r} "
-                                f"(autodiff runs on the CPU only)") from None
+                raise TypeError(f"Module.to: expected a float dtype, a tensor or 'cpu', got "
+                                f"{a!r} (autodiff runs on the CPU only)") from None
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
-            raise TypeError(f"Module.to: only floating dtypes are allowed, got {dtype}")
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired "
+                            f"dtype={dtype}")
         return self._apply_arrays(lambda a: a.astype(dtype) if a.dtype.kind == "f" else a)
+
+    def type(self, dst_type):
+        """Casts every parameter and buffer (integer ones included, as torch) to dst_type."""
+        dtype = np.dtype(dst_type)
+        return self._apply_arrays(lambda a: a.astype(dtype))
 
     def float(self):
         return self.to(ad.float32)
@@ -514,63 +591,214 @@ class Module:
     def double(self):
         return self.to(ad.float64)
 
+    def half(self):
+        return self.to(ad.float16)
+
     def cpu(self):
         return self
 
+    def share_memory(self):
+        """Nothing to do: arrays live in one process's memory (torch moves them to shared
+        memory for multiprocessing)."""
+        return self
+
     # --- state ---------------------------------------------------------------------------
+    def get_extra_state(self):
+        """Override (with set_extra_state) to save non-tensor state under '_extra_state'."""
+        raise RuntimeError(f"{self._get_name()}.get_extra_state() is called only when a module "
+                           f"overrides it (then its result is saved in state_dict under "
+                           f"'_extra_state'); define it in the subclass")
+
+    def set_extra_state(self, state):
+        """Override (with get_extra_state) to restore the state get_extra_state saved."""
+        raise RuntimeError(f"{self._get_name()}.set_extra_state() is called only when a module "
+                           f"overrides it, with what its get_extra_state() returned; define "
+                           f"both in the subclass")
+
+    def _has_extra_state(self, which="get_extra_state"):
+        return getattr(type(self), which) is not getattr(Module, which)
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        """Puts this module's own parameters, persistent buffers and extra state into
+        destination (children are saved by state_dict)."""
+        for k, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + k] = p if keep_vars or is_lazy(p) else p.detach()
+        for k, b in self._buffers.items():
+            if b is not None and k not in self._non_persistent_buffers:
+                destination[prefix + k] = b if keep_vars or is_lazy(b) else b.detach()
+        if self._has_extra_state():
+            destination[prefix + "_extra_state"] = self.get_extra_state()
+
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """Ordered {dotted name: tensor} of parameters and persistent buffers, sharing memory
         with the module (detached unless keep_vars=True)."""
-        out = OrderedDict() if destination is None else destination
-        for mod_name, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
-            pre = mod_name + "." if mod_name else ""
-            for k, p in m._parameters.items():
-                if p is not None:
-                    out[pre + k] = p if keep_vars else p.detach()
-            for k, b in m._buffers.items():
-                if b is not None and k not in m._non_persistent_buffers:
-                    out[pre + k] = b if keep_vars else b.detach()
-        return out
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = {"version": self._version}
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, m in self._modules.items():
+            if m is not None:
+                m.state_dict(destination=destination, prefix=prefix + name + ".",
+                             keep_vars=keep_vars)
+        local_metadata = getattr(destination, "_metadata", {}).get(prefix[:-1], {})
+        for hook_id, hook in self._state_dict_hooks.items():
+            result = hook(self, destination, prefix, local_metadata)
+            if result is not None:
+                if hook_id in self._state_dict_post_hook_ids:
+                    raise RuntimeError("state_dict post-hook must return None (it edits the "
+                                       "state_dict in place)")
+                destination = result
+        return destination
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copies values into the existing parameters and buffers (in place, so optimizers
-        keep working). Missing or unexpected keys raise when strict; shape mismatches always
-        raise. Returns (missing_keys, unexpected_keys)."""
-        if not hasattr(state_dict, "keys"):
-            raise TypeError(f"load_state_dict: expected a mapping of names to tensors, got "
-                            f"{type(state_dict).__name__}")
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        errors = []
-        if strict:
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: " +
-                              ", ".join(f'"{k}"' for k in unexpected) + ".")
-            if missing:
-                errors.append("Missing key(s) in state_dict: " +
-                              ", ".join(f'"{k}"' for k in missing) + ".")
-        values = {}
-        for k, target in own.items():
-            if k not in state_dict:
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        """Copies this module's own entries of state_dict (keys prefix + name) into its
+        parameters and persistent buffers, noting missing and unexpected keys and errors."""
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                 error_msgs)
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        local = [(k, v, True) for k, v in self._parameters.items() if v is not None]
+        local += [(k, v, False) for k, v in self._buffers.items()
+                  if v is not None and k not in self._non_persistent_buffers]
+        for name, target, is_param in local:
+            key = prefix + name
+            if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
                 continue
-            v = state_dict[k]
-            arr = v.data if isinstance(v, Tensor) else np.asarray(v)
-            if arr.shape != target.shape:
-                errors.append(f'size mismatch for "{k}": copying a value of shape '
-                              f'{tuple(arr.shape)} from the state_dict, but the shape in the '
-                              f'current model is {tuple(target.shape)}.')
+            value = state_dict[key]
+            if is_lazy(target):
+                error_msgs.append(f'"{key}" is an uninitialized lazy parameter or buffer: call '
+                                  f'the module on a batch first')
+                continue
+            arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+            shape = tuple(target.shape)
+            if arr.shape != shape:
+                error_msgs.append(f'size mismatch for "{key}": copying a value of shape '
+                                  f'{tuple(arr.shape)} from the state_dict, but the shape in '
+                                  f'the current model is {shape}.')
+                continue
+            if assign:
+                if is_param:
+                    new = value if isinstance(value, Parameter) else \
+                        Parameter(_as_tensor(value), requires_grad=target.requires_grad)
+                    new.requires_grad_(target.requires_grad)
+                else:
+                    new = _as_tensor(value)
+                setattr(self, name, new)
             else:
-                values[k] = arr
+                with ad.no_grad():
+                    target.copy_(arr)  # in place (optimizers keep the object); casts the dtype
+        extra_key = prefix + "_extra_state"
+        if self._has_extra_state("set_extra_state"):
+            if extra_key in state_dict:
+                self.set_extra_state(state_dict[extra_key])
+            elif strict:
+                missing_keys.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected_keys.append(extra_key)
+        if strict:
+            own = set(self._parameters) | set(self._buffers) | set(self._modules)
+            for key in state_dict:
+                if key.startswith(prefix) and key != extra_key:
+                    first = key[len(prefix):].split(".", 1)[0]
+                    if first not in own:
+                        unexpected_keys.append(key)
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copies values into the existing parameters and buffers (in place, so optimizers
+        keep working; assign=True puts the given tensors in their place instead). Missing or
+        unexpected keys raise when strict; shape mismatches always raise. Returns
+        (missing_keys, unexpected_keys)."""
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"load_state_dict: expected state_dict to be dict-like (name -> "
+                            f"tensor), got {type(state_dict).__name__}")
+        missing, unexpected, errors = [], [], []
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)  # pre-hooks may rename keys; the caller's stays
+        if metadata is not None:
+            state_dict._metadata = metadata
+        todo = [(self, "")]
+        while todo:
+            m, prefix = todo.pop()
+            local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+            if assign:
+                local_metadata["assign_to_params_buffers"] = True
+            m._load_from_state_dict(state_dict, prefix, local_metadata, True, missing,
+                                    unexpected, errors)
+            todo.extend(reversed([(c, prefix + k + ".") for k, c in m._modules.items()
+                                  if c is not None]))
+        result = _IncompatibleKeys(missing, unexpected)
+        for m in self.modules():
+            for hook in m._load_state_dict_post_hooks.values():
+                if hook(m, result) is not None:
+                    raise RuntimeError("load_state_dict post-hook must return None (it may edit "
+                                       "missing_keys and unexpected_keys in place)")
+        if strict:
+            if result.unexpected_keys:
+                errors.insert(0, "Unexpected key(s) in state_dict: " +
+                              ", ".join(f'"{k}"' for k in result.unexpected_keys) + ".")
+            if result.missing_keys:
+                errors.insert(0, "Missing key(s) in state_dict: " +
+                              ", ".join(f'"{k}"' for k in result.missing_keys) + ".")
         if errors:
             hint = (" Pass strict=False to load only the matching keys." if strict and
-                    (missing or unexpected) else "")
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                    (result.missing_keys or result.unexpected_keys) else "")
+            raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t"
                                + "\n\t".join(errors) + hint)
-        with ad.no_grad():
-            for k, arr in values.items():
-                own[k].copy_(arr)  # casts to the target's dtype
-        return _IncompatibleKeys(missing, unexpected)
+        return result
+
+    def _register_state(self, key, hook):
+        handle = RemovableHandle(self.__dict__[key])
+        self.__dict__[key][handle.id] = hook
+        return handle
+
+    def register_state_dict_pre_hook(self, hook):
+        """hook(module, prefix, keep_vars) runs before state_dict() saves this module."""
+        return self._register_state("_state_dict_pre_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata) runs after state_dict() saved this
+        module (and its children); it may edit state_dict in place and must return None."""
+        handle = self._register_state("_state_dict_hooks", hook)
+        self._state_dict_post_hook_ids.add(handle.id)
+        return handle
+
+    def _register_state_dict_hook(self, hook):
+        """As register_state_dict_post_hook, but the hook may return a new state_dict."""
+        return self._register_state("_state_dict_hooks", hook)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs) runs before this module's entries are loaded; it may
+        rename or edit entries of state_dict (a copy of the caller's)."""
+        return self._register_load_pre(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        """As register_load_state_dict_pre_hook, without the module argument unless
+        with_module=True."""
+        return self._register_load_pre(hook, with_module)
+
+    def _register_load_pre(self, hook, with_module):
+        if with_module:
+            module_ref = weakref.ref(self)
+
+            def call(*args):
+                return hook(module_ref(), *args)
+            return self._register_state("_load_state_dict_pre_hooks", call)
+        return self._register_state("_load_state_dict_pre_hooks", hook)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """hook(module, incompatible_keys) runs after load_state_dict; it may edit
+        incompatible_keys.missing_keys / unexpected_keys in place (strict then raises on what
+        is left) and must return None."""
+        return self._register_state("_load_state_dict_post_hooks", hook)
 
     # --- printing ------------------------------------------------------------------------
     def extra_repr(self):
@@ -593,6 +821,10 @@ class Module:
         if not self._modules and len(lines) == 1:
             return f"{self._get_name()}({lines[0]})"
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _as_tensor(value):
+    return value if isinstance(value, Tensor) else ad.tensor(np.asarray(value))
 
 
 def _refresh_hooked(module):
