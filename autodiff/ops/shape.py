@@ -547,44 +547,57 @@ def pad(x, pad, mode="constant", value=0.0):
     widths = [(0, 0)] * x.data.ndim
     for i in range(len(pad) // 2):
         widths[x.data.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    if any(p < 0 for p in pad):  # negative padding crops, as in PyTorch
-        crop = []
-        for d, (lo, hi) in enumerate(widths):
-            n = x.data.shape[d]
-            start, stop = max(-lo, 0), n - max(-hi, 0)
-            if stop < start:
-                raise RuntimeError(f"pad: padding {pad} crops dim {d} of size {n} to a negative "
-                                   f"size {stop - start}")
-            crop.append(slice(start, stop))
-        x = getitem(x, tuple(crop))
-        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     if mode == "constant":
+        if any(p < 0 for p in pad):  # negative padding crops, as in PyTorch
+            crop = []
+            for d, (lo, hi) in enumerate(widths):
+                n = x.data.shape[d]
+                start, stop = max(-lo, 0), n - max(-hi, 0)
+                if stop < start:
+                    raise RuntimeError(f"pad: padding {pad} crops dim {d} of size {n} to a "
+                                       f"negative size {stop - start}")
+                crop.append(slice(start, stop))
+            x = getitem(x, tuple(crop))
+            widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
         return apply1(ConstantPad(tuple(widths), value), x)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
                                   f"'circular', got {mode!r}")
     out = x
     for d, (lo, hi) in enumerate(widths):
-        if lo == hi == 0:
-            continue
-        n = x.data.shape[d]
-        idx = np.arange(-lo, n + hi)
-        if mode == "reflect":
-            if lo >= n or hi >= n:
-                raise RuntimeError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
-                                   f"dim's size {n}")
-            period = 2 * (n - 1)
-            idx = np.abs(idx) % period
-            idx = np.where(idx >= n, period - idx, idx)
-        elif mode == "replicate":
-            idx = np.clip(idx, 0, n - 1)
-        else:
-            if lo > n or hi > n:
-                raise RuntimeError(f"pad: circular padding ({lo}, {hi}) must be at most the "
-                                   f"dim's size {n}")
-            idx = idx % n
-        out = getitem(out, (slice(None),) * d + (idx,))
+        if lo or hi:
+            idx = _pad_source_index(x.data.shape[d], lo, hi, mode, d, x.data.shape, pad)
+            out = getitem(out, (slice(None),) * d + (idx,))
     return out
+
+
+def _pad_source_index(n, lo, hi, mode, dim, shape, pad):
+    """The input index of every output position along one dim padded by (lo, hi) (negative:
+    cropped): reflect and replicate index the uncropped input, circular wraps within the
+    cropped one, as PyTorch"""
+    where = f"padding {pad} for dim {dim} of size {n} (input shape {tuple(shape)})"
+    if mode == "reflect" and (lo >= n or hi >= n):
+        raise RuntimeError(f"pad: reflect padding must be smaller than the padded dim, got "
+                           f"{where}; use mode='replicate' or 'constant' for wider padding")
+    if n + lo + hi < 0:
+        raise RuntimeError(f"pad: {where} crops the dim to a negative size {n + lo + hi}")
+    if mode == "circular":
+        if lo > n or hi > n:
+            raise RuntimeError(f"pad: circular padding wraps around more than once: {where}; "
+                               f"each side may be at most the dim's size")
+        start = max(-lo, 0)
+        kept = n - start - max(-hi, 0)  # crop first, then wrap within what is left
+        if kept < 0 or max(lo, 0) > kept or max(hi, 0) > kept:
+            raise RuntimeError(f"pad: circular padding reads past the cropped input: {where} "
+                               f"keeps {max(kept, 0)} elements, and each side may pad at most "
+                               f"that many")
+        return np.arange(-max(lo, 0), kept + max(hi, 0)) % max(kept, 1) + start
+    idx = np.arange(-lo, n + hi)  # output position -> index in the uncropped input
+    if mode == "replicate" or n == 1:
+        return np.clip(idx, 0, n - 1)
+    period = 2 * (n - 1)  # reflect about the first and last element
+    idx = np.abs(idx) % period
+    return np.where(idx >= n, period - idx, idx)
 
 
 def _triangle(x, diagonal, lower, op):

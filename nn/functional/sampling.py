@@ -28,31 +28,6 @@ GRID_SAMPLE_PADDING_MODES = {"zeros": 0, "border": 1, "reflection": 2}
 _NON_CONSTANT = ("reflect", "replicate", "circular")
 
 
-def _pad_index(n, lo, hi, mode, dim, shape, pad):
-    """Source index of every output position along one padded dim (PyTorch's rules)."""
-    where = f"padding {pad} for dim {dim} of size {n} (input shape {tuple(shape)})"
-    if mode == "reflect" and (lo >= n or hi >= n):
-        raise RuntimeError(f"pad: reflect padding must be smaller than the padded dim, got "
-                           f"{where}; use mode='replicate' or 'constant' for wider padding")
-    if mode == "circular":
-        if lo > n or hi > n:
-            raise RuntimeError(f"pad: circular padding wraps around more than once: {where}; "
-                               f"each side may be at most the dim's size")
-        start = max(-lo, 0)
-        kept = n - start - max(-hi, 0)  # crop first, then wrap within what is left
-        if kept < 0 or max(lo, 0) > kept or max(hi, 0) > kept:
-            raise RuntimeError(f"pad: circular padding reads past the cropped input: {where} "
-                               f"keeps {max(kept, 0)} elements, and each side may pad at most "
-                               f"that many")
-        return np.arange(-max(lo, 0), kept + max(hi, 0)) % max(kept, 1) + start
-    idx = np.arange(-lo, n + hi)  # output position -> index in the uncropped input
-    if mode == "replicate" or n == 1:
-        return np.clip(idx, 0, n - 1)
-    period = 2 * (n - 1)  # reflect about the first and last element
-    idx = np.abs(idx) % period
-    return np.where(idx >= n, period - idx, idx)
-
-
 def pad(input, pad, mode="constant", value=None):
     """out = input widened (negative sizes: cropped) by pad = (left_last, right_last, left_prev,
     ...) with a constant, or by reflecting, replicating or wrapping the border values"""
@@ -90,15 +65,7 @@ def pad(input, pad, mode="constant", value=None):
         raise RuntimeError(f"pad: input of shape {tuple(input.shape)} is too small for padding "
                            f"{pad} in mode {mode!r}: the padded dims would have sizes "
                            f"{sizes[::-1]}")
-    out = input
-    for i in range(k):
-        dim = nd - 1 - i
-        lo, hi = pad[2 * i], pad[2 * i + 1]
-        if lo == hi == 0:
-            continue
-        idx = _pad_index(input.shape[dim], lo, hi, mode, dim, input.shape, pad)
-        out = ad.index_select(out, dim, _const(idx.astype(np.int64)))
-    return out
+    return ad.pad(input, pad, mode)
 
 
 # --- interpolate --------------------------------------------------------------------------------
