@@ -224,3 +224,93 @@ def test_input_gradient_matches_the_naive_reference_at_both_widths(width, stride
                     expected[n, grp * (4 // groups) + c, h, v] += (
                         g[n, o, i, j] * w.detach().numpy()[o, c, a, b])
     np.testing.assert_allclose(x.grad.detach().numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+# --- the N-d family: 1-D and 3-D convolutions, transposed convolutions, unfold / fold -------------
+
+def test_conv1d_and_conv3d_agree_with_conv2d_on_size_one_dims():
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 4, 1, 9)), rng.standard_normal((6, 2, 1, 3))
+    two = ad.conv2d(ad.tensor(x), ad.tensor(w), stride=(1, 2), padding=(0, 1), groups=2)
+    one = ad.conv1d(ad.tensor(x[:, :, 0]), ad.tensor(w[:, :, 0]), stride=2, padding=1, groups=2)
+    three = ad.conv3d(ad.tensor(x[:, :, None]), ad.tensor(w[:, :, None]), stride=(1, 1, 2),
+                      padding=(0, 0, 1), groups=2)
+    np.testing.assert_allclose(one.data, two.data[:, :, 0], atol=1e-12)
+    np.testing.assert_allclose(three.data[:, :, 0], two.data, atol=1e-12)
+
+
+def test_a_u_net_step_has_correct_second_order_gradients():
+    """conv3d -> tanh -> conv_transpose3d (output_padding) and conv2d (stride 2) -> tanh ->
+    conv_transpose2d -> fold(unfold): second order against finite differences."""
+    rng = np.random.default_rng(8)
+    x3, x2 = rng.standard_normal((1, 2, 3, 3, 4)), rng.standard_normal((1, 2, 5, 4))
+    w3, t3 = rng.standard_normal((2, 2, 2, 2, 2)) * 0.5, rng.standard_normal((2, 1, 2, 2, 2))
+    w2, t2 = rng.standard_normal((2, 2, 3, 3)) * 0.5, rng.standard_normal((2, 2, 2, 2)) * 0.5
+
+    def net(x3, x2, w3, t3, w2, t2):
+        h = ad.conv3d(x3, w3, stride=2, padding=1).tanh()
+        a = ad.conv_transpose3d(h, t3, stride=2, output_padding=(1, 1, 0))
+        h = ad.conv2d(x2, w2, stride=2, padding=1).tanh()
+        b = ad.conv_transpose2d(h, t2, stride=2, padding=(0, 1), output_padding=(1, 0))
+        from nn.functional import fold, unfold
+        b = fold(unfold(b, 2, padding=1), b.shape[2:], 2, padding=1)
+        return a.sum() * b
+    inputs = [ad.tensor(a, requires_grad=True) for a in (x3, x2, w3, t3, w2, t2)]
+    assert net(*inputs).shape == (1, 2, 7, 2)
+    assert gradcheck(net, inputs)
+    assert gradgradcheck(net, inputs)
+
+
+def test_empty_batches_give_empty_outputs_and_zero_weight_gradients():
+    w = ad.randn(2, 3, 2, 2, 2, requires_grad=True)
+    out = ad.conv3d(ad.zeros(0, 3, 3, 3, 3), w)
+    assert out.shape == (0, 2, 2, 2, 2)
+    gw, = ad.grad(out.sum(), [w])
+    np.testing.assert_array_equal(gw.data, np.zeros(w.shape))
+    t = ad.randn(3, 2, 2, 2, requires_grad=True)
+    out = ad.conv_transpose2d(ad.zeros(0, 3, 4, 4), t, stride=2)
+    assert out.shape == (0, 2, 8, 8)
+    assert ad.grad(out.sum(), [t])[0].shape == t.shape
+
+
+def test_transposed_and_nd_graphs_are_freed_by_reference_counting_alone():
+    import gc
+    import weakref
+    gc.disable()
+    try:
+        x = ad.randn(1, 2, 4, 4, 4, requires_grad=True)
+        w = ad.randn(2, 2, 2, 2, 2, requires_grad=True)
+        out = ad.conv_transpose3d(ad.conv3d(x, w, padding=1), w, stride=2)
+        y = ad.randn(1, 2, 5, 5, requires_grad=True)
+        folded = ad.col2im(ad.im2col(y, 2), (5, 5), 2)
+        nodes = [weakref.ref(out.grad_fn), weakref.ref(out.grad_fn.inputs[0].grad_fn),
+                 weakref.ref(folded.grad_fn)]
+        grads = ad.grad(out.sum() + folded.sum(), [x, w, y], create_graph=True)
+        del out, folded, grads
+        assert all(r() is None for r in nodes)
+    finally:
+        gc.enable()
+
+
+def test_pad_array_crops_with_a_negative_high_pad():
+    from autodiff.ops._windows import _pad_array
+    x = np.arange(12.0).reshape(1, 1, 3, 4)
+    out = _pad_array(x, ((1, -1), (0, 2)))
+    assert out.shape == (1, 1, 3, 6)
+    np.testing.assert_array_equal(out[0, 0], [[0, 0, 0, 0, 0, 0], [0, 1, 2, 3, 0, 0],
+                                              [4, 5, 6, 7, 0, 0]])
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: ad.conv3d(ad.zeros(1, 1, 4, 4, 4), ad.zeros(1, 1, 2, 2, 2), stride=(1, 2)),
+     r"conv3d: stride must be an int or a triple of ints, got \(1, 2\)"),
+    (lambda: ad.conv1d(ad.zeros(1, 1, 4), ad.zeros(1, 1, 2), dilation=0),
+     r"conv1d: dilation must be >= 1"),
+    (lambda: ad.conv_transpose3d(ad.zeros(1, 1, 2, 2, 2), ad.zeros(1, 1, 2, 2, 2),
+                                 output_padding=-1), r"output_padding must be >= 0"),
+    (lambda: ad.conv2d(ad.zeros(1, 2, 4, 4), ad.zeros(2, 1, 2, 2), groups=True),
+     r"groups must be a positive int"),
+])
+def test_nd_argument_errors(call, pattern):
+    with pytest.raises(RuntimeError, match=pattern):
+        call()

@@ -1,24 +1,30 @@
-"""Convolution (NCHW), as batched matrix products over an im2col view.
+"""Convolution (NC* layout, 1, 2 or 3 spatial dims), as batched matrix products over an im2col
+view; sliding blocks (unfold / fold); channel rearrangements (pixel and channel shuffles).
 
 Convolution is three primitives closed under differentiation (DESIGN rule 3's pair pattern):
-conv2d(x, w), its input gradient conv2d_input_grad(g, w) (the transposed convolution, col2im)
-and its weight gradient conv2d_weight_grad(x, g); each one's backward is built from the other
-two.
+convolution(x, w), its input gradient conv_transpose(g, w) (the transposed convolution,
+col2im of w^T g) and its weight gradient conv_weight_grad(x, g); each one's backward is built
+from the other two. unfold (im2col) and fold (col2im) are each other's adjoint.
 """
+import math
 import numbers
 
 import numpy as np
 
-from ..function import Node, apply
+from ..function import Node, apply, apply1
 from ._operands import check_float, promote, tensor_arg
-from .shape import squeeze, unsqueeze
-from ._windows import _out_size, _pad_array, _pair, _padding, _scatter_windows, _windows
+from .shape import permute, reshape, squeeze, unsqueeze
+from ._windows import (_ntuple, _out_size, _pad_array, _pair, _padding, _scatter_windows,
+                       _windows)
 
-__all__ = ["conv1d", "conv2d"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "im2col",
+           "col2im"]
 
 
 class _Geometry(Node):
-    """Shared static parameters of the convolution family."""
+    """Shared static parameters of the convolution family: one entry per spatial dim (padding
+    as (low, high) pairs; a negative high pad crops, see conv_transpose)."""
     __slots__ = ("stride", "padding", "dilation", "groups")
 
     def __init__(self, stride, padding, dilation, groups):
@@ -29,86 +35,91 @@ class _Geometry(Node):
         return self.stride, self.padding, self.dilation, self.groups
 
     def _im2col(self, x, kernel):
-        """(N, G, C/G * KH * KW, OH * OW): the im2col buffer (a copy, except for 1x1 kernels)."""
-        out_hw = _out_size("conv2d", x.shape[2:], kernel, self.stride, self.padding,
-                           self.dilation)
-        win = _windows(_pad_array(x, self.padding), kernel, self.stride, self.dilation, out_hw)
+        """(N, G, C/G * prod(K), prod(O)): the im2col buffer (a copy, except for 1x1 kernels)."""
+        out_size = _out_size("conv", x.shape[2:], kernel, self.stride, self.padding,
+                             self.dilation)
+        win = _windows(_pad_array(x, self.padding), kernel, self.stride, self.dilation, out_size)
         n, c = x.shape[:2]
         g = self.groups
-        return win.reshape(n, g, (c // g) * kernel[0] * kernel[1], out_hw[0] * out_hw[1]), out_hw
+        return win.reshape(n, g, (c // g) * math.prod(kernel), math.prod(out_size)), out_size
 
 
 # --- convolution: three primitives, each differentiated by the other two -------------------------
 
-class Conv2d(_Geometry):
-    """out[n, o, h, w] = b[o] + sum_{c, i, j} w[o, c, i, j] xpad[n, g c, s h + d i, s w + d j];
-    dx = conv2d_input_grad(g, w), dw = conv2d_weight_grad(x, g), db = sum of g over (n, h, w)"""
+class Convolution(_Geometry):
+    """out[n, o, p] = b[o] + sum_{c, k} w[o, c, k] xpad[n, g c, s p + d k] (p, k: spatial
+    multi-indices); dx = conv_transpose(g, w), dw = conv_weight_grad(x, g), db = sum of g"""
     __slots__ = ("cols",)
     reads = ((1,), (0,), ())
     saved = ("cols",)
 
     def forward(self, x, w, b=None):
-        o, cg, kh, kw = w.shape
+        o = w.shape[0]
         g = self.groups
-        cols, (oh, ow) = self._im2col(x, (kh, kw))
+        cols, out_size = self._im2col(x, w.shape[2:])
         self.cols = cols  # kept for the weight gradient (freed after backward)
-        out = np.matmul(w.reshape(g, o // g, cg * kh * kw), cols)  # (N, G, O/G, OH*OW)
-        out = out.reshape(x.shape[0], o, oh, ow)
+        out = np.matmul(w.reshape(g, o // g, cols.shape[2]), cols)  # (N, G, O/G, prod(O))
+        out = out.reshape((x.shape[0], o) + out_size)
         if b is not None:
-            out += b.reshape(1, o, 1, 1)
+            out += b.reshape((1, o) + (1,) * len(out_size))
         return out
 
     def backward(self, g, out, x, w, b=None):
         need = self.needs_input_grad
-        gx = conv2d_input_grad(g, w, x.shape, *self._geom()) if need[0] else None
+        gx = _transpose(g, w, x.shape, self._geom()) if need[0] else None
         gw = None
         if need[1]:
-            gw = apply(Conv2dWeightGrad(*self._geom(), w.shape, self.cols), x, g)
+            gw = apply(ConvWeightGrad(*self._geom(), w.shape, self.cols), x, g)
         if b is None:
             return gx, gw
-        return gx, gw, (g.sum((0, 2, 3)) if need[2] else None)
+        return gx, gw, (g.sum((0,) + tuple(range(2, g.ndim))) if need[2] else None)
 
 
-class Conv2dInputGrad(_Geometry):
-    """out = the transposed convolution of g with w (conv2d's input gradient, col2im of w^T g);
-    dg = conv2d(h, w), dw = conv2d_weight_grad(h, g)"""
+class ConvTranspose(_Geometry):
+    """out = the transposed convolution of g with w (the convolution's input gradient, col2im
+    of w^T g) on an x_shape grid; dg = convolution(h, w), dw = conv_weight_grad(h, g)"""
     __slots__ = ("x_shape",)
+    reads = ((1,), (0,))
 
     def __init__(self, stride, padding, dilation, groups, x_shape):
         super().__init__(stride, padding, dilation, groups)
         self.x_shape = x_shape
 
     def forward(self, g, w):
-        o, cg, kh, kw = w.shape
+        o, cg = w.shape[:2]
+        kernel = w.shape[2:]
         grp = self.groups
-        n, _, oh, ow = g.shape
-        w3 = w.reshape(grp, o // grp, cg * kh * kw)
-        if ow >= 16:
-            cols = np.matmul(w3.transpose(0, 2, 1), g.reshape(n, grp, o // grp, oh * ow))
-            cols = cols.reshape(n, grp * cg, kh, kw, oh, ow)
-            return _scatter_windows(lambda i, j: cols[:, :, i, j], self.x_shape, (oh, ow),
-                                    g.dtype, (kh, kw), self.stride, self.padding, self.dilation)
+        n = g.shape[0]
+        out_size = g.shape[2:]
+        npix = math.prod(out_size)
+        w3 = w.reshape(grp, o // grp, cg * math.prod(kernel))
+        geom = (kernel, self.stride, self.padding, self.dilation)
+        if out_size[-1] >= 16:
+            cols = np.matmul(w3.transpose(0, 2, 1), g.reshape(n, grp, o // grp, npix))
+            cols = cols.reshape((n, grp * cg) + kernel + out_size)
+            return _scatter_windows(lambda *k: cols[(slice(None), slice(None)) + k],
+                                    self.x_shape, out_size, g.dtype, *geom)
         # Short output rows make the scatter's runs short: sum in the batch-last layout instead,
         # after one product per group over the whole batch (MNIST's second conv layer, 14x14:
         # 7.7 -> 4.2 ms; for long rows the transposing copy of g costs more than it saves)
-        g3 = np.ascontiguousarray(g.reshape(n, grp, o // grp, oh * ow).transpose(1, 2, 3, 0))
-        cols = np.matmul(w3.transpose(0, 2, 1), g3.reshape(grp, o // grp, oh * ow * n))
-        cols = cols.reshape(grp * cg, kh, kw, oh, ow, n)
-        return _scatter_windows(lambda i, j: cols[:, i, j], self.x_shape, (oh, ow), g.dtype,
-                                (kh, kw), self.stride, self.padding, self.dilation,
-                                batch_last=True)
+        g3 = np.ascontiguousarray(g.reshape(n, grp, o // grp, npix).transpose(1, 2, 3, 0))
+        cols = np.matmul(w3.transpose(0, 2, 1), g3.reshape(grp, o // grp, npix * n))
+        cols = cols.reshape((grp * cg,) + kernel + out_size + (n,))
+        return _scatter_windows(lambda *k: cols[(slice(None),) + k], self.x_shape, out_size,
+                                g.dtype, *geom, batch_last=True)
 
     def backward(self, h, out, g, w):
         need = self.needs_input_grad
-        gg = _conv(h, w, *self._geom()) if need[0] else None
-        gw = apply(Conv2dWeightGrad(*self._geom(), w.shape), h, g) if need[1] else None
+        gg = _conv(h, w, self._geom()) if need[0] else None
+        gw = apply(ConvWeightGrad(*self._geom(), w.shape), h, g) if need[1] else None
         return gg, gw
 
 
-class Conv2dWeightGrad(_Geometry):
-    """out[o, c, i, j] = sum_{n, h, w} g[n, o, h, w] xpad[n, g c, s h + d i, s w + d j]
-    (conv2d's weight gradient); dx = conv2d_input_grad(g, h), dg = conv2d(x, h)"""
+class ConvWeightGrad(_Geometry):
+    """out[o, c, k] = sum_{n, p} g[n, o, p] xpad[n, g c, s p + d k] (the convolution's weight
+    gradient); dx = conv_transpose(g, h), dg = convolution(x, h)"""
     __slots__ = ("w_shape", "cols")
+    reads = ((1,), (0,))
     saved = ("cols",)
 
     def __init__(self, stride, padding, dilation, groups, w_shape, cols=None):
@@ -116,85 +127,344 @@ class Conv2dWeightGrad(_Geometry):
         self.w_shape, self.cols = w_shape, cols
 
     def forward(self, x, g):
-        o, cg, kh, kw = self.w_shape
+        o = self.w_shape[0]
         grp = self.groups
-        cols = self.cols if self.cols is not None else self._im2col(x, (kh, kw))[0]
+        cols = self.cols if self.cols is not None else self._im2col(x, self.w_shape[2:])[0]
         n = g.shape[0]
         if n == 0:  # an empty batch: nothing to sum (reshape(-1) cannot infer a 0 size)
             return np.zeros(self.w_shape, np.result_type(x, g))
         g4 = g.reshape(n, grp, o // grp, -1)
-        gw = np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(0)  # (G, O/G, C/G*KH*KW)
+        gw = np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(0)  # (G, O/G, C/G * prod(K))
         return gw.reshape(self.w_shape)
 
     def backward(self, h, out, x, g):
         need = self.needs_input_grad
-        gx = conv2d_input_grad(g, h, x.shape, *self._geom()) if need[0] else None
-        gg = _conv(x, h, *self._geom()) if need[1] else None
+        gx = _transpose(g, h, x.shape, self._geom()) if need[0] else None
+        gg = _conv(x, h, self._geom()) if need[1] else None
         return gx, gg
 
 
-def _conv(x, w, stride, padding, dilation, groups, b=None):
-    node = Conv2d(stride, padding, dilation, groups)
+def _conv(x, w, geom, b=None):
+    node = Convolution(*geom)
     return apply(node, x, w) if b is None else apply(node, x, w, b)
 
 
-def conv2d_input_grad(g, w, x_shape, stride, padding, dilation, groups):
-    """The gradient of conv2d with respect to its input: the transposed convolution of g"""
-    return apply(Conv2dInputGrad(stride, padding, dilation, groups, tuple(x_shape)), g, w)
+def _transpose(g, w, x_shape, geom):
+    """The gradient of the convolution with respect to its input: the transposed convolution"""
+    return apply(ConvTranspose(*geom, tuple(x_shape)), g, w)
 
 
-def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """Cross-correlation of x (N, C, H, W) or (C, H, W) with w (O, C/groups, KH, KW), plus
-    b (O,): out[n, o] = b[o] + sum_{c, i, j} w[o, c, i, j] xpad[n, c, s h + d i, s w + d j].
-    padding: an int, a pair, 'valid' or 'same' (stride 1; the odd extra row goes after)."""
-    x, w = tensor_arg(x, "conv2d"), tensor_arg(w, "conv2d", "weight")
-    check_float(x, "conv2d")
-    x, w = promote(x, w, "conv2d")
+# --- argument checks -----------------------------------------------------------------------------
+
+_SHAPES = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)",
+           3: "(N, C, D, H, W) or (C, D, H, W)"}
+_KERNELS = {1: "K", 2: "KH, KW", 3: "KD, KH, KW"}
+
+
+def _operands(x, w, b, nd, op, transposed=False):
+    """(x batched, w, b, unbatched) as tensors of one float dtype, with the ranks checked."""
+    x, w = tensor_arg(x, op), tensor_arg(w, op, "weight")
+    check_float(x, op)
+    x, w = promote(x, w, op)
     if b is not None:
-        b, x = promote(tensor_arg(b, "conv2d", "bias"), x, "conv2d")
+        b, x = promote(tensor_arg(b, op, "bias"), x, op)
         w = w.to(x.dtype)
-    unbatched = x.data.ndim == 3
+    if x.data.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: expected input of shape {_SHAPES[nd]}, got shape "
+                           f"{x.data.shape}")
+    unbatched = x.data.ndim == nd + 1
     if unbatched:
         x = unsqueeze(x, 0)
-    if x.data.ndim != 4:
-        raise RuntimeError(f"conv2d: expected input of shape (N, C, H, W) or (C, H, W), got shape "
-                         f"{x.data.shape}")
-    if w.data.ndim != 4:
-        raise RuntimeError(f"conv2d: expected weight of shape (out_channels, in_channels/groups, "
-                         f"KH, KW), got shape {w.data.shape}")
-    if not isinstance(groups, numbers.Integral) or groups < 1:
-        raise RuntimeError(f"conv2d: groups must be a positive int, got {groups!r}")
-    c, (o, cg, kh, kw) = x.data.shape[1], w.data.shape
+    if w.data.ndim != nd + 2:
+        layout = "in_channels, out_channels/groups" if transposed else \
+            "out_channels, in_channels/groups"
+        raise RuntimeError(f"{op}: expected weight of shape ({layout}, {_KERNELS[nd]}), got "
+                           f"shape {w.data.shape}")
+    return x, w, b, unbatched
+
+
+def _check_groups(groups, op):
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise RuntimeError(f"{op}: groups must be a positive int, got {groups!r}")
+    return int(groups)
+
+
+def _convnd(x, w, b, stride, padding, dilation, groups, nd, op):
+    x, w, b, unbatched = _operands(x, w, b, nd, op)
+    groups = _check_groups(groups, op)
+    c, (o, cg) = x.data.shape[1], w.data.shape[:2]
     if cg * groups != c:
-        raise RuntimeError(f"conv2d: input has {c} channels (shape {x.data.shape}) but weight "
-                         f"{w.data.shape} with groups={groups} expects {cg * groups} "
-                         f"(weight.shape[1] * groups)")
+        raise RuntimeError(f"{op}: input has {c} channels (shape {x.data.shape}) but weight "
+                           f"{w.data.shape} with groups={groups} expects {cg * groups} "
+                           f"(weight.shape[1] * groups)")
     if o % groups:
-        raise RuntimeError(f"conv2d: out_channels {o} (weight {w.data.shape}) must be divisible "
-                         f"by groups={groups}")
+        raise RuntimeError(f"{op}: out_channels {o} (weight {w.data.shape}) must be divisible "
+                           f"by groups={groups}")
     if b is not None and b.data.shape != (o,):
-        raise RuntimeError(f"conv2d: bias must have shape ({o},) for weight {w.data.shape}, got "
-                         f"{b.data.shape}")
-    stride = _pair(stride, "stride", "conv2d")
-    dilation = _pair(dilation, "dilation", "conv2d")
-    pads = _padding(padding, (kh, kw), stride, dilation, "conv2d")
-    _out_size("conv2d", x.data.shape[2:], (kh, kw), stride, pads, dilation)  # raises early
-    out = _conv(x, w, stride, pads, dilation, int(groups), b)
+        raise RuntimeError(f"{op}: bias must have shape ({o},) for weight {w.data.shape}, got "
+                           f"{b.data.shape}")
+    kernel = w.data.shape[2:]
+    stride = _ntuple(stride, nd, "stride", op, expand_one=True)
+    dilation = _ntuple(dilation, nd, "dilation", op, expand_one=True)
+    pads = _padding(padding, kernel, stride, dilation, op, expand_one=True)
+    _out_size(op, x.data.shape[2:], kernel, stride, pads, dilation)  # raises early
+    out = _conv(x, w, (stride, pads, dilation, groups), b)
     return squeeze(out, 0) if unbatched else out
 
 
-def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """Cross-correlation of x (N, C, L) with w (O, C/groups, K): conv2d on a height-1 image"""
-    x, w = tensor_arg(x, "conv1d"), tensor_arg(w, "conv1d", "weight")
-    if x.data.ndim not in (2, 3) or w.data.ndim != 3:
-        raise RuntimeError(f"conv1d: expected input (N, C, L) or (C, L) and weight "
-                           f"(O, C/groups, K), got shapes {x.data.shape} and {w.data.shape}")
-    if not isinstance(padding, str):
-        padding = (0, int(padding if isinstance(padding, numbers.Integral) else padding[0]))
-    out = conv2d(unsqueeze(x, -2), unsqueeze(w, -2), b, stride=(1, _first(stride)),
-                 padding=padding, dilation=(1, _first(dilation)), groups=groups)
-    return squeeze(out, -2)
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation of input (N, C, L) or (C, L) with weight (O, C/groups, K), plus bias
+    (O,): out[n, o, l] = b[o] + sum_{c, k} w[o, c, k] xpad[n, c, s l + d k].
+    padding: an int, a 1-tuple, 'valid' or 'same' (stride 1; the odd extra goes after)."""
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
-def _first(v):
-    return int(v if isinstance(v, numbers.Integral) else v[0])
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C/groups, KH, KW),
+    plus bias (O,): out[n, o] = b[o] + sum_{c, i, j} w[o, c, i, j] xpad[n, c, s h + d i, s w + d j].
+    padding: an int, a pair, 'valid' or 'same' (stride 1; the odd extra row goes after)."""
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation of input (N, C, D, H, W) or (C, D, H, W) with weight
+    (O, C/groups, KD, KH, KW), plus bias (O,): out[n, o, p] = b[o] + sum_{c, k} w[o, c, k]
+    xpad[n, c, s p + d k]; padding: an int, a triple, 'valid' or 'same' (stride 1)."""
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def _conv_transposend(x, w, b, stride, padding, output_padding, groups, dilation, nd, op):
+    if isinstance(padding, str):
+        raise TypeError(f"{op}: padding must be an int or a tuple of {nd} ints, got {padding!r} "
+                        f"('same' and 'valid' exist for convolutions only)")
+    x, w, b, unbatched = _operands(x, w, b, nd, op, transposed=True)
+    groups = _check_groups(groups, op)
+    c, (ci, cg) = x.data.shape[1], w.data.shape[:2]
+    if c != ci:
+        raise RuntimeError(f"{op}: input has {c} channels (shape {x.data.shape}) but the "
+                           f"transposed weight {w.data.shape} expects weight.shape[0] = {ci}")
+    if ci % groups:
+        raise RuntimeError(f"{op}: in_channels {ci} (weight {w.data.shape}) must be divisible "
+                           f"by groups={groups}")
+    if b is not None and b.data.shape != (cg * groups,):
+        raise RuntimeError(f"{op}: bias must have shape ({cg * groups},) (weight.shape[1] * "
+                           f"groups) for weight {w.data.shape}, got {b.data.shape}")
+    kernel = w.data.shape[2:]
+    stride = _ntuple(stride, nd, "stride", op, expand_one=True)
+    dilation = _ntuple(dilation, nd, "dilation", op, expand_one=True)
+    pad = _ntuple(padding, nd, "padding", op, minimum=0, expand_one=True)
+    extra = _ntuple(output_padding, nd, "output_padding", op, minimum=0, expand_one=True)
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
+        raise RuntimeError(f"{op}: output_padding {extra} must be smaller than the stride "
+                           f"{stride} or the dilation {dilation} in every dim")
+    size = tuple((i - 1) * s - 2 * p + d * (k - 1) + e + 1 for i, s, p, d, k, e in
+                 zip(x.data.shape[2:], stride, pad, dilation, kernel, extra))
+    if min(size) < 1:
+        raise RuntimeError(f"{op}: input size {x.data.shape[2:]} with kernel {kernel}, stride "
+                           f"{stride}, padding {pad}, dilation {dilation} and output_padding "
+                           f"{extra} gives output size {size}, (in - 1) * stride - 2 * padding "
+                           f"+ dilation * (kernel - 1) + output_padding + 1; use less padding")
+    # The adjoint convolution's pads: the high pad shrinks where output_padding reaches past
+    # the stride (possible when dilation > stride), so that it maps the output back onto
+    # exactly the input's size
+    pads = tuple((p, p - max(0, e - s + 1)) for p, e, s in zip(pad, extra, stride))
+    out = _transpose(x, w, (x.data.shape[0], cg * groups) + size,
+                     (stride, pads, dilation, groups))
+    if b is not None:
+        out = out + reshape(b, (1, -1) + (1,) * nd)
+    return squeeze(out, 0) if unbatched else out
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The transposed convolution (conv1d's input gradient) of input (N, C_in, L) with weight
+    (C_in, C_out/groups, K): L_out = (L - 1) s - 2 p + d (K - 1) + output_padding + 1"""
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 1, "conv_transpose1d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The transposed convolution (conv2d's input gradient) of input (N, C_in, H, W) with
+    weight (C_in, C_out/groups, KH, KW): H_out = (H - 1) s - 2 p + d (KH - 1) + output_padding
+    + 1, likewise W_out"""
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 2, "conv_transpose2d")
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The transposed convolution (conv3d's input gradient) of input (N, C_in, D, H, W) with
+    weight (C_in, C_out/groups, KD, KH, KW): size_out = (size - 1) s - 2 p + d (K - 1)
+    + output_padding + 1 per spatial dim"""
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 3, "conv_transpose3d")
+
+
+# --- sliding blocks: unfold (im2col) <-> fold (col2im) -------------------------------------------
+
+class _Blocks(Node):
+    """Static parameters of sliding blocks: kernel, stride, padding ((lo, hi) pairs), dilation,
+    and the image's spatial size."""
+    __slots__ = ("kernel_size", "stride", "padding", "dilation", "size")
+    reads = ()
+
+    def __init__(self, kernel_size, stride, padding, dilation, size):
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.size = dilation, size
+
+    def _geom(self):
+        return self.kernel_size, self.stride, self.padding, self.dilation, self.size
+
+    def _blocks(self):
+        return _out_size("unfold", self.size, self.kernel_size, self.stride, self.padding,
+                         self.dilation)
+
+
+class Unfold(_Blocks):
+    """out[n, (c, k), p] = xpad[n, c, s p + d k] (im2col: (N, C * prod(K), L)); dx = fold(g)"""
+    __slots__ = ()
+
+    def forward(self, x):
+        blocks = self._blocks()
+        win = _windows(_pad_array(x, self.padding), self.kernel_size, self.stride,
+                       self.dilation, blocks)
+        return win.reshape(x.shape[0], -1, math.prod(blocks))
+
+    def backward(self, g, out, x):
+        return (apply(Fold(*self._geom()), g),)
+
+
+class Fold(_Blocks):
+    """out[n, c, q] = sum over blocks p and offsets k with s p + d k = q + pad of g[n, (c, k), p]
+    (col2im, summing overlaps: the adjoint of unfold); dg = unfold(h)"""
+    __slots__ = ()
+
+    def forward(self, g):
+        blocks = self._blocks()
+        k = self.kernel_size
+        n = g.shape[0]
+        c = g.shape[1] // math.prod(k)
+        cols = g.reshape((n, c) + k + blocks)
+        return _scatter_windows(lambda *i: cols[(slice(None), slice(None)) + i],
+                                (n, c) + self.size, blocks, g.dtype, k, self.stride,
+                                self.padding, self.dilation)
+
+    def backward(self, h, out, g):
+        return (apply(Unfold(*self._geom()), h),)
+
+
+def _block_args(kernel_size, dilation, padding, stride, op):
+    k = _pair(kernel_size, "kernel_size", op)
+    d = _pair(dilation, "dilation", op)
+    p = _pair(padding, "padding", op, minimum=0)
+    s = _pair(stride, "stride", op)
+    return k, s, ((p[0], p[0]), (p[1], p[1])), d
+
+
+def im2col(input, kernel_size, dilation=1, padding=0, stride=1):
+    """im2col: the sliding blocks of input (N, C, H, W) or (C, H, W) as columns,
+    out[n, c * KH * KW + i * KW + j, l] = xpad[n, c, s h_l + d i, s w_l + d j]"""
+    x = tensor_arg(input, "unfold")
+    check_float(x, "unfold")
+    if x.data.ndim not in (3, 4):
+        raise RuntimeError(f"unfold: expected input of shape (N, C, H, W) or (C, H, W), got "
+                           f"shape {x.data.shape} (only 2-D sliding blocks exist, as in "
+                           f"PyTorch)")
+    unbatched = x.data.ndim == 3
+    if unbatched:
+        x = unsqueeze(x, 0)
+    k, s, pads, d = _block_args(kernel_size, dilation, padding, stride, "unfold")
+    _out_size("unfold", x.data.shape[2:], k, s, pads, d)
+    out = apply1(Unfold(k, s, pads, d, x.data.shape[2:]), x)
+    return squeeze(out, 0) if unbatched else out
+
+
+def col2im(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """col2im: sums the columns of input (N, C * KH * KW, L) or (C * KH * KW, L) back onto an
+    (N, C, *output_size) image, overlaps added (the adjoint of unfold)"""
+    x = tensor_arg(input, "fold")
+    check_float(x, "fold")
+    if x.data.ndim not in (2, 3):
+        raise RuntimeError(f"fold: expected input of shape (N, C * prod(kernel_size), L) or "
+                           f"(C * prod(kernel_size), L), got shape {x.data.shape}")
+    unbatched = x.data.ndim == 2
+    if unbatched:
+        x = unsqueeze(x, 0)
+    size = _pair(output_size, "output_size", "fold")
+    k, s, pads, d = _block_args(kernel_size, dilation, padding, stride, "fold")
+    if x.data.shape[1] % (k[0] * k[1]):
+        raise RuntimeError(f"fold: input dim 1 ({x.data.shape[1]}, shape {x.data.shape}) must "
+                           f"be divisible by the product of kernel_size {k}")
+    blocks = _out_size("fold", size, k, s, pads, d)
+    if x.data.shape[2] != blocks[0] * blocks[1]:
+        raise RuntimeError(f"fold: output_size={size}, kernel_size={k}, dilation={d}, padding="
+                           f"{tuple(p for p, _ in pads)}, stride={s} make {blocks[0]} * "
+                           f"{blocks[1]} = {blocks[0] * blocks[1]} sliding blocks, but input "
+                           f"{x.data.shape} has {x.data.shape[2]} in dim 2")
+    out = apply1(Fold(k, s, pads, d, size), x)
+    return squeeze(out, 0) if unbatched else out
+
+
+# --- channel rearrangements (composed from reshape and permute) ----------------------------------
+
+def _factor(v, name, op):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+        raise RuntimeError(f"{op}: {name} must be a positive int, got {v!r}")
+    return int(v)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) -> (*, C, H r, W r): out[.., c, h r + i, w r + j] =
+    x[.., c r^2 + i r + j, h, w]"""
+    x = tensor_arg(input, "pixel_shuffle")
+    r = _factor(upscale_factor, "upscale_factor", "pixel_shuffle")
+    shape = x.data.shape
+    if len(shape) < 3:
+        raise RuntimeError(f"pixel_shuffle: expected input of shape (*, C * r^2, H, W), got "
+                           f"shape {shape}")
+    *lead, c, h, w = shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle: the channel dim of input {shape} ({c}) must be "
+                           f"divisible by upscale_factor^2 = {r * r}")
+    b = len(lead)
+    y = reshape(x, (*lead, c // (r * r), r, r, h, w))
+    y = permute(y, tuple(range(b)) + tuple(b + i for i in (0, 3, 1, 4, 2)))
+    return reshape(y, (*lead, c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of pixel_shuffle:
+    out[.., c r^2 + i r + j, h, w] = x[.., c, h r + i, w r + j]"""
+    x = tensor_arg(input, "pixel_unshuffle")
+    r = _factor(downscale_factor, "downscale_factor", "pixel_unshuffle")
+    shape = x.data.shape
+    if len(shape) < 3:
+        raise RuntimeError(f"pixel_unshuffle: expected input of shape (*, C, H * r, W * r), "
+                           f"got shape {shape}")
+    *lead, c, h, w = shape
+    if h % r or w % r:
+        raise RuntimeError(f"pixel_unshuffle: the height and width of input {shape} ({h}, {w}) "
+                           f"must be divisible by downscale_factor = {r}")
+    b = len(lead)
+    y = reshape(x, (*lead, c, h // r, r, w // r, r))
+    y = permute(y, tuple(range(b)) + tuple(b + i for i in (0, 2, 4, 1, 3)))
+    return reshape(y, (*lead, c * r * r, h // r, w // r))
+
+
+def channel_shuffle(input, groups):
+    """(N, C, *) with C = g m: out[:, j g + i] = x[:, i m + j] (the channels regrouped, as
+    ShuffleNet)"""
+    x = tensor_arg(input, "channel_shuffle")
+    g = _factor(groups, "groups", "channel_shuffle")
+    shape = x.data.shape
+    if len(shape) < 3:
+        raise RuntimeError(f"channel_shuffle: expected input of shape (N, C, *) with at least "
+                           f"one spatial dim, got shape {shape}")
+    n, c, *rest = shape
+    if c % g:
+        raise RuntimeError(f"channel_shuffle: the {c} channels of input {shape} must be "
+                           f"divisible by groups={g}")
+    y = reshape(x, (n, g, c // g, *rest))
+    y = permute(y, (0, 2, 1) + tuple(range(3, len(shape) + 1)))
+    return reshape(y, shape)
