@@ -107,6 +107,25 @@ def eye_(tensor):
     return _fill(tensor, np.eye(*tensor.shape))
 
 
+def dirac_(tensor, groups=1):
+    """A 3-, 4- or 5-D conv weight (out, in, *k) that passes input channel i to output channel
+    i of each of the groups unchanged: w[g * out_g + i, i, center] = 1, zeros elsewhere"""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: only tensors with 3, 4, or 5 dimensions are supported, got "
+                         f"shape {tuple(tensor.shape)}")
+    out_channels, in_channels = tensor.shape[:2]
+    if out_channels % groups:
+        raise ValueError(f"dirac_: dim 0 ({out_channels}) must be divisible by groups "
+                         f"({groups})")
+    per_group = out_channels // groups
+    values = np.zeros(tensor.shape)
+    center = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for i in range(min(per_group, in_channels)):
+            values[(g * per_group + i, i) + center] = 1.0
+    return _fill(tensor, values)
+
+
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """tensor ~ U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))  (Var = 2 gain^2 / (in + out))"""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)

@@ -4,7 +4,7 @@ import autodiff as ad
 
 __all__ = ['conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d',
            'conv_transpose3d', 'unfold', 'fold', 'pixel_shuffle', 'pixel_unshuffle',
-           'channel_shuffle']
+           'channel_shuffle', 'conv_tbc']
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -73,3 +73,19 @@ def pixel_unshuffle(input, downscale_factor):
 def channel_shuffle(input, groups):
     """(N, g m, *) -> (N, m g, *): out[:, j g + i] = x[:, i m + j]"""
     return ad.channel_shuffle(input, groups)
+
+
+def conv_tbc(input, weight, bias, pad=0):
+    """1-D convolution in time-batch-channel layout: input (T, B, C_in), weight (K, C_in, C_out),
+    bias (C_out,) -> (T + 2 pad - K + 1, B, C_out)"""
+    if input.ndim != 3 or weight.ndim != 3 or bias.ndim != 1:
+        raise RuntimeError(f"conv_tbc: expected input (T, B, C_in), weight (K, C_in, C_out) and "
+                           f"bias (C_out,), got shapes {tuple(input.shape)}, "
+                           f"{tuple(weight.shape)} and {tuple(bias.shape)}")
+    if input.shape[2] != weight.shape[1] or weight.shape[2] != bias.shape[0]:
+        raise RuntimeError(f"conv_tbc: input channels {input.shape[2]} and weight "
+                           f"{tuple(weight.shape)} (K, C_in, C_out) and bias "
+                           f"{tuple(bias.shape)} do not match")
+    out = ad.conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+

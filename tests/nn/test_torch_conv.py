@@ -384,3 +384,31 @@ def test_errors_have_torchs_class(call):
 def test_error_messages_name_the_op_the_sizes_and_the_fix(call, pattern):
     with pytest.raises((RuntimeError, ValueError, TypeError), match=pattern):
         call()
+
+
+# --- conv_tbc and nn.init.dirac_ ------------------------------------------------------------------
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+def test_conv_tbc_matches_torch_to_second_order(pad):
+    rng = np.random.default_rng(pad)
+    x, w, b = rng.standard_normal((6, 2, 3)), rng.standard_normal((3, 3, 4)), \
+        rng.standard_normal(4)
+    run_outputs(torch, lambda lib, x, w, b: (lib.nn.functional.conv_tbc(x, w, b, pad) if lib is
+                                              torch else F.conv_tbc(x, w, b, pad)),
+                x, w, b, second_order=True)
+
+
+def test_conv_tbc_shape_errors_are_runtime_errors():
+    with pytest.raises(RuntimeError, match=r"conv_tbc.*\(3, 3, 4\)"):
+        F.conv_tbc(ad.zeros(6, 2, 2), ad.zeros(3, 3, 4), ad.zeros(4))
+
+
+@pytest.mark.parametrize("shape,groups", [((4, 2, 3), 1), ((6, 4, 3, 3), 2),
+                                          ((2, 5, 3, 3, 3), 1), ((6, 2, 2, 2), 3)])
+def test_dirac_init_matches_torch(shape, groups):
+    w, tw = ad.empty(*shape), torch.empty(*shape)
+    nn.init.dirac_(w, groups)
+    torch.nn.init.dirac_(tw, groups)
+    np.testing.assert_array_equal(w.data, tw.numpy())
+    with pytest.raises(ValueError, match="3, 4, or 5"):
+        nn.init.dirac_(ad.empty(2, 2))
