@@ -40,15 +40,57 @@ def scalars(dtype, *values):
     return out
 
 
-def check_range(name, value, low=0.0, high=None, opt="Optimizer", high_open=True):
-    """Raise ValueError naming the optimizer and hyperparameter unless low <= value (< high)."""
+_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def check_range(name, value, low=0.0, high=None, opt="Optimizer", high_open=True, label=None):
+    """Raise ValueError naming the optimizer and hyperparameter unless low <= value (< high);
+    the message starts as PyTorch's ("Invalid learning rate: -0.1") and then gives the range."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{opt}: {name} must be a real number, got {value!r}")
-    if value != value or value < low or (high is not None and
-                                         (value >= high if high_open else value > high)):
+    if value != value or value < low or \
+            (high is not None and (value >= high if high_open else value > high)):
         bound = f"in [{low}, {high}{')' if high_open else ']'}" if high is not None \
             else f">= {low}"
-        raise ValueError(f"{opt}: invalid {name} {value!r}; it must be {bound}")
+        label = label or _LABELS.get(name, f"{name} value")
+        raise ValueError(f"{opt}: Invalid {label}: {value!r} ({name} must be {bound})")
+
+
+def check_betas(group, opt):
+    """betas must be a pair with each beta in [0, 1) (PyTorch's check and message)."""
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{opt}: betas must be a pair (beta1, beta2), got {betas!r}")
+    group["betas"] = tuple(betas)
+    for i in (0, 1):
+        check_range(f"betas[{i}]", betas[i], high=1.0, opt=opt,
+                    label=f"beta parameter at index {i}")
+
+
+def lerp(start, end, weight):
+    """start + weight*(end - start), rounded as torch's lerp (from the nearer end)."""
+    if weight < 0.5:
+        return start + np.asarray(weight, start.dtype) * (end - start)
+    return end - (end - start) * np.asarray(1 - weight, start.dtype)
+
+
+def scalar_dtype():
+    """The dtype of 0-d state such as `step`: float64 if that is the default dtype, else
+    float32 (as torch.optim's _get_scalar_dtype)."""
+    return np.float64 if np.dtype(ad.get_default_dtype()) == np.float64 else np.float32
+
+
+def new_scalar(value=0.0):
+    """A 0-d state tensor (step, mu_product, eta, mu) of scalar_dtype()."""
+    return ad.from_numpy(np.array(value, scalar_dtype()))
+
+
+def bump_step(state):
+    """step += 1 in place, returning the new count as a Python float (torch's _get_value)."""
+    arr = state["step"].data
+    t = arr.item() + 1  # item/setitem on the 0-d array: 20x faster than arr += 1
+    arr[()] = t
+    return t
 
 
 class Optimizer:
@@ -100,6 +142,18 @@ class Optimizer:
                             f"tuple, generator), not a set: the order defines state_dict indices")
         params = list(params)
         index = len(self.param_groups)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        if names:  # model.named_parameters(): (name, tensor) pairs, as torch 2.x accepts
+            if len(names) != len(params):
+                raise ValueError(f"{name}: all optimizer params should be with/without names; "
+                                 f"param_groups[{index}] mixes (name, tensor) pairs with bare "
+                                 f"tensors")
+            params = [p[1] for p in params]
+        for j, other in enumerate(self.param_groups):
+            if ("param_names" in other) != bool(names):
+                raise ValueError(f"{name}: all optimizer param groups should be with/without "
+                                 f"names: param_groups[{j}] and param_groups[{index}] differ; "
+                                 f"pass named_parameters() everywhere or parameters() everywhere")
         seen = set()
         for i, p in enumerate(params):
             if not isinstance(p, ad.Tensor):
@@ -126,12 +180,15 @@ class Optimizer:
                                  f"{tuple(shared[0].shape)}); each parameter belongs to one group")
         group = dict(param_group)
         group["params"] = params
+        if names:
+            group["param_names"] = names
         for key, default in self.defaults.items():
             if default is required and key not in group:
                 raise ValueError(f"{name}: parameter group {index} didn't specify a value of "
                                  f"required optimization parameter {key!r}")
             group.setdefault(key, default)
         self._validate(group)
+        _check_flags(group, name)
         self.param_groups.append(group)
 
     def _validate(self, group):
@@ -226,25 +283,50 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: state for parameter index {key!r}, "
                                  f"but the groups only name indices {sorted(param_of)}")
             p = param_of[key]
-            new_state[p] = {k: _restore(v, p, k, name) for k, v in buffers.items()}
+            new_state[p] = {k: self._restore_entry(v, p, k) for k, v in buffers.items()}
         for saved, group in zip(saved_groups, self.param_groups):
             for k, v in saved.items():
                 if k != "params":
                     group[k] = copy.deepcopy(v)
         self.state = new_state
 
+    def _restore_entry(self, value, p, key):
+        """One loaded state entry for parameter p (see _restore)."""
+        return _restore(value, p, key, type(self).__name__)
+
+
+def _check_flags(group, name):
+    """foreach, fused and capturable are accepted and change nothing here (one loop over the
+    parameters, on the CPU, computes what torch's single-tensor path computes);
+    differentiable=True would need the update recorded in the graph, which we do not do."""
+    if group.get("differentiable"):
+        raise RuntimeError(f"{name}: differentiable=True (recording the optimizer step in the "
+                           f"autograd graph) is not supported; the step runs under no_grad. "
+                           f"Write the update with autodiff ops yourself to differentiate it")
+    if group.get("fused") and group.get("foreach"):
+        raise RuntimeError(f"{name}: `fused` and `foreach` cannot be `True` together; pick one "
+                           f"(both are accepted and have no effect here)")
+
 
 def _snapshot(value):
-    """A copy of a state entry: Tensors/arrays are copied, numbers kept."""
+    """A copy of a state entry: Tensors/arrays are copied (in lists too), numbers kept."""
     if isinstance(value, ad.Tensor):
-        return ad.tensor(value.data.copy())
+        return ad.from_numpy(value.data.copy())
     if isinstance(value, np.ndarray):
         return value.copy()
+    if isinstance(value, list):
+        return [_snapshot(v) for v in value]
     return copy.deepcopy(value)
 
 
 def _restore(value, p, key, name):
-    """A state entry for parameter p: buffers must have p's shape; float ones take p's dtype."""
+    """A state entry for parameter p: buffers must have p's shape; float ones take p's dtype,
+    except `step`, which keeps its own (torch's policy); a numeric step becomes a tensor."""
+    if key == "step":
+        arr = value.data if isinstance(value, ad.Tensor) else np.asarray(value)
+        if arr.dtype.kind != "f":
+            arr = arr.astype(scalar_dtype())
+        return ad.from_numpy(np.array(arr, copy=True))
     if isinstance(value, (ad.Tensor, np.ndarray)):
         arr = value.data if isinstance(value, ad.Tensor) else value
         if arr.ndim and arr.shape != p.shape:

@@ -2,7 +2,7 @@
 import numpy as np
 
 import autodiff as ad
-from nn.optim.optimizer import Optimizer, check_range, scalars
+from nn.optim.optimizer import Optimizer, bump_step, check_range, new_scalar, scalars
 
 
 class RMSprop(Optimizer):
@@ -10,14 +10,16 @@ class RMSprop(Optimizer):
     b = mu*b + g/d, p -= lr*b (momentum) or p -= lr*g/d."""
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, maximize=False):
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize))
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
+                                      centered=centered, weight_decay=weight_decay,
+                                      capturable=capturable, foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable))
 
     def _validate(self, group):
-        for name in ("lr", "eps", "weight_decay", "momentum"):
+        for name in ("lr", "eps", "momentum", "weight_decay", "alpha"):  # alpha: >= 0, as torch
             check_range(name, group[name], opt="RMSprop")
-        check_range("alpha", group["alpha"], high=1.0, high_open=False, opt="RMSprop")
 
     def _update_group(self, group, params, grads):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
@@ -30,13 +32,13 @@ class RMSprop(Optimizer):
                                                             mu)
             state = self.state[p]
             if not state:
-                state["step"] = 0
+                state["step"] = new_scalar()
                 state["square_avg"] = ad.zeros_like(p)
                 if mu > 0:
                     state["momentum_buffer"] = ad.zeros_like(p)
                 if centered:
                     state["grad_avg"] = ad.zeros_like(p)
-            state["step"] += 1
+            bump_step(state)
             if wd != 0:
                 g = g + wd_ * p.data
             v = state["square_avg"].mul_(alpha_).add_(rest * (g * g))

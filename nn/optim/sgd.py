@@ -8,10 +8,12 @@ class SGD(Optimizer):
     p -= lr*g."""
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def _validate(self, group):
         check_range("lr", group["lr"], opt="SGD")
@@ -19,7 +21,8 @@ class SGD(Optimizer):
         check_range("weight_decay", group["weight_decay"], opt="SGD")
         check_range("dampening", group["dampening"], opt="SGD")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"SGD: nesterov=True requires momentum > 0 and dampening = 0, got "
+            raise ValueError(f"SGD: Nesterov momentum requires a momentum and zero dampening "
+                             f"(nesterov=True needs momentum > 0 and dampening = 0), got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}; "
                              f"set e.g. momentum=0.9 or nesterov=False")
 
