@@ -149,3 +149,39 @@ def test_every_public_op_is_in_the_catalog():
         assert len(where) == 1, f"Tensor.{name} is in {where}; it belongs in exactly one"
     targets = {t for v in METHOD_ALIASES.values() for t in ((v,) if isinstance(v, str) else v)}
     assert targets <= covered, f"aliases of ops not in the catalog: {sorted(targets - covered)}"
+
+
+# nn.functional: each differentiable function is catalogued as "F.<name>", or is the autodiff op
+# of the same name (F.conv2d is ad.conv2d), or is listed here with what covers it instead.
+F_COVERED_ELSEWHERE = {
+    "unfold": "im2col", "fold": "col2im",  # (Tensor.unfold is a different op)
+    "upsample": "F.interpolate", "upsample_nearest": "F.interpolate",
+    "upsample_bilinear": "F.interpolate",  # deprecated aliases
+    "conv_tbc": "conv1d",  # conv1d between two permutes; tests/nn/test_torch_conv.py
+    **{f"{name}_": f"F.{name}" for name in (  # in-place forms; tests/nn/test_torch_activations.py
+        "celu", "elu", "hardtanh", "leaky_relu", "rrelu", "selu", "threshold", "relu")},
+}
+F_NOT_DIFFERENTIABLE = {
+    "one_hot": "integer output",
+    "dropout": "a random mask times a constant: statistics in tests/nn/test_layers.py",
+}
+
+
+def test_every_nn_functional_op_is_in_the_catalog():
+    import importlib
+    import pkgutil
+
+    import nn.functional as F
+    covered = {op.name for op in CATALOG}
+    names = set()
+    for module in pkgutil.iter_modules(F.__path__):
+        if not module.name.startswith("_"):
+            names |= set(importlib.import_module(f"nn.functional.{module.name}").__all__)
+    functions = {n for n in names if callable(getattr(F, n))}
+    missing = sorted(n for n in functions - set(F_COVERED_ELSEWHERE) - set(F_NOT_DIFFERENTIABLE)
+                     if f"F.{n}" not in covered and n not in covered)
+    assert not missing, f"nn.functional functions missing from the catalog: {missing}"
+    assert set(F_COVERED_ELSEWHERE.values()) <= covered, \
+        sorted(set(F_COVERED_ELSEWHERE.values()) - covered)
+    stale = sorted((set(F_COVERED_ELSEWHERE) | set(F_NOT_DIFFERENTIABLE)) - functions)
+    assert not stale, f"listed but not nn.functional functions: {stale}"
