@@ -48,13 +48,17 @@ def test_relu_and_max_pool_commute():
                                   ad.max_pool2d(x.relu(), 3, 1, 1).data)
 
 
-def test_max_pool_ties_split_the_gradient_evenly():
+def test_max_pool_ties_give_the_gradient_to_the_first_maximum_as_pytorch():
+    # (unlike amax: pooling's gradient follows the indices that return_indices and max_unpool
+    # use, so a tie goes to the first maximum of the window in row-major order, as PyTorch)
     x = ad.tensor([[[[1.0, 3.0], [3.0, 0.0]]]], requires_grad=True)
-    ad.max_pool2d(x, 2).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[[[0.0, 0.5], [0.5, 0.0]]]])
+    out, idx = ad.max_pool2d_with_indices(x, 2)
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[[[0.0, 1.0], [0.0, 0.0]]]])
+    assert idx.item() == 1
     x = ad.tensor(np.ones((1, 1, 4, 4)), requires_grad=True)
     ad.max_pool2d(x, 2).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.full((1, 1, 4, 4), 0.25))
+    np.testing.assert_array_equal(x.grad.data[0, 0], np.tile([[1.0, 0.0], [0.0, 0.0]], (2, 2)))
 
 
 def test_overlapping_max_pool_accumulates_where_windows_share_the_max():
