@@ -296,11 +296,11 @@ class LinearCrossEntropyOptions:
     """PyTorch's configuration of its chunked linear_cross_entropy (a memory optimisation):
     accepted and kept for ported code; the result here is always the reference computation"""
 
-    def __init__(self, acc_policy="auto", chunking_method="auto", allow_retain_graph=False,
-                 **kwargs):
-        self.acc_policy, self.chunking_method = acc_policy, chunking_method
-        self.allow_retain_graph = allow_retain_graph
-        self.__dict__.update(kwargs)
+    def __init__(self, allow_retain_graph=False, batch_chunk_size=None, chunking_method="auto",
+                 acc_policy="auto", acc_dtype=None):
+        self.allow_retain_graph, self.batch_chunk_size = allow_retain_graph, batch_chunk_size
+        self.chunking_method, self.acc_policy, self.acc_dtype = chunking_method, acc_policy, \
+            acc_dtype
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())

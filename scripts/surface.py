@@ -35,7 +35,8 @@ NAMESPACES = [
     ("optim.swa_utils", "torch.optim.swa_utils", "nn.optim.swa_utils", 14),
 ]
 # Namespaces whose coverage this project holds at 95% or more (the others belong to open issues).
-HELD = ("torch", "Tensor", "linalg", "special")
+HELD = ("torch", "Tensor", "linalg", "special", "nn.functional", "nn", "nn.init", "optim",
+        "optim.lr_scheduler", "optim.swa_utils")
 TARGET = 0.95
 
 
@@ -291,7 +292,7 @@ def main(argv=None):
         "scope are torch's public names minus the out-of-scope ones, each listed with its "
         "reason in [scope.txt](scope.txt); `tests/test_surface.py` keeps the list honest "
         "without torch. The target is 95% of the in-scope names of each namespace; "
-        "the nn and optim namespaces are the work of issue 14 (sequence models: issue 15).", "",
+        "recurrent layers and attention (issue 15) are out of scope until they land.", "",
         "| namespace | torch names | out of scope | in scope | provided | coverage | at 95% |",
         "|---|---|---|---|---|---|---|", *rows, "", "## Missing names", "", *details]
     _atomic_write(REPORT_FILE, "\n".join(report))
