@@ -22,6 +22,15 @@ def _check_device(device, name):
                          f"got {device!r}")
 
 
+def _affine_parameters(module, shape, affine, bias, dtype):
+    """weight = ones(shape) and bias = zeros(shape) as Parameters when affine (bias only if
+    asked), else both registered as None, as PyTorch's norm layers hold them"""
+    module.register_parameter("weight", Parameter(ad.ones(*shape, dtype=dtype)) if affine
+                              else None)
+    module.register_parameter("bias", Parameter(ad.zeros(*shape, dtype=dtype))
+                              if affine and bias else None)
+
+
 class _NormBase(Module):
     """weight/bias (C,) and running_mean/running_var/num_batches_tracked buffers, as
     PyTorch's batch and instance norms hold them (state_dict keys included)."""
@@ -32,15 +41,7 @@ class _NormBase(Module):
         _check_device(device, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ad.ones(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(ad.zeros(num_features, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_features,), affine, bias, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", ad.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", ad.ones(num_features, dtype=dtype))
@@ -185,15 +186,7 @@ class LayerNorm(Module):
         _check_device(device, "LayerNorm")
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ad.ones(*self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(ad.zeros(*self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype)
 
     def reset_parameters(self):
         if self.elementwise_affine:
@@ -222,15 +215,7 @@ class GroupNorm(Module):
                              f"num_groups ({num_groups})")
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        if affine:
-            self.weight = Parameter(ad.ones(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(ad.zeros(num_channels, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_channels,), affine, bias, dtype)
 
     def reset_parameters(self):
         if self.affine:

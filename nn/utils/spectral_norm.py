@@ -2,9 +2,9 @@
 buffers <name>_u and <name>_v, and module.<name> recomputed by a forward pre-hook. The
 parametrization in nn.utils.parametrizations.spectral_norm is its replacement."""
 import autodiff as ad
-from nn.module import _refresh_hooked
 from nn.parameter import Parameter
 from nn.utils.parametrizations import _is_conv_transpose, _normalize
+from nn.utils.weight_norm import _remove_reparametrization
 
 __all__ = ["SpectralNorm", "spectral_norm", "remove_spectral_norm"]
 
@@ -82,10 +82,4 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
 
 def remove_spectral_norm(module, name="weight"):
     """Undoes spectral_norm: <name> is a plain Parameter again (W / sigma with the current u, v)."""
-    for k, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            _refresh_hooked(module)
-            return module
-    raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    return _remove_reparametrization(module, name, SpectralNorm, "spectral_norm")

@@ -65,10 +65,16 @@ def weight_norm(module, name="weight", dim=0):
 
 def remove_weight_norm(module, name="weight"):
     """Undoes weight_norm: <name> is a plain Parameter again (its current value)."""
+    return _remove_reparametrization(module, name, WeightNorm, "weight_norm")
+
+
+def _remove_reparametrization(module, name, kind, what):
+    """Removes the forward pre-hook of class `kind` that recomputes <name> (the old-style
+    weight_norm and spectral_norm), restoring <name> as a plain Parameter"""
     for k, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, WeightNorm) and hook.name == name:
+        if isinstance(hook, kind) and hook.name == name:
             hook.remove(module)
             del module._forward_pre_hooks[k]
             _refresh_hooked(module)
             return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    raise ValueError(f"{what} of '{name}' not found in {module}")
