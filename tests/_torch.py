@@ -51,6 +51,31 @@ def pair(array, requires_grad=True):
     return to_ad(array, requires_grad), to_torch(array, requires_grad)
 
 
+def convert_state(value, to):
+    """A state_dict (dicts and lists walked) with its tensors converted to `to`: the torch or
+    the autodiff module."""
+    if isinstance(value, dict):
+        return {k: convert_state(v, to) for k, v in value.items()}
+    if isinstance(value, list):
+        return [convert_state(v, to) for v in value]
+    if isinstance(value, ad.Tensor) or hasattr(value, "detach"):
+        arr = np.array(to_numpy(value))
+        return to.from_numpy(arr)
+    return value
+
+
+def state_structure(value):
+    """A state_dict's keys, numbers, and ("tensor", dtype, shape) for each tensor."""
+    if isinstance(value, dict):
+        return {k: state_structure(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [state_structure(v) for v in value]
+    if isinstance(value, ad.Tensor) or hasattr(value, "detach"):
+        arr = to_numpy(value)
+        return ("tensor", str(arr.dtype), arr.shape)
+    return value
+
+
 # --- comparisons ---------------------------------------------------------------------------------
 
 def assert_close(ours, theirs, *, rtol=1e-10, atol=1e-12, tol=None, check_dtype=True,

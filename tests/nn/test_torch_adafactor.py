@@ -10,7 +10,7 @@ import pytest
 import autodiff as ad
 from nn import optim
 
-from _torch import require_torch, to_numpy
+from _torch import convert_state, state_structure, require_torch, to_numpy
 
 torch = require_torch()
 
@@ -141,27 +141,6 @@ def test_eps1_none_is_the_first_parameters_machine_epsilon():
 
 # --- state_dict --------------------------------------------------------------------------
 
-def _convert(value, to):
-    """A state_dict's tensors converted to the other library (lists and dicts walked)."""
-    if isinstance(value, dict):
-        return {k: _convert(v, to) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_convert(v, to) for v in value]
-    if isinstance(value, (ad.Tensor, torch.Tensor)):
-        arr = np.array(to_numpy(value))
-        return torch.from_numpy(arr) if to is torch else ad.from_numpy(arr)
-    return value
-
-
-def _structure(value):
-    if isinstance(value, dict):
-        return {k: _structure(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_structure(v) for v in value]
-    if isinstance(value, (ad.Tensor, torch.Tensor)):
-        arr = to_numpy(value)
-        return ("tensor", str(arr.dtype), arr.shape)
-    return value
 
 
 @pytest.mark.parametrize("first", ["torch", "ours"])
@@ -172,16 +151,16 @@ def test_state_dict_crosses_libraries(first):
     a, b = (torch, ad) if first == "torch" else (ad, torch)
     _, opt, params = _run(a, kwargs, steps=10, seed=2)
     sd = opt.state_dict()
-    assert _structure(sd) == _structure(_convert(sd, b))
+    assert state_structure(sd) == state_structure(convert_state(sd, b))
     init, data = _problem(2)
     params2 = _leaves(b, [to_numpy(p) for p in params])
     opt2 = _lib_optim(b).Adafactor(params2, lr=0.5)
-    opt2.load_state_dict(_convert(sd, b))
+    opt2.load_state_dict(convert_state(sd, b))
     assert opt2.param_groups[0]["d"] == 1.5
     relayed = _train(b, opt2, params2, data, 15)
     theirs, topt, _ = _run(torch, kwargs, steps=25, seed=2)
     _assert_same_history(relayed, theirs[10:])
-    assert _structure(opt2.state_dict()) == _structure(topt.state_dict())
+    assert state_structure(opt2.state_dict()) == state_structure(topt.state_dict())
 
 
 def test_load_state_dict_checks_factor_shapes():

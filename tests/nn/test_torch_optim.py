@@ -9,7 +9,7 @@ import nn
 from nn import optim
 from nn.optim import swa_utils
 
-from _torch import require_torch, to_numpy
+from _torch import convert_state, state_structure, require_torch, to_numpy
 
 torch = require_torch()
 
@@ -154,28 +154,6 @@ def test_param_groups_match_torch():
 
 # --- state_dict: the same structure, and it crosses between the libraries ----------------
 
-def _convert(value, to):
-    """A state_dict's tensors converted to the other library (lists and dicts walked)."""
-    if isinstance(value, dict):
-        return {k: _convert(v, to) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_convert(v, to) for v in value]
-    if isinstance(value, (ad.Tensor, torch.Tensor)):
-        arr = np.array(to_numpy(value))
-        return torch.from_numpy(arr) if to is torch else ad.from_numpy(arr)
-    return value
-
-
-def _structure(value):
-    """Keys, tensor dtypes and shapes, and numbers of a state_dict."""
-    if isinstance(value, dict):
-        return {k: _structure(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_structure(v) for v in value]
-    if isinstance(value, (ad.Tensor, torch.Tensor)):
-        arr = to_numpy(value)
-        return ("tensor", str(arr.dtype), arr.shape)
-    return value
 
 
 STATE_CONFIGS = [
@@ -201,7 +179,7 @@ def test_state_dict_structure_is_torchs(name, kwargs):
         params = _leaves(lib, init)
         opt = _optimizer(lib, name, params, kwargs)
         _train(lib, opt, params, X, Y, 3)
-        sds.append(_structure(opt.state_dict()))
+        sds.append(state_structure(opt.state_dict()))
     assert sds[0] == sds[1]
 
 
@@ -217,7 +195,7 @@ def test_state_dict_crosses_libraries(name, kwargs, first):
         params = _leaves(a, init)
         opt = _optimizer(a, name, params, kwargs)
         _train(a, opt, params, X, Y, 10)
-        sd = _convert(opt.state_dict(), b)
+        sd = convert_state(opt.state_dict(), b)
         params2 = _leaves(b, [to_numpy(p) for p in params])
         opt2 = _optimizer(b, name, params2, dict(lr=123.0))  # options come from the state dict
         opt2.load_state_dict(sd)
@@ -232,7 +210,7 @@ def test_named_parameters_give_param_names():
     ours = optim.Adam(model.named_parameters(), lr=0.1)
     theirs = torch.optim.Adam(tmodel.named_parameters(), lr=0.1)
     assert ours.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
-    assert _structure(ours.state_dict()) == _structure(theirs.state_dict())
+    assert state_structure(ours.state_dict()) == state_structure(theirs.state_dict())
     with pytest.raises(ValueError, match="with/without names"):
         optim.SGD([("w", model.weight), model.bias])
 
@@ -336,8 +314,8 @@ def test_lbfgs_state_dict_crosses_libraries(first):
     opt = _optimizer(a, "LBFGS", params, kwargs)
     for _ in range(2):
         stepper(a, opt, params)()
-    sd = _convert(opt.state_dict(), b)
-    assert _structure(sd) == _structure(_convert(sd, a))
+    sd = convert_state(opt.state_dict(), b)
+    assert state_structure(sd) == state_structure(convert_state(sd, a))
     params2 = _leaves(b, [to_numpy(p) for p in params])
     opt2 = _optimizer(b, "LBFGS", params2, kwargs)
     opt2.load_state_dict(sd)
