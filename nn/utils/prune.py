@@ -218,8 +218,8 @@ def _unstructured(default_mask, order, n):
     return ad.tensor(mask)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes `amount` entries (a count, or a fraction) chosen at random."""
+class _Unstructured(BasePruningMethod):
+    """Prunes `amount` entries (a count, or a fraction), the first ones in _order(t)."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -229,27 +229,25 @@ class RandomUnstructured(BasePruningMethod):
 
     def compute_mask(self, t, default_mask):
         n = _n_to_prune(self.amount, t.numel())
-        order = np.argsort(-ad.rand(t.numel()).data, kind="stable")
-        return _unstructured(default_mask, order, n)
+        return _unstructured(default_mask, self._order(t), n)
+
+
+class RandomUnstructured(_Unstructured):
+    """Prunes `amount` entries (a count, or a fraction) chosen at random."""
+
+    def _order(self, t):
+        return np.argsort(-ad.rand(t.numel()).data, kind="stable")
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prunes the `amount` entries (a count, or a fraction) of smallest |value|."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount):
-        _validate_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        n = _n_to_prune(self.amount, t.numel())
-        order = np.argsort(np.abs(t.data).reshape(-1), kind="stable")
-        return _unstructured(default_mask, order, n)
+    def _order(self, t):
+        return np.argsort(np.abs(t.data).reshape(-1), kind="stable")
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
