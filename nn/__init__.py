@@ -24,5 +24,8 @@ from nn.padding import *  # noqa: F401,F403
 from nn.upsampling import *  # noqa: F401,F403
 from nn.lazy import *  # noqa: F401,F403
 from nn.adaptive import *  # noqa: F401,F403
+from nn.rnn import *  # noqa: F401,F403
+from nn.attention import *  # noqa: F401,F403
+from nn.transformer import *  # noqa: F401,F403
 from nn import functional, init, data, optim, utils  # noqa: F401
 from nn.serialization import save, load  # noqa: F401

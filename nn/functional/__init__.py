@@ -16,3 +16,4 @@ from nn.functional.distance import *  # noqa: F401,F403
 from nn.functional.conv import *  # noqa: F401,F403
 from nn.functional.pooling import *  # noqa: F401,F403
 from nn.functional.sampling import *  # noqa: F401,F403
+from nn.functional.attention import *  # noqa: F401,F403

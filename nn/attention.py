@@ -1,0 +1,3 @@
+"""Attention (torch.nn.modules.activation's MultiheadAttention)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Recurrent layers (torch.nn.modules.rnn): RNN, LSTM, GRU and their cells."""
+
+__all__ = []

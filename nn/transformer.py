@@ -1,0 +1,3 @@
+"""Transformers (torch.nn.modules.transformer)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Variable-length sequences (torch.nn.utils.rnn): PackedSequence and its helpers."""
+
+__all__ = []

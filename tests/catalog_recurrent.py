@@ -1,0 +1,3 @@
+"""Catalog entries for recurrent (ENTRIES: a list of tests/catalog.py Op)."""
+
+ENTRIES = []
