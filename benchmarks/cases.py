@@ -545,3 +545,8 @@ class Memory:
     @staticmethod
     def extra_autodiff():
         return dict(Memory._info)
+
+
+# --- sequence models (issue 15): recurrent layers and a character Transformer --------------------
+import cases_sequence  # noqa: E402,F401  (registers lstm, gru, bilstm2)
+import cases_transformer  # noqa: E402,F401  (registers char_transformer)

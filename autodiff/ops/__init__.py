@@ -18,7 +18,7 @@ from .pooling import *  # noqa: F401,F403
 # The wider surface (issue 13): each family module lists its public functions in __all__ and the
 # Tensor methods it adds in METHODS (attached by autodiff/tensor_methods.py).
 from . import unary, binary, scans, indexing, layout, products, decompositions, special  # noqa
-from . import predicates, numerics, recurrent  # noqa
+from . import predicates, numerics, recurrent, attention  # noqa
 from .unary import *  # noqa: F401,F403
 from .binary import *  # noqa: F401,F403
 from .scans import *  # noqa: F401,F403

@@ -1,0 +1,3 @@
+"""Scaled dot-product attention as one fused primitive."""
+
+__all__ = []
