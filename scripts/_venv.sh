@@ -14,15 +14,20 @@ if [ ! -f "$stamp" ] || [ "$ROOT/setup.cfg" -nt "$stamp" ]; then
     "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,viz,data,notebooks,special]"
     touch "$stamp"
 fi
-# The graphviz binary renders graphs; install it when we can (root on Debian), else say how.
-if ! command -v dot >/dev/null 2>&1; then
+# The graphviz binary renders graphs; Debian's wamerican and fortunes packages hold the text the
+# character models train on (DATA.md). Install them when we can (root on Debian), else say how.
+apt_wanted=()
+command -v dot >/dev/null 2>&1 || apt_wanted+=(graphviz)
+[ -e /usr/share/dict/american-english ] || apt_wanted+=(wamerican)
+[ -d /usr/share/games/fortunes ] || apt_wanted+=(fortunes)
+if [ "${#apt_wanted[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "[setup] installing graphviz (apt-get)" >&2
-        (apt-get update -qq && apt-get install -y -qq graphviz) >/dev/null 2>&1 || \
-            echo "[setup] could not install graphviz; graph rendering will be skipped" >&2
+        echo "[setup] installing ${apt_wanted[*]} (apt-get)" >&2
+        (apt-get update -qq && apt-get install -y -qq "${apt_wanted[@]}") >/dev/null 2>&1 || \
+            echo "[setup] could not install ${apt_wanted[*]}; the tests that need them skip" >&2
     else
-        echo "[setup] note: the graphviz 'dot' binary is missing (apt-get install graphviz /" \
-             "brew install graphviz); rendering tests will be skipped" >&2
+        echo "[setup] note: missing ${apt_wanted[*]} (apt-get install ${apt_wanted[*]});" \
+             "graph rendering and the text datasets' tests will be skipped" >&2
     fi
 fi
 export PATH="$VENV/bin:$PATH"
