@@ -33,6 +33,7 @@ from .ops import (mm, bmm, dot, outer, square, rsqrt, tril, triu, cumsum, sort, 
 from . import tensor_methods  # noqa: F401  (attaches the ops to Tensor as methods)
 from . import functional
 from . import linalg, special  # the torch.linalg and torch.special namespaces
+from . import sequence  # recurrent and attention primitives (what nn.RNN / F.sdpa run on)
 from .interop import *  # noqa: F401,F403  (finfo, iinfo, promote_types, DLPack, constants ...)
 from ._format import set_printoptions
 detach = Tensor.detach
