@@ -14,7 +14,8 @@ import nn
 import nn.functional as F
 
 NN = pathlib.Path(nn.__file__).parent
-PUBLIC_SUBMODULES = {"functional", "testing", "viz", "sequence"}  # autodiff's documented subpackages
+# autodiff's documented subpackages
+PUBLIC_SUBMODULES = {"functional", "testing", "viz", "sequence"}
 
 
 def _private_uses(path):
