@@ -75,8 +75,11 @@ NN_ALIASES_IN_TORCH = _names(
 # (reason, rule): the first rule that matches a name puts it out of scope, under its reason.
 OUT_OF_SCOPE = [
     ("imports that torch's module happens to expose (not part of the namespace)",
-     lambda ns, name: ns in ("special", "linalg", "nn.functional") and name in (
-         "Tensor", "torch", "Callable", "Optional", "DType", "TYPE_CHECKING")),
+     lambda ns, name: ns in ("special", "linalg", "nn.functional", "nn.utils.rnn") and name in (
+         "Tensor", "torch", "Callable", "Optional", "DType", "TYPE_CHECKING", "Any", "Iterable",
+         "NamedTuple", "Self", "TypeVar")),
+    ("torch.nn.utils.rnn's private helpers (PackedSequence's namedtuple base, method binding)",
+     _only("nn.utils.rnn", _names("PackedSequence_ bind copy_method_params"))),
     ("complex dtypes (numpy has them, autodiff's gradients are real-only)",
      _any(_rx(r"complex|conj|polar|view_as_real|^angle_?$|^real$|^imag$|resolve_neg|^is_neg$"
               r"|^chalf$|^cfloat$|^cdouble$|^adjoint$|^H$|^mH$"),
