@@ -191,6 +191,16 @@ def test_a_thousand_step_sequence():
     _assert_same(fused, _run("lstm", arrays, fused=False), 1e-10)
 
 
+@pytest.mark.parametrize("batch_sizes, reverse", [(None, False), ([3, 3, 3, 2, 2, 1, 1], True)])
+def test_lstm_local_derivatives_in_chunks_of_steps(batch_sizes, reverse):
+    """The LSTM forward computes its backward's local derivatives every `chunk` steps: a length
+    that is not a multiple of the chunk (7 = 4 + 3) in both directions, packed and not."""
+    assert R.LSTMSeq.chunk == 4
+    arrays = _arrays("lstm", T=7)
+    kw = dict(batch_sizes=batch_sizes, reverse=reverse)
+    _assert_same(_run("lstm", arrays, **kw), _run("lstm", arrays, fused=False, **kw), 1e-12)
+
+
 def test_a_one_step_call_as_the_cells_make_it():
     arrays = _arrays("gru", T=1, B=4, I=3, H=2)
     _assert_same(_run("gru", arrays), _run("gru", arrays, fused=False), 1e-12)

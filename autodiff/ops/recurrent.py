@@ -68,7 +68,7 @@ def _composed(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, revers
             tc = tanh(c_new)
             m = o * tc
             h_new = m if w_hr is None else linear(m, w_hr)
-            acts[t] = stack([o, i, f, g], 1)
+            acts[t] = stack([i, f, g, o])
             extra[t] = (tc, m)
             c = _merge(c_new, c, n)
             cs.append(c)
@@ -95,7 +95,7 @@ def _composed(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, batch_sizes, revers
         return out, h, c
     saved = {"Hs": _ordered(hs, reverse)}
     if cell == "lstm":
-        saved.update(A=stack(acts), Cs=_ordered(cs, reverse), TC=stack([e[0] for e in extra]),
+        saved.update(A=stack(acts, 1), Cs=_ordered(cs, reverse), TC=stack([e[0] for e in extra]),
                      M=None if w_hr is None else stack([e[1] for e in extra]))
     elif cell == "gru":
         saved.update(A=stack(acts), HN=stack(extra))
@@ -321,7 +321,11 @@ class _Seq(Node):
         if needs.get("b_ih"):
             grads["b_ih"] = back(dz_x.sum(0), perm_x)
         if needs.get("b_hh"):
-            grads["b_hh"] = back(dz_h.sum(0), perm_h)
+            if dz_h is dz_x and perm_h is perm_x and needs.get("b_ih"):  # the same sum
+                db = grads["b_ih"]
+                grads["b_hh"] = db.copy() if isinstance(db, np.ndarray) else db
+            else:
+                grads["b_hh"] = back(dz_h.sum(0), perm_h)
         grads.update(extra)
         return grads
 
@@ -388,103 +392,117 @@ def _sum_bias(b_ih, b_hh):
 
 # --- LSTM --------------------------------------------------------------------------------------
 
-def _lstm_order(H):
-    """Row order of the internal gate layout (o, i, f, g): the sigmoid gates side by side, and
-    the gates multiplied by dc (i, f, g) side by side."""
-    return np.concatenate([np.arange(3 * H, 4 * H), np.arange(0, 3 * H)])
+def _lstm_local(S, Q, L=None):
+    """L = [S (1 - S) Q, o (1 - tanh^2 c_t)] over the leading gate axis (4 -> 5), with S the
+    sigmoids of i, f, 2 z_g, o and Q = [g, c_{t-1}, 4 i, tanh c_t] (4 s (1 - s) = 1 - g^2 for
+    s = sigmoid(2 z_g)): the pre-activations' gradients are dz = (dc, dc, dc, dm) L[:4] and
+    dc = dm L[4] + f dc_{t+1}; into L on arrays"""
+    tc, o = Q[3], S[3]
+    if L is None:
+        return cat([S * (1 - S) * Q, (o * (1 - tc * tc))[None]])
+    sd, lc = L[:4], L[4]
+    np.multiply(np.subtract(1, S, out=sd), S, out=sd)
+    sd *= Q
+    np.multiply(np.subtract(1, np.multiply(tc, tc, out=lc), out=lc), o, out=lc)
+    return L
 
 
 class LSTMSeq(_Seq):
     """c_t = f c_{t-1} + i g, h_t = o tanh(c_t) (W_hr h_t with a projection), gates
     sigma/sigma/tanh/sigma of x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh; BPTT:
-    dc_t = dc_{t+1} f_{t+1} + dm_t o (1 - tanh^2 c_t), dz = gate' (dm or dc) (tanh c, g, c, i)"""
+    dc_t = dc_{t+1} f_{t+1} + dm_t o (1 - tanh^2 c_t), dz = gate' (dc or dm) (g, c, i, tanh c)"""
     __slots__ = ()
     cell = "lstm"
+    chunk = 4  # steps whose local derivatives are computed together, while still in cache
 
     def forward(self, x, h0, c0, w_ih, w_hh, *rest):
         a = self._args((x, h0, c0, w_ih, w_hh) + rest)
         T, B, I = x.shape
-        H, rev = self.H, self.reverse
+        H, rev, dt = self.H, self.reverse, x.dtype
         w_hr = a["w_hr"]
-        order = _lstm_order(H)
-        scale = np.full((4, 1), -1.0, x.dtype)  # sigmoid(z) = 1 / (1 + exp(-z)) for o, i, f,
-        scale[3] = -2.0  # tanh(z) = 2 sigmoid(2 z) - 1 for g: one exp covers every gate
-        scale = np.repeat(scale, H, 0)
-        wi = w_ih[order] * scale
-        whT = (w_hh[order] * scale).T
-        z = np.matmul(x.reshape(T * B, I), wi.T).reshape(T, B, 4, H)  # becomes the activations
+        # sigmoid(z) = 1 / (1 + exp(-z)) for i, f, o and tanh(z) = 2 sigmoid(2 z) - 1 for g:
+        # one exp covers every gate. Gate-major layout (4, T, B, H): each gate's rows of a
+        # step are one contiguous block (elementwise work on strided rows costs ~3x)
+        scale = np.array([-1.0, -1.0, -2.0, -1.0], dt).reshape(4, 1, 1)
+        z = np.matmul(x.reshape(T * B, I), (w_ih.reshape(4, H, I) * scale).mT)
+        z = z.reshape(4, T, B, H)  # becomes S, the sigmoids
         bias = _sum_bias(a["b_ih"], a["b_hh"])
         if bias is not None:
-            z += (bias[order] * scale[:, 0]).reshape(4, H)
-        y, states, out = self._buffers(x.dtype, True)
-        packed = self.batch_sizes is not None
-        cs = np.empty((T + 1, B, H), x.dtype)
-        tcs = (np.zeros if packed else np.empty)((T, B, H), x.dtype)
-        ms = None if w_hr is None else (np.zeros if packed else np.empty)((T, B, H), x.dtype)
+            z += (bias.reshape(4, 1, H) * scale).reshape(4, 1, 1, H)
+        whT = np.ascontiguousarray((w_hh.reshape(4, H, -1) * scale).mT)  # (4, P, H)
+        y, states, out = self._buffers(dt, True)
+        # Q of _lstm_local, indexed like the states: q[1] holds the cell states
+        q = np.empty((4, T + 1, B, H), dt)
+        loc = np.empty((5, T, B, H), dt)
+        ms = None if w_hr is None else (np.zeros if self.batch_sizes else np.empty)((T, B, H), dt)
         before, after = self._before_after(states)
-        c_before, c_after = self._before_after(cs)
+        qs, c_after = (q[:, 1:], q[1, :T]) if rev else (q[:, :T], q[1, 1:])
         first = T - 1 if rev else 0
         before[first][...] = h0
-        c_before[first][...] = c0
+        qs[1, first][...] = c0
         w_hrT = None if w_hr is None else w_hr.T
-        with np.errstate(over="ignore"):  # exp(-z) = inf for z << 0: sigmoid 0, as it should
-            self._lstm_steps(z, before, after, c_before, c_after, tcs, ms, whT, w_hrT)
+        with np.errstate(over="ignore", invalid="ignore"):  # exp(-z) = inf: sigmoid 0, right;
+            # invalid: the local derivatives of rows a packed step skips (never read)
+            self._lstm_steps(z, qs, loc, before, after, c_after, ms, whT, w_hrT)
         self._finish(y, states, out, h0)
-        y[(T + 1) * B * self.P:] = (cs[0] if rev else cs[T]).reshape(-1)
-        self._s = {"A": z, "Cs": cs, "TC": tcs, "M": ms, "Hs": states}
+        y[(T + 1) * B * self.P:] = (c_after[0] if rev else c_after[T - 1]).reshape(-1)
+        self._s = {"S": z, "L": loc, "M": ms, "Hs": states}
         return y
 
-    def _lstm_steps(self, z, before, after, c_before, c_after, tcs, ms, whT, w_hrT):
-        B, H = self.B, self.H
-        tmp = np.empty((B, 4 * H), z.dtype)
+    def _lstm_steps(self, z, qs, loc, before, after, c_after, ms, whT, w_hrT):
+        B, H, T, K = self.B, self.H, self.T, self.chunk
+        tmp = np.empty((4, B, H), z.dtype)
         ig = np.empty((B, H), z.dtype)
-        for t in _steps(self.T, self.reverse):
+        for k, t in enumerate(_steps(T, self.reverse)):
             n = self._n(t)
-            zt = z[t, :n]
-            zf = zt.reshape(n, 4 * H)
-            zf += np.matmul(before[t, :n], whT, out=tmp[:n])
-            np.exp(zf, out=zf)
-            zf += 1.0
-            np.reciprocal(zf, out=zf)
-            o, i, f, gg = zt[:, 0], zt[:, 1], zt[:, 2], zt[:, 3]
-            gg *= 2.0
-            gg -= 1.0
-            c = np.multiply(f, c_before[t, :n], out=c_after[t, :n])
-            c += np.multiply(i, gg, out=ig[:n])
-            tc = np.tanh(c, out=tcs[t, :n])
+            st, qt = z[:, t, :n], qs[:, t, :n]
+            st += np.matmul(before[t, :n], whT, out=tmp[:, :n])
+            np.exp(st, out=st)
+            st += 1.0
+            np.divide(1.0, st, out=st)  # faster than np.reciprocal for float32
+            g = np.multiply(st[2], 2.0, out=qt[0])
+            g -= 1.0
+            c = np.multiply(st[1], qt[1], out=c_after[t, :n])
+            c += np.multiply(st[0], g, out=ig[:n])
+            tc = np.tanh(c, out=qt[3])
             if w_hrT is None:
-                np.multiply(o, tc, out=after[t, :n])
+                np.multiply(st[3], tc, out=after[t, :n])
             else:
-                np.matmul(np.multiply(o, tc, out=ms[t, :n]), w_hrT, out=after[t, :n])
+                np.matmul(np.multiply(st[3], tc, out=ms[t, :n]), w_hrT, out=after[t, :n])
             if n != B:
                 after[t, n:] = before[t, n:]
-                c_after[t, n:] = c_before[t, n:]
+                c_after[t, n:] = qs[1, t, n:]
+            if (k + 1) % K == 0 or k == T - 1:  # the local derivatives of the last m steps
+                m = k % K + 1
+                done = slice(t, t + m) if self.reverse else slice(t + 1 - m, t + 1)
+                np.multiply(z[0, done], 4.0, out=qs[2, done])
+                _lstm_local(z[:, done], qs[:, done], loc[:, done])
 
     def _bptt(self, g, a, s, arrays):
         T, B, P, H = self.T, self.B, self.P, self.H
         into = _into(arrays)
         gy, gh_n, gc_n = _split(g, T, B, P, H, True)
         hp, _ = self._before_after(s["Hs"])
-        cp, _ = self._before_after(s["Cs"])
-        A, TC, M = s["A"], s["TC"], s["M"]
-        o, i, f, gg = A[:, :, 0], A[:, :, 1], A[:, :, 2], A[:, :, 3]
-        sig = A[:, :, :3]
-        sd = sig * (1 - sig)  # sigma' of o, i, f
-        l_o = sd[:, :, 0] * TC  # dz_o = dm * l_o
-        l_3 = _stack([sd[:, :, 1] * gg, sd[:, :, 2] * cp, i * (1 - gg * gg)], 2)  # dz = dc * l_3
-        l_c = o * (1 - TC * TC)  # dc += dm * l_c
-        order = _lstm_order(H)
-        w_hh = a["w_hh"][order]
-        w_hr = a["w_hr"]
+        if arrays:
+            L, f = s["L"], s["S"][1]
+        else:  # the same local derivatives, recorded, from the recomputed activations
+            A, TC = s["A"], s["TC"]
+            cp, _ = self._before_after(s["Cs"])
+            i, f, gg = A[0], A[1], A[2]
+            L = _lstm_local(cat([A[:2], ((gg + 1) * 0.5)[None], A[3:]]),
+                            stack([gg, cp, i * 4.0, TC]))
+        w_hh, w_hr = a["w_hh"], a["w_hr"]
         dh_rec = gh_n.copy() if arrays else gh_n
         dc_rec = gc_n.copy() if arrays else gc_n
         if arrays:
             dz_all = _grad_buffer(self, (T, B, 4, H), g.dtype)
             dh_all = None if w_hr is None else np.zeros((T, B, P), g.dtype)
-            dm_buf = np.empty((B, H), g.dtype)
-            dc = np.empty((B, H), g.dtype)
+            dm_buf, dc = np.empty((B, H), g.dtype), np.empty((B, H), g.dtype)
+            # a step's [dz_i, dz_f, dz_g, dz_o, dm o (1 - tanh^2 c)], gate-major like L, copied
+            # to dz_all in one pass (elementwise ops on strided rows cost ~3x)
+            e = np.empty((5, B, H), g.dtype)
         else:
-            dz_all, dh_all, dm_buf, dc = [None] * T, [None] * T, None, None
+            dz_all, dh_all, dm_buf, dc, e = [None] * T, [None] * T, None, None, None
         for t in _steps(T, not self.reverse):
             n = self._n(t)
             rows = slice(0, n)
@@ -495,21 +513,23 @@ class LSTMSeq(_Seq):
                 dm = _mm(dh, w_hr, into(dm_buf, rows))
                 if not arrays:
                     dh_all[t] = dh
-            d_c = _add(_mul(dm, l_c[t, :n], into(dc, rows)), dc_rec[:n], into(dc, rows))
-            dz_o = _mul(dm, l_o[t, :n], into(dz_all, t, rows, 0))
-            dz_3 = _mul(d_c[:, None], l_3[t, :n], into(dz_all, t, rows, slice(1, 4)))
+            d_o = _mul(dm, L[3:, t, :n], into(e, slice(3, 5), rows))
+            d_c = _add(d_o[1], dc_rec[:n], into(dc, rows))
+            d_3 = _mul(d_c, L[:3, t, :n], into(e, slice(0, 3), rows))
             dc_rec = _rows(_mul(d_c, f[t, :n], into(dc_rec, rows)), dc_rec, n)
             if arrays:
-                dz = dz_all[t, :n].reshape(n, 4 * H)
+                dz = dz_all[t, :n]
+                np.copyto(dz, e[:4, :n].transpose(1, 0, 2))
+                dz = dz.reshape(n, 4 * H)
             else:
-                dz = dz_all[t] = cat([dz_o[:, None], dz_3], 1).reshape(n, 4 * H)
+                dz = dz_all[t] = cat([d_3, d_o[:1]]).permute(1, 0, 2).reshape(n, 4 * H)
             dh_rec = _rows(_mm(dz, w_hh, into(dh_rec, rows)), dh_rec, n)
         dz = (dz_all if arrays else _gathered(dz_all, B)).reshape(T * B, 4 * H)
         extra = {"c0": dc_rec}
         if w_hr is not None and self.needs_input_grad[self.present.index("w_hr")]:
             dh = (dh_all if arrays else _gathered(dh_all, B)).reshape(T * B, P)
-            extra["w_hr"] = dh.mT @ M.reshape(T * B, H)
-        return self._weight_grads(a, dz, order, dz, order, hp, dh_rec, extra)
+            extra["w_hr"] = dh.mT @ s["M"].reshape(T * B, H)
+        return self._weight_grads(a, dz, None, dz, None, hp, dh_rec, extra)
 
 
 # --- GRU ---------------------------------------------------------------------------------------
@@ -558,7 +578,7 @@ class GRUSeq(_Seq):
             rz += hw[:, :2]
             np.exp(rz, out=rz)
             rz += 1.0
-            np.reciprocal(rz, out=rz)
+            np.divide(1.0, rz, out=rz)
             hn = hns[t, :n]
             if b_hn is None:
                 hn[...] = hw[:, 2]
