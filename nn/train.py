@@ -4,6 +4,10 @@ every epoch. With no options: an MLP (hidden 128, ReLU) on the bundled 8x8 digit
     python -m nn.train                                   # digits, ~98% held-out accuracy
     python -m nn.train --dataset moons --hidden 32,32 --epochs 50 --optimizer momentum
     python -m nn.train --resume runs/digits-mlp/checkpoint.npz --epochs 60
+    python -m nn.train --dataset words --model char-lstm # a character language model
+
+Text datasets (hello, words, fortunes) train the character models of nn.charlm (char-rnn,
+char-lstm, char-gru, char-transformer) through nn.train_text; see docs/char_models.md.
 
 Each epoch writes OUT/checkpoint.npz atomically with nn.save: {"epoch", "config", "model"
 (state dict), "optimizer" (state dict), "rng" (generator states), "history", "best_val_acc",
@@ -27,7 +31,7 @@ import numpy as np
 import autodiff as ad
 import nn
 import nn.functional as F
-from nn import optim
+from nn import optim, train_text
 from nn.conv import livestream_cnn
 from nn.data import DataLoader, TensorDataset, datasets
 from nn.serialization import load, save
@@ -102,6 +106,10 @@ DEFAULTS = dict(dataset="digits", model="mlp", hidden=[128], activation="relu", 
                 batch_size=32, seed=0, val_fraction=0.2, standardize=True)
 # options that may change when resuming; the others define the run and must match
 RESUMABLE = {"epochs"}
+# options that only mean something for one kind of run (text options: see nn.train_text)
+IMAGE_ONLY = {"activation", "batchnorm", "standardize"}
+TEXT_ONLY = {"context", "embed", "layers", "heads", "steps_per_epoch", "clip", "samples",
+             "temperature"}
 
 
 def _hidden(text):
@@ -130,17 +138,24 @@ def build_parser():
     d = DEFAULTS
     p = argparse.ArgumentParser(
         prog="python -m nn.train",
-        description="Train a classifier with autodiff/nn; evaluates on a held-out split and "
-                    "checkpoints (OUT/checkpoint.npz) every epoch.")
+        description="Train a classifier, or a character language model on a text dataset "
+                    "(hello, words, fortunes), with autodiff/nn; evaluates on a held-out split "
+                    "and checkpoints (OUT/checkpoint.npz) every epoch.")
     # every option defaults to None so that --resume can tell what was given explicitly
-    p.add_argument("--dataset", choices=sorted(DATASETS), help=f"(default {d['dataset']})")
-    p.add_argument("--model", choices=sorted(MODELS), help=f"(default {d['model']})")
+    p.add_argument("--dataset", choices=sorted(DATASETS) + sorted(train_text.TEXT_DATASETS),
+                   help=f"(default {d['dataset']}; with a char-* model: words)")
+    p.add_argument("--model", choices=sorted(MODELS) + list(train_text.TEXT_MODELS),
+                   help=f"(default {d['model']}; with a text dataset: "
+                        f"{train_text.DEFAULT_MODEL})")
     p.add_argument("--hidden", type=_hidden, metavar="W1,W2,...",
-                   help="hidden layer widths (default 128)")
+                   help="hidden layer widths (default 128); a text model takes one width: the "
+                        "recurrent state (default 256) or the transformer's feed-forward width "
+                        "(default 256)")
     p.add_argument("--activation", help=f"hidden activation: relu, tanh, sigmoid, gelu, "
                                         f"leaky_relu, elu, ... (default {d['activation']})")
     p.add_argument("--dropout", type=float, help="drop probability after each hidden layer "
-                                                 "(default 0)")
+                                                 "(text: between and after the recurrent "
+                                                 "layers, inside the transformer) (default 0)")
     p.add_argument("--batchnorm", action="store_const", const=True,
                    help="BatchNorm1d after each hidden Linear")
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS),
@@ -148,12 +163,30 @@ def build_parser():
     p.add_argument("--lr", type=float, help="learning rate (default: per optimizer - sgd 0.1, "
                                             "momentum/nesterov/adagrad 0.05, others 1e-3)")
     p.add_argument("--weight-decay", type=float, help="L2 weight decay (default 0)")
-    p.add_argument("--epochs", type=_positive, help=f"total epochs (default {d['epochs']})")
+    p.add_argument("--epochs", type=_positive, help=f"total epochs (default {d['epochs']}; "
+                                                    f"text 4)")
     p.add_argument("--batch-size", type=_positive, help=f"(default {d['batch_size']})")
     p.add_argument("--seed", type=int, help="seeds init, split, shuffling, dropout (default 0)")
-    p.add_argument("--val-fraction", type=_fraction, help="held-out fraction (default 0.2)")
+    p.add_argument("--val-fraction", type=_fraction, help="held-out fraction (default 0.2; "
+                   "text 0.1: words split by word, fortunes the last part of the text)")
     p.add_argument("--standardize", action=argparse.BooleanOptionalAction,
                    help="z-score the inputs with the training split's statistics (default on)")
+    t = p.add_argument_group("text models (char-rnn, char-lstm, char-gru, char-transformer)")
+    t.add_argument("--context", type=_positive, help="characters per training window, also the "
+                   "transformer's maximum context (default 32; fortunes 64; hello 4)")
+    t.add_argument("--embed", type=_positive, help="character embedding width (default 32); the "
+                   "transformer's model width (default 64)")
+    t.add_argument("--layers", type=_positive, help="recurrent or transformer layers (default 1; "
+                   "char-transformer 2)")
+    t.add_argument("--heads", type=_positive, help="attention heads of char-transformer "
+                   "(default 4)")
+    t.add_argument("--steps-per-epoch", type=_positive, help="batches of random windows per "
+                   "epoch (default 500; hello 50)")
+    t.add_argument("--clip", type=float, help="clip the gradient norm to this (default 1.0; 0 "
+                   "turns clipping off)")
+    t.add_argument("--samples", type=int, metavar="N", help="samples printed at the end "
+                   "(default 5)")
+    t.add_argument("--temperature", type=float, help="their sampling temperature (default 1.0)")
     p.add_argument("--out", help="output directory (default runs/<dataset>-<model>)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT")
     p.add_argument("--graph", action="store_true", help="write the computational graph of one "
@@ -195,12 +228,36 @@ class Progress:
 
 # --- the run ---------------------------------------------------------------------------------
 
+def _kind(args, saved):
+    """(dataset, model, is_text) from the options given, else the checkpoint, else defaults."""
+    dataset = args.dataset or saved.get("dataset")
+    model = args.model or saved.get("model")
+    text_data, text_model = (dataset in train_text.TEXT_DATASETS,
+                             model in train_text.TEXT_MODELS)
+    if dataset is None or model is None:
+        is_text = text_data or text_model
+        if is_text:
+            dataset = dataset or train_text.TEXT_DEFAULTS["dataset"]
+            model = model or train_text.DEFAULT_MODEL
+        else:
+            dataset, model = dataset or DEFAULTS["dataset"], model or DEFAULTS["model"]
+        text_data, text_model = is_text, is_text
+    if text_data != text_model:
+        raise SystemExit(f"nn.train: --model {model} does not train on --dataset {dataset}: "
+                         f"the text datasets ({', '.join(sorted(train_text.TEXT_DATASETS))}) "
+                         f"take the character models ({', '.join(train_text.TEXT_MODELS)}); "
+                         f"the others ({', '.join(sorted(DATASETS))}) take "
+                         f"{', '.join(sorted(MODELS))}")
+    return dataset, model, text_data
+
+
 def _config(args):
     """The run's configuration: defaults < checkpoint (on resume) < options given explicitly."""
+    keys = set(DEFAULTS) | set(train_text.TEXT_DEFAULTS)
     given = {k: v for k, v in vars(args).items()
-             if k in DEFAULTS and v is not None}
-    config = dict(DEFAULTS)
+             if k in keys and v is not None}
     ckpt = None
+    saved = {}
     if args.resume:
         try:
             ckpt = load(args.resume)
@@ -210,17 +267,31 @@ def _config(args):
             raise SystemExit(f"nn.train: {args.resume} is an nn.save file but not a training "
                              f"checkpoint (no 'config'/'model' entries)")
         saved = ckpt["config"]
+    dataset, model, is_text = _kind(args, saved)
+    wrong = IMAGE_ONLY if is_text else TEXT_ONLY
+    for k in sorted(wrong):
+        if getattr(args, k) is not None:
+            raise SystemExit(f"nn.train: --{k.replace('_', '-')} applies to "
+                             f"{'image/tabular' if is_text else 'text (char-*)'} models only, "
+                             f"not to {model} on {dataset}; drop it")
+    if args.resume:
         for k, v in given.items():
             if k not in RESUMABLE and saved.get(k) != v:
                 raise SystemExit(f"nn.train: --{k.replace('_', '-')} {v} differs from the "
                                  f"checkpoint's {saved.get(k)}; a resumed run keeps its "
                                  f"configuration (only --epochs, --out may change). Drop the "
                                  f"option or start a new run.")
-        config.update(saved)
+    config = train_text.defaults(dataset, model) if is_text else dict(DEFAULTS)
+    config.update(saved)
     config.update(given)
+    config["dataset"], config["model"] = dataset, model
+    if is_text and len(config["hidden"]) != 1:
+        raise SystemExit(f"nn.train: a text model takes one --hidden width, got "
+                         f"{','.join(map(str, config['hidden'])) or 'none'}")
     if config["lr"] is None:
-        config["lr"] = OPTIMIZERS[config["optimizer"]][1]
-    return config, ckpt
+        fallback = OPTIMIZERS[config["optimizer"]][1]
+        config["lr"] = train_text.default_lr(config, fallback) if is_text else fallback
+    return config, ckpt, is_text
 
 
 def _split(n, fraction, seed):
@@ -276,8 +347,9 @@ def evaluate(model, X, y, batch_size=2048):
     return total_loss / n, correct / n
 
 
-def render_graph(model, xb, yb, out_dir, say):
-    """Write the graph of one batch's loss to out_dir/graph.svg (graphviz) or graph.dot."""
+def render_graph(model, xb, yb, out_dir, say, loss_fn=None):
+    """Write the graph of one batch's loss (loss_fn(model, xb, yb), default the cross-entropy
+    of model(xb)) to out_dir/graph.svg (graphviz) or graph.dot."""
     if importlib.util.find_spec("autodiff.viz") is None:
         say("note: --graph skipped: autodiff.viz is not available in this build")
         return None
@@ -286,7 +358,7 @@ def render_graph(model, xb, yb, out_dir, say):
     was_training = model.training
     model.eval()  # no dropout draws, no batch-norm statistics updates: the run is unchanged
     try:
-        loss = F.cross_entropy(model(xb), yb)
+        loss = loss_fn(model, xb, yb) if loss_fn else F.cross_entropy(model(xb), yb)
         options = {}
         if "names" in inspect.signature(viz.to_dot).parameters:  # label parameters by name
             options["names"] = dict(model.named_parameters())
@@ -309,15 +381,26 @@ def render_graph(model, xb, yb, out_dir, say):
         ad.default_generator.set_state(state)
 
 
+def interrupted(epoch, last_saved, progress):
+    """The SystemExit for Ctrl-C in `epoch`: where the last checkpoint is and how to resume."""
+    progress.line("")
+    if last_saved is None:
+        return SystemExit(f"interrupted in epoch {epoch}, before any checkpoint was written")
+    return SystemExit(f"interrupted in epoch {epoch}; {last_saved} holds epoch {epoch - 1}: "
+                      f"continue with python -m nn.train --resume {last_saved}")
+
+
 def main(argv=None):
     """Parse argv, train, and return {'best_val_acc', 'final_val_acc', 'checkpoint', ...}."""
     args = build_parser().parse_args(argv)
-    config, ckpt = _config(args)
+    config, ckpt, is_text = _config(args)
     out_dir = args.out or (os.path.dirname(args.resume) or "." if args.resume else
                            os.path.join("runs", f"{config['dataset']}-{config['model']}"))
     os.makedirs(out_dir, exist_ok=True)
     progress = Progress(enabled=not args.quiet)
     say = (lambda s: None) if args.quiet else print
+    if is_text:
+        return train_text.run(args, config, ckpt, out_dir, progress, say)
     t0 = time.perf_counter()
 
     seed = config["seed"]
@@ -374,13 +457,7 @@ def main(argv=None):
         try:
             loss, acc = train_epoch(model, loader, opt, progress, prefix)
         except KeyboardInterrupt:
-            progress.line("")
-            if last_saved is None:
-                raise SystemExit(f"interrupted in epoch {epoch}, before any checkpoint was "
-                                 f"written") from None
-            raise SystemExit(f"interrupted in epoch {epoch}; {last_saved} holds epoch "
-                             f"{epoch - 1}: continue with python -m nn.train --resume "
-                             f"{last_saved}") from None
+            raise interrupted(epoch, last_saved, progress) from None
         val_loss, val_acc = evaluate(model, Xval, yval)
         if val_acc > best:
             best, best_epoch = val_acc, epoch

@@ -1,0 +1,84 @@
+"""Sampling CLI: `python -m nn.sample CHECKPOINT [options]` rebuilds a character model from a
+checkpoint written by `python -m nn.train --dataset words|fortunes|hello --model char-*` and
+prints samples: for the word list one word per line, for fortunes one entry followed by a "%"
+line, for hello the continuation of the prompt.
+
+    python -m nn.sample runs/words-char-lstm/checkpoint.npz --n 20 --temperature 0.8 --seed 0
+
+`main(argv)` runs in-process and returns the list of samples.
+"""
+import argparse
+import math
+
+from nn import train_text
+from nn.data import CharVocab
+from nn.serialization import load
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="python -m nn.sample",
+        description="Print samples from a character language model trained by python -m "
+                    "nn.train (a char-rnn, char-lstm, char-gru or char-transformer checkpoint).")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="OUT/checkpoint.npz of a text run")
+    p.add_argument("--n", type=int, default=10, help="number of samples (default 10)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="> 0; below 1 sharpens the distribution, above 1 flattens it "
+                        "(default 1.0)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the sampling (default 0)")
+    p.add_argument("--prompt", help="text each sample starts with (hello: default 'h')")
+    p.add_argument("--max-chars", type=int, metavar="N", help="characters generated per sample "
+                   "at most (default: words 40, fortunes 400, hello: up to 5 in all)")
+    p.add_argument("--greedy", action="store_true", help="always take the most likely "
+                   "character (every sample is then the same)")
+    return p
+
+
+def load_model(path):
+    """(model in eval mode, vocab, config) from a text training checkpoint."""
+    try:
+        ckpt = load(path)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"nn.sample: cannot read the checkpoint: {e}") from None
+    config = ckpt.get("config") if isinstance(ckpt, dict) else None
+    if not isinstance(config, dict) or "model" not in ckpt:
+        raise SystemExit(f"nn.sample: {path} is not a training checkpoint (no 'config'/'model' "
+                         f"entries); give OUT/checkpoint.npz of a python -m nn.train run")
+    if config.get("model") not in train_text.TEXT_MODELS or "vocab" not in config:
+        raise SystemExit(f"nn.sample: {path} holds a {config.get('model')} trained on "
+                         f"{config.get('dataset')}, not a character model; train one with "
+                         f"python -m nn.train --dataset words --model char-lstm")
+    model = train_text.build_model(config)
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    return model, CharVocab(config["vocab"]), config
+
+
+def main(argv=None):
+    """Parse argv, print the samples and return them as a list of strings."""
+    args = build_parser().parse_args(argv)
+    if not (args.temperature > 0 and math.isfinite(args.temperature)):
+        raise SystemExit(f"nn.sample: --temperature must be a finite number > 0, got "
+                         f"{args.temperature:g}; use --greedy for the most likely characters")
+    if args.n < 0:
+        raise SystemExit(f"nn.sample: --n must be >= 0, got {args.n}")
+    if args.max_chars is not None and args.max_chars < 0:
+        raise SystemExit(f"nn.sample: --max-chars must be >= 0, got {args.max_chars}")
+    model, vocab, config = load_model(args.checkpoint)
+    unknown = sorted(set(args.prompt or "") - set(vocab.chars))
+    if unknown:
+        raise SystemExit(f"nn.sample: the prompt has characters the model never saw: "
+                         f"{''.join(unknown)!r}; its vocabulary is {vocab.chars!r}")
+    samples = train_text.sample_texts(model, vocab, config["dataset"], args.n,
+                                      temperature=args.temperature, seed=args.seed,
+                                      prompt=args.prompt, max_chars=args.max_chars,
+                                      greedy=args.greedy)
+    for s in samples:
+        print(s)
+        if config["dataset"] == "fortunes":
+            print("%")
+    return samples
+
+
+if __name__ == "__main__":
+    main()
