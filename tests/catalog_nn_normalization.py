@@ -5,6 +5,7 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
+import autodiff as ad
 import nn.functional as F
 from catalog import Op
 
@@ -139,6 +140,13 @@ def _rms_shapes(draw):
     return [x, tail]
 
 
+def _no_affine_params(draw, shapes):
+    x = shapes[0]
+    tails = [x[len(x) - k:] for k in range(1, len(x) + 1) if math.prod(x[len(x) - k:]) >= 2]
+    return {"normalized_shape": draw(st.sampled_from(tails)),
+            "eps": draw(st.sampled_from([1e-5, 0.1]))}
+
+
 def _lrn_shapes(draw):
     return [tuple(draw(st.lists(_SIDE, min_size=3, max_size=4)))]
 
@@ -192,6 +200,24 @@ ENTRIES = [
        lambda x, w, b: F.layer_norm(x, w.shape, w, b),
        lambda x, w, b: np_layer_norm(x, w, b, w.shape), _layer_shapes,
        domain=("distinct", "real", "real")),
+    Op("layer_norm",  # the primitive itself, as torch.layer_norm
+       lambda x, w, b: ad.layer_norm(x, w.shape, w, b),
+       lambda x, w, b: np_layer_norm(x, w, b, w.shape), _layer_shapes,
+       domain=("distinct", "real", "real")),
+    # (the fused primitive's other forms: weight only, bias only, neither)
+    Op("F.layer_norm",
+       lambda x, w: F.layer_norm(x, w.shape, w),
+       lambda x, w: np_layer_norm(x, w, 0.0, w.shape), _rms_shapes,
+       domain=("distinct", "real"), label="no bias"),
+    Op("F.layer_norm",
+       lambda x, b: F.layer_norm(x, b.shape, None, b),
+       lambda x, b: np_layer_norm(x, 1.0, b, b.shape), _rms_shapes,
+       domain=("distinct", "real"), label="bias only"),
+    Op("F.layer_norm",
+       lambda x, normalized_shape, eps: F.layer_norm(x, normalized_shape, eps=eps),
+       lambda x, normalized_shape, eps: np_layer_norm(x, 1.0, 0.0, normalized_shape, eps),
+       lambda draw: _rms_shapes(draw)[:1], domain="distinct", params=_no_affine_params,
+       label="no affine"),
     Op("F.group_norm",
        lambda x, w, b, num_groups: F.group_norm(x, num_groups, w, b),
        lambda x, w, b, num_groups: np_group_norm(x, w, b, num_groups), _group_shapes,

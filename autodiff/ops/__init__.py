@@ -19,6 +19,7 @@ from .pooling import *  # noqa: F401,F403
 # Tensor methods it adds in METHODS (attached by autodiff/tensor_methods.py).
 from . import unary, binary, scans, indexing, layout, products, decompositions, special  # noqa
 from . import predicates, numerics, recurrent, attention  # noqa
+from .normalization import *  # noqa: F401,F403  (layer_norm: torch.layer_norm, F.layer_norm)
 from .unary import *  # noqa: F401,F403
 from .binary import *  # noqa: F401,F403
 from .scans import *  # noqa: F401,F403

@@ -1,4 +1,5 @@
 """Matrix products: batched matmul with numpy semantics, and einsum."""
+import math
 import string
 
 import numpy as np
@@ -75,7 +76,11 @@ class Linear(Node):
     reads = ((1,), (0,), ())
 
     def forward(self, x, w, b=None):
-        out = x @ w.T
+        if x.ndim > 2:  # one 2-D product: numpy's matmul would make one per leading index
+            out = (x.reshape(_rows(x.shape), w.shape[1]) @ w.T).reshape(
+                x.shape[:-1] + w.shape[:1])
+        else:
+            out = x @ w.T
         if b is not None:
             out += b
         return out
@@ -83,12 +88,20 @@ class Linear(Node):
     def backward(self, g, out, x, w, b=None):
         needs = self.needs_input_grad
         n_out, n_in = w.shape
-        g2 = g if g.ndim == 2 else g.reshape(-1, n_out)
-        gx = g @ w if needs[0] else None
-        gw = g2.mT @ (x if x.ndim == 2 else x.reshape(-1, n_in)) if needs[1] else None
+        g2 = g if g.ndim == 2 else g.reshape(_rows(g.shape), n_out)
+        gx = None
+        if needs[0]:
+            gx = g @ w if g.ndim <= 2 else (g2 @ w).reshape(x.shape)
+        gw = g2.mT @ (x if x.ndim == 2 else x.reshape(_rows(x.shape), n_in)) \
+            if needs[1] else None
         if b is None:
             return gx, gw
         return gx, gw, (np.add.reduce(g2, axis=0) if needs[2] else None)
+
+
+def _rows(shape):
+    """The number of rows of the 2-D view (rows, shape[-1]) of an array of this shape"""
+    return math.prod(shape[:-1])
 
 
 def linear(x, weight, bias=None):

@@ -69,6 +69,15 @@ class IndexAdd(Node):
         self.index, self.shape = index, shape
 
     def forward(self, g):
+        index = self.index
+        if type(index) is tuple and len(index) == 1:
+            index = index[0]
+        if type(index) is np.ndarray and g.size >= 4096 and index.dtype.kind == "i" and \
+                g.dtype.kind == "f" and len(self.shape) and \
+                g.shape == index.shape + self.shape[1:]:
+            out = _add_rows(g, index, self.shape)  # (embedding gradients)
+            if out is not None:
+                return out
         out = np.zeros(self.shape, g.dtype)
         if _is_basic(self.index):
             out[self.index] = g
@@ -78,6 +87,38 @@ class IndexAdd(Node):
 
     def backward(self, gg, out, g):
         return (GetItem.apply(gg, index=self.index),)
+
+
+def _add_rows(g, index, shape):
+    """out = zeros(shape); out[index[i]] += g[i] for an integer array indexing dim 0, as a store
+    (distinct ids), a one-hot product (few rows) or sorted segment sums, not np.add.at's
+    element loop; None (np.add.at then raises numpy's error) if an index is out of range"""
+    n = shape[0]
+    idx = index.reshape(-1)
+    low = idx.min() if idx.size else 0
+    if not idx.size or low < -n or idx.max() >= n:
+        return None
+    if low < 0:
+        idx = np.where(idx < 0, idx + n, idx)
+    rows = g.reshape(idx.size, -1)
+    if rows.shape[1] < 8:
+        return None  # narrow rows: np.add.at is as fast
+    counts = np.bincount(idx, minlength=n)
+    if counts.max() <= 1:
+        out = np.zeros((n, rows.shape[1]), g.dtype)
+        out[idx] = rows
+        return out.reshape(shape)
+    if n <= (128 if g.dtype.itemsize <= 4 else 64):  # BLAS beats segment sums up to here
+        onehot = np.zeros((n, idx.size), g.dtype)
+        onehot[idx, np.arange(idx.size)] = 1
+        out = onehot @ rows
+        if np.isfinite(out).all():  # (else 0 * inf spread NaN to other rows)
+            return out.reshape(shape)
+    order = np.argsort(idx, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(counts[counts > 0])[:-1]))
+    out = np.zeros((n, rows.shape[1]), g.dtype)
+    out[np.flatnonzero(counts)] = np.add.reduceat(rows[order], starts, axis=0)
+    return out.reshape(shape)
 
 
 class IndexPut(Node):

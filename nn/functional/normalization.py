@@ -191,16 +191,27 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """y = (x - mean) / sqrt(var + eps) * weight + bias over the trailing normalized_shape
     dims (biased variance), the same in training and eval"""
     input = _float_input(input, "layer_norm")
-    shape, dims = _normalized_dims("layer_norm", input, normalized_shape)
+    shape, _ = _normalized_dims("layer_norm", input, normalized_shape)
     _check_param("layer_norm", "weight", weight, shape)
     _check_param("layer_norm", "bias", bias, shape)
-    _, centred, var = _moments(input, dims)
-    out = centred * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    mixed = False
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.dtype != input.dtype:
+            if input.dtype == ad.float16 and t.dtype == ad.float32:
+                mixed = True  # as PyTorch: float32 parameters normalise a float16 input
+                continue
+            raise RuntimeError(f"layer_norm: mixed dtypes: the input is {input.dtype} but the "
+                               f"{name} is {t.dtype}; all inputs must share one dtype (convert "
+                               f"with .to({input.dtype}), or the module with .double() or "
+                               f".float())")
+    if mixed:  # computed in float32, the result in float16
+        return ad.layer_norm(input.float(), shape, _float32(weight), _float32(bias),
+                           eps).to(input.dtype)
+    return ad.layer_norm(input, shape, weight, bias, eps)  # one fused primitive
+
+
+def _float32(t):
+    return None if t is None else t.float()
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
