@@ -36,6 +36,8 @@ from . import linalg, special  # the torch.linalg and torch.special namespaces
 from . import sequence  # recurrent and attention primitives (what nn.RNN / F.sdpa run on)
 from .interop import *  # noqa: F401,F403  (finfo, iinfo, promote_types, DLPack, constants ...)
 from ._format import set_printoptions
+from .threads import set_num_threads, get_num_threads
+from . import distributed  # torch.distributed's names over MPI (the `distributed` extra)
 detach = Tensor.detach
 
 # PyTorch spellings of dtypes

@@ -146,6 +146,11 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
         _accumulate(r, g.data if arrays else g, grads, leaves, heap)
     anomaly = _state.anomaly and _state.check_nan
     watch = capture_ids is not None
+    after = _after_node or None  # (empty but for data-parallel training)
+    if after is not None:
+        def leaf_grad(t):
+            slot = leaves.get(id(t))
+            return None if slot is None else slot[1]
     get = grads.get
     node = g = None
     if heap:
@@ -207,6 +212,9 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
                             grads[parent] = gi
                             heappush(heap, (-parent.seq, parent))
                 i += 1
+            if after is not None and node in after:
+                for fn in tuple(after[node]):
+                    fn(leaf_grad)
             # 4. free what the rule needed, unless the graph is to be used again
             if not retain_graph:
                 node.released = True
@@ -415,6 +423,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         for leaf in post:  # after every .grad is written, outside the lock (user code)
             for fn in tuple(leaf._post_accumulate_hooks):
                 fn(leaf)
+    if getattr(_queued, "callbacks", None):
+        _run_queued()
 
 
 def _owned(arr, owned):
@@ -495,6 +505,55 @@ def _hook_result(fn, g, new):
 # The one lock held while a .grad is read, added to and written back (backward() and retained
 # non-leaf grads), so that passes running in several threads lose no update.
 _grad_lock = threading.Lock()
+
+# For code that acts while a backward pass runs (data-parallel training starts averaging a
+# gradient across processes as soon as it is final, overlapping the rest of the pass):
+_after_node = {}  # node -> [fn(leaf_grad)], run right after the node's rule has sent its grads
+_queued = threading.local()  # .callbacks: run at the end of this thread's backward()
+
+
+def register_after_node(node, fn):
+    """Run fn(leaf_grad) in each backward pass through `node`, right after its gradients are
+    sent on; leaf_grad(t) is the gradient this pass has accumulated for leaf t so far (an
+    ndarray, a Tensor under create_graph, or None). A leaf's gradient is final once the oldest
+    node that consumes it has run (nodes run newest first). Returns a handle with .remove()."""
+    fns = _after_node.setdefault(node, [])
+    fns.append(fn)
+    return _AfterNodeHandle(node, fn)
+
+
+class _AfterNodeHandle:
+    __slots__ = ("node", "fn")
+
+    def __init__(self, node, fn):
+        self.node, self.fn = node, fn
+
+    def remove(self):
+        fns = _after_node.get(self.node)
+        if fns is not None and self.fn in fns:
+            fns.remove(self.fn)
+            if not fns:
+                del _after_node[self.node]
+
+
+def queue_callback(fn):
+    """Run fn() once at the end of the current backward() in this thread, after every .grad is
+    written and the post-accumulate-grad hooks have run (torch's
+    Variable._execution_engine.queue_callback); called outside a pass, at the end of the next."""
+    callbacks = getattr(_queued, "callbacks", None)
+    if callbacks is None:
+        callbacks = _queued.callbacks = []
+    callbacks.append(fn)
+
+
+def _run_queued():
+    while True:  # (a callback may queue another)
+        callbacks = getattr(_queued, "callbacks", None)
+        if not callbacks:
+            return
+        _queued.callbacks = None
+        for fn in callbacks:
+            fn()
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

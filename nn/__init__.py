@@ -27,5 +27,6 @@ from nn.adaptive import *  # noqa: F401,F403
 from nn.rnn import *  # noqa: F401,F403
 from nn.attention import *  # noqa: F401,F403
 from nn.transformer import *  # noqa: F401,F403
-from nn import functional, init, data, optim, utils  # noqa: F401
+from nn.syncbatchnorm import *  # noqa: F401,F403
+from nn import functional, init, data, optim, utils, parallel  # noqa: F401
 from nn.serialization import save, load  # noqa: F401

@@ -9,9 +9,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 stamp="$VENV/.autodiff-installed"
 if [ ! -f "$stamp" ] || [ "$ROOT/setup.cfg" -nt "$stamp" ]; then
-    echo "[setup] installing autodiff and its test/viz/data/special extras into $VENV" >&2
+    echo "[setup] installing autodiff and its test/viz/data/special/threads/distributed extras into $VENV" >&2
     "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,viz,data,notebooks,special]"
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,viz,data,notebooks,special,threads,distributed]"
     touch "$stamp"
 fi
 # The graphviz binary renders graphs; Debian's wamerican and fortunes packages hold the text the

@@ -640,7 +640,7 @@ CATALOG += conv_catalog(Op)
 NAMESPACE_ALIASES = {}
 FAMILIES = ("unary", "binary", "scans", "indexing", "layout", "products", "linalg", "special",
             "predicates", "numerics", "pooling", "nn_activation", "nn_loss", "nn_normalization",
-            "nn_sampling", "nn_linear", "nn_core", "recurrent", "attention")
+            "nn_sampling", "nn_linear", "nn_core", "recurrent", "attention", "distributed")
 for _family in FAMILIES:
     _module = __import__(f"catalog_{_family}")
     CATALOG += _module.ENTRIES

@@ -15,7 +15,7 @@ import nn.functional as F
 
 NN = pathlib.Path(nn.__file__).parent
 # autodiff's documented subpackages
-PUBLIC_SUBMODULES = {"functional", "testing", "viz", "sequence"}
+PUBLIC_SUBMODULES = {"functional", "testing", "viz", "sequence", "distributed", "threads"}
 
 
 def _private_uses(path):
