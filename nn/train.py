@@ -5,6 +5,7 @@ every epoch. With no options: an MLP (hidden 128, ReLU) on the bundled 8x8 digit
     python -m nn.train --dataset moons --hidden 32,32 --epochs 50 --optimizer momentum
     python -m nn.train --resume runs/digits-mlp/checkpoint.npz --epochs 60
     python -m nn.train --dataset words --model char-lstm # a character language model
+    mpiexec -n 2 python -m nn.train --dataset mnist      # data-parallel on 2 processes
 
 Text datasets (hello, words, fortunes) train the character models of nn.charlm (char-rnn,
 char-lstm, char-gru, char-transformer) through nn.train_text; see docs/char_models.md.
@@ -13,6 +14,7 @@ Each epoch writes OUT/checkpoint.npz atomically with nn.save: {"epoch", "config"
 (state dict), "optimizer" (state dict), "rng" (generator states), "history", "best_val_acc",
 "best_epoch", "normalization" ({"mean", "scale"} applied to the inputs, or None)}; --resume
 continues from it exactly (same split, same batches, same updates).
+Under mpiexec the processes train one model data-parallel (nn.train_distributed).
 `main(argv)` runs in-process and returns a result dict. Models come from MODELS (name ->
 builder(in_shape, n_classes, config) -> Module); add one with register_model.
 """
@@ -31,10 +33,11 @@ import numpy as np
 import autodiff as ad
 import nn
 import nn.functional as F
-from nn import optim, train_text
+from nn import optim, train_distributed, train_text
 from nn.conv import livestream_cnn
 from nn.data import DataLoader, TensorDataset, datasets
 from nn.serialization import load, save
+from nn.train_distributed import Single
 
 CHECKPOINT = "checkpoint.npz"
 
@@ -140,7 +143,8 @@ def build_parser():
         prog="python -m nn.train",
         description="Train a classifier, or a character language model on a text dataset "
                     "(hello, words, fortunes), with autodiff/nn; evaluates on a held-out split "
-                    "and checkpoints (OUT/checkpoint.npz) every epoch.")
+                    "and checkpoints (OUT/checkpoint.npz) every epoch. Started by `mpiexec -n N` "
+                    "(autodiff[distributed]), the N processes train data-parallel.")
     # every option defaults to None so that --resume can tell what was given explicitly
     p.add_argument("--dataset", choices=sorted(DATASETS) + sorted(train_text.TEXT_DATASETS),
                    help=f"(default {d['dataset']}; with a char-* model: words)")
@@ -192,6 +196,9 @@ def build_parser():
     p.add_argument("--graph", action="store_true", help="write the computational graph of one "
                    "batch's loss to OUT/graph.svg (or OUT/graph.dot without graphviz)")
     p.add_argument("--quiet", action="store_true", help="no progress output, summary only")
+    p.add_argument("--threads", type=_positive, metavar="N",
+                   help="BLAS threads for matrix products (default: numpy's choice; 1 per "
+                        "process under mpiexec)")
     return p
 
 
@@ -312,30 +319,37 @@ def standardizer(Xtr):
     return mean.astype(Xtr.dtype), (std + 0.3 * std.mean()).astype(Xtr.dtype)
 
 
-def train_epoch(model, loader, opt, progress, prefix):
-    """One pass over loader (cross-entropy, opt.step per batch) -> (mean loss, accuracy)."""
+def train_epoch(model, loader, opt, progress, prefix, world=Single()):
+    """One pass over loader (cross-entropy, opt.step per batch) -> (mean loss, accuracy).
+    Under mpiexec each rank trains on its part of every batch (see nn.train_distributed)."""
     model.train()
     seen, loss_sum, correct = 0, 0.0, 0
     for i, (xb, yb) in enumerate(loader, 1):
+        n_global = len(yb)
+        if n_global < world.size:
+            continue  # a last batch too small to give every rank an example
+        xb, yb = world.shard(xb, yb)
         logits = model(xb)
-        loss = F.cross_entropy(logits, yb)
+        loss = world.loss(logits, yb, n_global)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        n = len(yb)
-        seen += n
-        loss_sum += float(loss) * n
+        seen += len(yb)
+        loss_sum += float(loss) * n_global / world.size  # (this rank's sum of losses)
         correct += int((logits.data.argmax(1) == yb.data).sum())
         progress.update(prefix, i, len(loader),
                         f"loss {loss_sum / seen:.4f} acc {100 * correct / seen:.2f}%")
+    seen, loss_sum, correct = world.total(seen, loss_sum, correct)
     return loss_sum / max(seen, 1), correct / max(seen, 1)
 
 
-def evaluate(model, X, y, batch_size=2048):
-    """(mean cross-entropy, accuracy) of model on (X, y), in eval mode without a graph."""
+def evaluate(model, X, y, batch_size=2048, world=Single()):
+    """(mean cross-entropy, accuracy) of model on (X, y), in eval mode without a graph (under
+    mpiexec each rank evaluates its part and the sums are combined)."""
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0
+    X, y = world.shard(X, y)
     with ad.no_grad():
         for start in range(0, len(y), batch_size):
             xb, yb = X[start:start + batch_size], y[start:start + batch_size]
@@ -343,7 +357,8 @@ def evaluate(model, X, y, batch_size=2048):
             total_loss += float(F.cross_entropy(logits, yb, reduction="sum"))
             correct += int((logits.data.argmax(1) == yb.data).sum())
     model.train(was_training)
-    n = max(len(y), 1)
+    n, total_loss, correct = world.total(len(y), total_loss, correct)
+    n = max(n, 1)
     return total_loss / n, correct / n
 
 
@@ -391,15 +406,37 @@ def interrupted(epoch, last_saved, progress):
 
 
 def main(argv=None):
-    """Parse argv, train, and return {'best_val_acc', 'final_val_acc', 'checkpoint', ...}."""
+    """Parse argv, train, and return {'best_val_acc', 'final_val_acc', 'checkpoint', ...}.
+    Under `mpiexec -n N` the N processes train one model data-parallel (nn.train_distributed)."""
     args = build_parser().parse_args(argv)
+    if args.threads is not None:
+        try:
+            ad.set_num_threads(args.threads)
+        except ImportError as e:
+            raise SystemExit(f"nn.train: --threads: {e}") from None
+    world = train_distributed.world(args.threads)
+    try:
+        return _main(args, world)
+    except BaseException as e:  # noqa: BLE001  (one rank failing must not leave others waiting)
+        if world.size == 1:
+            raise
+        world.fail(e)
+
+
+def _main(args, world):
     config, ckpt, is_text = _config(args)
     out_dir = args.out or (os.path.dirname(args.resume) or "." if args.resume else
                            os.path.join("runs", f"{config['dataset']}-{config['model']}"))
-    os.makedirs(out_dir, exist_ok=True)
-    progress = Progress(enabled=not args.quiet)
-    say = (lambda s: None) if args.quiet else print
+    if world.is_main:
+        os.makedirs(out_dir, exist_ok=True)
+    quiet = args.quiet or not world.is_main
+    progress = Progress(enabled=not quiet)
+    say = (lambda s: None) if quiet else print
     if is_text:
+        if world.size > 1:
+            raise SystemExit("nn.train: the character models train in one process; run them "
+                             "without mpiexec (data-parallel runs take the image and tabular "
+                             "models)")
         return train_text.run(args, config, ckpt, out_dir, progress, say)
     t0 = time.perf_counter()
 
@@ -425,6 +462,8 @@ def main(argv=None):
     if config["model"] not in MODELS:
         raise SystemExit(f"nn.train: unknown model {config['model']!r}; known: {sorted(MODELS)}")
     model = MODELS[config["model"]](tuple(X.shape[1:]), n_classes, config)
+    net = world.wrap(model)  # (under mpiexec: DistributedDataParallel, SyncBatchNorm)
+    model = getattr(net, "module", net)
     factory = OPTIMIZERS[config["optimizer"]][0]
     opt = factory(model.parameters(), config["lr"], config["weight_decay"])
 
@@ -440,9 +479,10 @@ def main(argv=None):
     n_params = sum(p.numel() for p in model.parameters())
     say(f"{config['dataset']}: {len(ytr)} train / {len(yval)} val, {n_classes} classes; "
         f"{config['model']} with {n_params} parameters; {config['optimizer']} lr "
-        f"{config['lr']:g}, batch {config['batch_size']}, {config['epochs']} epochs")
+        f"{config['lr']:g}, batch {config['batch_size']}, {config['epochs']} epochs" +
+        (f"; data-parallel over {world.size} processes" if world.size > 1 else ""))
     graph = None
-    if args.graph:
+    if args.graph and world.is_main:
         graph = render_graph(model, Xtr[:8], ytr[:8], out_dir, say)
         if graph:
             say(f"graph: {graph}")
@@ -454,21 +494,23 @@ def main(argv=None):
     for epoch in range(start + 1, epochs + 1):
         t_epoch = time.perf_counter()
         prefix = f"epoch {epoch:>{width}}/{epochs}"
+        world.epoch_start(seed, epoch)
         try:
-            loss, acc = train_epoch(model, loader, opt, progress, prefix)
+            loss, acc = train_epoch(net, loader, opt, progress, prefix, world)
         except KeyboardInterrupt:
             raise interrupted(epoch, last_saved, progress) from None
-        val_loss, val_acc = evaluate(model, Xval, yval)
+        val_loss, val_acc = evaluate(model, Xval, yval, world=world)
         if val_acc > best:
             best, best_epoch = val_acc, epoch
         history.append({"epoch": epoch, "loss": loss, "acc": acc,
                         "val_loss": val_loss, "val_acc": val_acc})
-        save({"epoch": epoch, "config": config, "model": model.state_dict(),
-              "optimizer": opt.state_dict(),
-              "rng": {"default": ad.default_generator.get_state(),
-                      "shuffle": shuffle.get_state()},
-              "history": history, "best_val_acc": best, "best_epoch": best_epoch,
-              "normalization": norm}, ckpt_path)
+        if world.is_main:
+            save({"epoch": epoch, "config": config, "model": model.state_dict(),
+                  "optimizer": opt.state_dict(),
+                  "rng": {"default": ad.default_generator.get_state(),
+                          "shuffle": shuffle.get_state()},
+                  "history": history, "best_val_acc": best, "best_epoch": best_epoch,
+                  "normalization": norm}, ckpt_path)
         last_saved = ckpt_path
         progress.line(f"{prefix} loss {loss:.4f} acc {100 * acc:.2f}% | "
                       f"val loss {val_loss:.4f} acc {100 * val_acc:.2f}% | "
@@ -482,8 +524,8 @@ def main(argv=None):
               "graph": graph,
               "config": config, "model": model, "optimizer": opt}
     if test is not None:
-        result["test_loss"], result["test_acc"] = evaluate(model, *test)
-    if args.quiet:
+        result["test_loss"], result["test_acc"] = evaluate(model, *test, world=world)
+    if quiet:
         return result
     print(f"done: {config['dataset']}/{config['model']}, epochs {start + 1}-{epochs} in "
           f"{elapsed:.1f}s")

@@ -98,8 +98,24 @@ def test_register_model(tmp_path):
         del train.MODELS["softmax"]
 
 
+def test_threads_option_sets_blas_threads_and_gives_the_same_run(tmp_path):
+    pytest.importorskip("threadpoolctl")
+    import autodiff as ad
+    before = ad.get_num_threads()
+    try:
+        one = _run(tmp_path, "--epochs", "1", "--threads", "1", name="one")
+        assert ad.get_num_threads() == 1
+        ad.set_num_threads(2)
+        two = _run(tmp_path, "--epochs", "1", "--threads", "2", name="two")
+        assert ad.get_num_threads() == 2
+    finally:
+        ad.set_num_threads(before)
+    assert one["history"][0]["loss"] == pytest.approx(two["history"][0]["loss"], rel=1e-5)
+
+
 @pytest.mark.parametrize("argv", [["--val-fraction", "1.5"], ["--dataset", "cifar"],
-                                  ["--hidden", "a,b"], ["--epochs", "0"]])
+                                  ["--hidden", "a,b"], ["--epochs", "0"], ["--threads", "0"],
+                                  ["--threads", "two"]])
 def test_bad_options(argv, capsys):
     with pytest.raises(SystemExit):
         train.main(argv)
