@@ -37,7 +37,6 @@ from . import sequence  # recurrent and attention primitives (what nn.RNN / F.sd
 from .interop import *  # noqa: F401,F403  (finfo, iinfo, promote_types, DLPack, constants ...)
 from ._format import set_printoptions
 from .threads import set_num_threads, get_num_threads
-from . import distributed  # torch.distributed's names over MPI (the `distributed` extra)
 detach = Tensor.detach
 
 # PyTorch spellings of dtypes
@@ -94,3 +93,12 @@ class cuda:
 
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # autodiff.distributed (torch.distributed's names over MPI) loads on first use: most
+    # programs never touch it, and `import autodiff` stays as fast as before
+    if name == "distributed":
+        import importlib
+        return importlib.import_module(".distributed", __name__)
+    raise AttributeError(f"module 'autodiff' has no attribute {name!r}")
