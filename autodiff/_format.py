@@ -137,7 +137,9 @@ def tensor_repr(t, prefix="tensor("):
         fmt = _Formatter(_summarized(shown) if summarize else shown)
         body = _nested(shown, indent, summarize, fmt)
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name}0>")  # (PyTorch numbers its node classes)
+        # PyTorch numbers its built-in node classes (MulBackward0), not a custom Function's
+        custom = type(t.grad_fn).__name__ == "BackwardFunction"
+        suffixes.append(f"grad_fn=<{t.grad_fn.name}{'' if custom else '0'}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     parts = [prefix + body]

@@ -101,7 +101,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False):
     """d func / d inputs, shaped out.shape + in.shape (tuples of these for several
-    inputs/outputs: result[i][j] is d out_i / d in_j). Built row by row from vjps."""
+    inputs/outputs: `result[i][j]` is d out_i / d in_j). Built row by row from vjps."""
     single_in, xs = _inputs(inputs, "jacobian", create_graph)
     with enable_grad():
         out = func(*xs)
@@ -134,7 +134,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False):
 
 def hessian(func, inputs, create_graph=False, strict=False):
     """Second derivatives of a scalar function: shape in.shape + in.shape
-    (result[i][j] = d2 f / d in_i d in_j for several inputs)."""
+    (`result[i][j]` = d2 f / d in_i d in_j for several inputs)."""
     single_in, xs = _inputs(inputs, "hessian", create_graph)
 
     def gradient(*ys):

@@ -17,7 +17,6 @@ import autodiff as ad
 import nn.functional as F
 from nn import charlm, data
 from nn.data import datasets
-from nn.serialization import save
 from nn.utils import clip_grad_norm_
 
 # sampling conventions per dataset: start = text the model is primed with (a fresh word / entry),
@@ -177,42 +176,53 @@ def sample_texts(model, vocab, dataset, n, *, temperature=1.0, seed=0, prompt=No
             for _ in range(n)]
 
 
-def run(args, config, ckpt, out_dir, progress, say):
-    """Train the text run described by config (resuming from ckpt) -> the result dict."""
+def run(args, config, ckpt, out_dir, progress, say, state=None):
+    """Train the text run described by config (resuming from ckpt) -> the result dict; state
+    (nn.train.RunState) tracks the last checkpoint for the Ctrl-C message."""
     from nn import train as cli  # the CLI's optimizers and helpers (it imports this module)
+    state = state or cli.RunState()
     t0 = time.perf_counter()
-    if args.temperature is not None and not 0 < args.temperature < math.inf:
-        raise SystemExit(f"nn.train: --temperature must be a finite number > 0, got "
-                         f"{args.temperature:g}")
-    if args.samples is not None and args.samples < 0:
-        raise SystemExit(f"nn.train: --samples must be >= 0, got {args.samples}")
-    if config["clip"] < 0:
-        raise SystemExit(f"nn.train: --clip must be >= 0 (0 turns clipping off), got "
-                         f"{config['clip']:g}")
     seed = config["seed"]
     ad.manual_seed(seed)
     shuffle = ad.Generator(seed + 1)
+    state.doing = "loading the data"
     vocab, train_ids, val_ids, about = load_text(config)
     if ckpt is not None and config.get("vocab") != vocab.chars:
         raise SystemExit(f"nn.train: the {config['dataset']} data gives the vocabulary "
                          f"{vocab.chars!r}, the checkpoint was trained on {config.get('vocab')!r}"
                          f"; the data changed since: start a new run")
     config["vocab"] = vocab.chars
+    if len(val_ids) < 2:
+        raise SystemExit(f"nn.train: --val-fraction {config['val_fraction']:g} leaves "
+                         f"{len(val_ids)} validation characters of {config['dataset']} "
+                         f"({len(train_ids)} training); validation needs at least 2: raise "
+                         f"--val-fraction (default {TEXT_DEFAULTS['val_fraction']})")
     if len(train_ids) < config["context"] + 1:
         raise SystemExit(f"nn.train: --context {config['context']} needs at least "
                          f"{config['context'] + 1} training characters, {config['dataset']} has "
-                         f"{len(train_ids)}; lower --context")
+                         f"{len(train_ids)} (--val-fraction {config['val_fraction']:g}); lower "
+                         f"--context or --val-fraction")
     model = build_model(config)
     opt = cli.OPTIMIZERS[config["optimizer"]][0](model.parameters(), config["lr"],
                                              config["weight_decay"])
-    start, history = 0, []
+    start, history, seconds = 0, [], []
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         ad.default_generator.set_state(ckpt["rng"]["default"])
         shuffle.set_state(ckpt["rng"]["shuffle"])
         start, history = ckpt["epoch"], list(ckpt["history"])
+        seconds = list(ckpt.get("seconds") or [])
         say(f"resumed {args.resume} at epoch {start}")
+    epochs = config["epochs"]
+    result = {"epochs": epochs, "start_epoch": start, "history": history, "out": out_dir,
+              "config": config, "model": model, "optimizer": opt, "vocab": vocab,
+              "graph": None, "curves": None}
+    if start >= epochs:
+        print(f"nothing to do: {args.resume} is already at epoch {start} of {epochs}")
+        result.update(val_loss=history[-1]["val_loss"] if history else float("nan"),
+                      samples=[], checkpoint=args.resume, time=time.perf_counter() - t0)
+        return result
     V = len(vocab)
     baselines = {"uniform": math.log(V),
                  "bigram": float(data.bigram_nll(train_ids, val_ids, V))}
@@ -223,60 +233,57 @@ def run(args, config, ckpt, out_dir, progress, say):
         f"{config['steps_per_epoch']} steps x {config['epochs']} epochs")
     say(f"baselines (val nats/char): uniform ln {V} = {baselines['uniform']:.4f}, bigram "
         f"{baselines['bigram']:.4f}")
-    graph = None
     if args.graph:  # a short sequence: the graph of a whole window is thousands of nodes
+        state.doing = "drawing the graph"
         T = min(config["context"], 8)
         x, y = ad.from_numpy(train_ids[None, :T]), ad.from_numpy(train_ids[None, 1:T + 1])
-        graph = cli.render_graph(model, x, y, out_dir, say,
-                             loss_fn=lambda m, xb, yb: sequence_loss(m, xb, yb))
-        if graph:
-            say(f"graph: {graph}")
+        result["graph"] = cli.render_graph(model, x, y, out_dir, say,
+                                           loss_fn=lambda m, xb, yb: sequence_loss(m, xb, yb))
+        if result["graph"]:
+            say(f"graph: {result['graph']}")
 
-    ckpt_path = os.path.join(out_dir, "checkpoint.npz")
-    epochs = config["epochs"]
+    ckpt_path = os.path.join(out_dir, cli.CHECKPOINT)
     width = len(str(epochs))
-    last_saved = args.resume
     for epoch in range(start + 1, epochs + 1):
         t_epoch = time.perf_counter()
         prefix = f"epoch {epoch:>{width}}/{epochs}"
-        try:
-            loss = train_epoch(model, train_ids, config, opt, shuffle, progress, prefix)
-        except KeyboardInterrupt:
-            raise cli.interrupted(epoch, last_saved, progress) from None
+        state.doing = f"training epoch {epoch}"
+        loss = train_epoch(model, train_ids, config, opt, shuffle, progress, prefix)
+        state.doing = f"evaluating epoch {epoch}"
         val_loss = evaluate(model, val_ids, config["context"])
-        history.append({"epoch": epoch, "loss": loss, "val_loss": val_loss})
-        save({"epoch": epoch, "config": config, "model": model.state_dict(),
-              "optimizer": opt.state_dict(),
-              "rng": {"default": ad.default_generator.get_state(),
-                      "shuffle": shuffle.get_state()},
-              "history": history}, ckpt_path)
-        last_saved = ckpt_path
+        history.append({"epoch": epoch, "loss": loss, "val_loss": val_loss,
+                        "lr": float(opt.param_groups[0]["lr"])})
+        seconds.append(time.perf_counter() - t_epoch)
+        state.doing = f"saving epoch {epoch}"
+        cli.save_checkpoint(state, {
+            "epoch": epoch, "config": config, "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "rng": {"default": ad.default_generator.get_state(),
+                    "shuffle": shuffle.get_state()},
+            "history": history, "seconds": seconds},
+            ckpt_path, cli.metrics_csv(history, seconds, cli.TEXT_COLUMNS))
         progress.line(f"{prefix} loss {loss:.4f} | val loss {val_loss:.4f} nats/char | "
-                      f"{time.perf_counter() - t_epoch:.2f}s")
+                      f"{seconds[-1]:.2f}s")
 
-    elapsed = time.perf_counter() - t0
+    state.doing = "sampling"
     n_samples = 5 if args.samples is None else args.samples
     temperature = 1.0 if args.temperature is None else args.temperature
     samples = sample_texts(model, vocab, config["dataset"], n_samples, temperature=temperature,
                            seed=seed)
-    final = history[-1]["val_loss"] if history else float("nan")
-    result = {"val_loss": final, "baselines": baselines, "samples": samples, "time": elapsed,
-              "epochs": epochs, "start_epoch": start, "history": history,
-              "checkpoint": ckpt_path if epochs > start else args.resume, "out": out_dir,
-              "graph": graph, "config": config, "model": model, "optimizer": opt,
-              "vocab": vocab}
+    final = history[-1]["val_loss"]
+    result.update(val_loss=final, baselines=baselines, samples=samples,
+                  checkpoint=ckpt_path, metrics=os.path.join(out_dir, cli.METRICS))
     if config["dataset"] == "hello":
         result["completion"] = sample_texts(model, vocab, "hello", 1, greedy=True)[0]
-    if args.quiet:
-        return result
+    result["time"] = elapsed = time.perf_counter() - t0
+    state.doing = "plotting the curves"
+    result["curves"], curves_line = cli.finish_curves(history, out_dir, text=True)
     print(f"done: {config['dataset']}/{config['model']}, epochs {start + 1}-{epochs} in "
           f"{elapsed:.1f}s")
-    if epochs > start:
-        print(f"val loss {final:.4f} nats/char (uniform ln {V} = {baselines['uniform']:.4f}, "
-              f"bigram {baselines['bigram']:.4f})")
-        print(f"checkpoint: {ckpt_path}")
-    else:
-        print(f"nothing to do: the checkpoint is already at epoch {start} of {epochs}")
+    print(f"val loss {final:.4f} nats/char (uniform ln {V} = {baselines['uniform']:.4f}, "
+          f"bigram {baselines['bigram']:.4f})")
+    print(f"checkpoint: {ckpt_path}")
+    print(curves_line)
     if "completion" in result:
         print(f"greedy continuation of 'h': {result['completion']!r}")
     if samples:

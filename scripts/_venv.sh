@@ -9,9 +9,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 stamp="$VENV/.autodiff-installed"
 if [ ! -f "$stamp" ] || [ "$ROOT/setup.cfg" -nt "$stamp" ]; then
-    echo "[setup] installing autodiff and its test/viz/data/special/threads/distributed extras into $VENV" >&2
+    echo "[setup] installing autodiff and its extras (tests, viz, data, notebooks, special, threads, distributed, files, progress, plots, tensorboard, docs) into $VENV" >&2
     "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,viz,data,notebooks,special,threads,distributed]"
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,viz,data,notebooks,special,threads,distributed,files,progress,plots,tensorboard,docs]"
     touch "$stamp"
 fi
 # The graphviz binary renders graphs; Debian's wamerican and fortunes packages hold the text the

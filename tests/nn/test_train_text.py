@@ -19,6 +19,13 @@ from nn.serialization import load
 MODELS = list(train_text.TEXT_MODELS)
 
 
+@pytest.fixture(autouse=True)
+def _no_curves(request, monkeypatch):
+    """Rendering curves.png takes ~0.2 s a run: only the tests named for it draw the file."""
+    if "curves" not in request.node.name:
+        monkeypatch.setattr(train, "write_curves", lambda history, path, text=False: path)
+
+
 def _have_words():
     try:
         datasets.load_words()
@@ -94,6 +101,7 @@ def test_fortunes_tiny_run_and_its_samples(tmp_path, capsys):
     V = len(result["vocab"])
     assert V > 90 and result["val_loss"] < math.log(V)
     assert "%" not in "".join(result["samples"])  # "%" ends an entry
+    capsys.readouterr()  # (the training summary)
     samples = sample.main([result["checkpoint"], "--n", "2", "--max-chars", "30"])
     assert capsys.readouterr().out == "".join(s + "\n%\n" for s in samples)
     assert all(len(s) <= 30 for s in samples)
@@ -245,6 +253,7 @@ def test_sample_cli(words_run, capsys):
 
 def test_sample_cli_hello(tmp_path, capsys):
     result = _hello(tmp_path, "char-lstm", "--epochs", "1")
+    capsys.readouterr()  # (the training summary)
     assert sample.main([result["checkpoint"], "--n", "2", "--greedy"]) == ["hello", "hello"]
     assert capsys.readouterr().out == "hello\nhello\n"
     proc = subprocess.run([sys.executable, "-m", "nn.sample", result["checkpoint"], "--n", "1",
@@ -259,13 +268,17 @@ def test_sample_cli_errors(tmp_path, capsys):
                         "--out", str(tmp_path / "moons")])
     with pytest.raises(SystemExit, match="holds a mlp trained on moons, not a character model"):
         sample.main([image["checkpoint"]])
-    nn.save({"w": np.ones(2)}, tmp_path / "x.npz")
+    nn.save({"w": np.ones(2)}, tmp_path / "x.safetensors")
     with pytest.raises(SystemExit, match="not a training checkpoint"):
-        sample.main([str(tmp_path / "x.npz")])
+        sample.main([str(tmp_path / "x.safetensors")])
     hello = _hello(tmp_path, "char-rnn", "--epochs", "1", "--steps-per-epoch", "2")
+    capsys.readouterr()
     for t in ("0", "-1", "nan"):
-        with pytest.raises(SystemExit, match="--temperature must be a finite number > 0"):
+        with pytest.raises(SystemExit) as exc:
             sample.main([hello["checkpoint"], "--temperature", t])
+        assert exc.value.code == 2
+        assert f"argument --temperature: expected a number > 0, got '{t}'" in \
+            capsys.readouterr().err
     with pytest.raises(SystemExit, match="characters the model never saw: 'x'"):
         sample.main([hello["checkpoint"], "--prompt", "hex"])
     with pytest.raises(SystemExit):
@@ -281,16 +294,14 @@ def test_sample_cli_errors(tmp_path, capsys):
     (["--dataset", "hello", "--batchnorm"], "--batchnorm applies to image/tabular"),
     (["--model", "char-rnn", "--dataset", "hello", "--hidden", "8,8"], "one --hidden width"),
     (["--dataset", "hello", "--context", "5"], "--context 5 needs at least 6 training"),
-    (["--dataset", "hello", "--temperature", "0"], "--temperature must be a finite number > 0"),
-    (["--dataset", "hello", "--samples", "-1"], "--samples must be >= 0"),
-    (["--dataset", "hello", "--clip", "-1"], "--clip must be >= 0"),
+    (["--model", "char-transformer", "--embed", "6", "--heads", "4"], "choose --heads dividing"),
 ])
 def test_bad_text_options(tmp_path, argv, message):
     with pytest.raises(SystemExit, match=message):
         train.main(argv + ["--quiet", "--out", str(tmp_path)])
 
 
-def test_interrupt_points_at_the_checkpoint(tmp_path, monkeypatch):
+def test_interrupt_points_at_the_checkpoint(tmp_path, monkeypatch, capsys):
     real, calls = train_text.train_epoch, []
 
     def interrupted_second_epoch(*args):
@@ -300,9 +311,16 @@ def test_interrupt_points_at_the_checkpoint(tmp_path, monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(train_text, "train_epoch", interrupted_second_epoch)
-    with pytest.raises(SystemExit, match=r"interrupted in epoch 2; .*checkpoint.npz holds epoch 1"):
+    with pytest.raises(SystemExit) as exc:
         _hello(tmp_path, "char-rnn", "--epochs", "3", "--steps-per-epoch", "2")
-    assert load(tmp_path / "run" / "checkpoint.npz")["epoch"] == 1
+    path = tmp_path / "run" / "checkpoint.safetensors"
+    assert exc.value.code == 130
+    assert capsys.readouterr().err == (f"nn.train: interrupted while training epoch 2; {path} "
+                                       f"holds epoch 1: continue with python -m nn.train "
+                                       f"--resume {path}\n")
+    assert load(path)["epoch"] == 1
+    resumed = train.main(["--resume", str(path), "--quiet"])
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
 
 
 def test_text_defaults_follow_the_dataset_or_model(tmp_path):
@@ -326,3 +344,22 @@ def test_help_lists_the_text_models():
     out = train.build_parser().format_help()
     for name in MODELS + ["hello", "words", "fortunes", "--steps-per-epoch", "--context"]:
         assert name in out
+
+
+def test_text_run_directory_curves_and_quiet_summary(tmp_path, capsys):
+    result = _hello(tmp_path, "char-rnn", "--epochs", "2", "--steps-per-epoch", "3",
+                    "--samples", "1")
+    out, err = capsys.readouterr()
+    assert err == "" and out.startswith("done: hello/char-rnn, epochs 1-2 in ")
+    assert f"checkpoint: {tmp_path / 'run' / 'checkpoint.safetensors'}" in out
+    assert out.endswith("samples (temperature 1, seed 0):\n  " + result["samples"][0] + "\n")
+    header, *rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    assert header == "epoch,train_loss,val_loss,lr,seconds" and len(rows) == 2
+    assert [float(v) for v in rows[1].split(",")[1:4]] == [
+        result["history"][1]["loss"], result["val_loss"], 0.03]
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert result["curves"] == str(tmp_path / "run" / "curves.png")
+    done = train.main(["--resume", result["checkpoint"], "--quiet"])
+    assert capsys.readouterr().out == (f"nothing to do: {result['checkpoint']} is already at "
+                                       f"epoch 2 of 2\n")
+    assert done["history"] == result["history"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import autodiff as ad
+from nn._progress import read_with_progress
 from nn.data.datasets.cache import cache_dir, install, verify_sha256
 from nn.data.datasets.idx import parse_idx, read_idx_bytes
 
@@ -67,7 +68,8 @@ def _from_mirrors(name, directory, missing, problems):
         try:
             for f in list(missing):
                 with urllib.request.urlopen(base + f + ".gz", timeout=HTTP_TIMEOUT) as r:
-                    raw = gzip.decompress(r.read())
+                    # bytes and speed on a terminal (tqdm), one line otherwise
+                    raw = gzip.decompress(read_with_progress(r, f"{TITLES[name]} {f}.gz"))
                 install(directory / f, raw, SHA256[name][f])
                 missing.remove(f)
         except (OSError, ValueError, EOFError, http.client.HTTPException) as e:
