@@ -61,7 +61,7 @@ def user_chose_threads():
     return any(os.environ.get(v) for v in _ENV_VARS)
 
 
-def limit_for_shared_machine(who):
+def limit_for_shared_machine():
     """One BLAS thread in a process that shares the machine with its siblings (a rank of a
     data-parallel job, a DataLoader worker), unless the environment chose a count; best effort:
     without threadpoolctl nothing changes. Returns the count set, or None."""

@@ -73,7 +73,7 @@ class Parallel(Single):
         sys.stdout.reconfigure(line_buffering=True)  # (a pipe to mpiexec: keep lines in order)
         if threads is None:  # ranks share the machine's cores: one BLAS thread each by default
             from autodiff.threads import limit_for_shared_machine
-            limit_for_shared_machine("nn.train")
+            limit_for_shared_machine()
 
     def wrap(self, model):
         import nn

@@ -54,12 +54,12 @@ def test_without_threadpoolctl_the_error_names_the_extra(monkeypatch):
         ad.set_num_threads(1)
     with pytest.raises(ImportError, match=r"autodiff\[threads\]"):
         ad.get_num_threads()
-    assert threads.limit_for_shared_machine("test") is None  # best effort: no error
+    assert threads.limit_for_shared_machine() is None  # best effort: no error
 
 
 @pytest.mark.parametrize("env, expected", [({}, "1"), ({"OMP_NUM_THREADS": "2"}, "2")])
 def test_shared_machine_default_is_one_thread_unless_the_environment_chose(env, expected):
-    code = ("import autodiff as ad, autodiff.threads as t; t.limit_for_shared_machine('x'); "
+    code = ("import autodiff as ad, autodiff.threads as t; t.limit_for_shared_machine(); "
             "print(ad.get_num_threads())")
     clean = {k: v for k, v in __import__("os").environ.items() if k not in threads._ENV_VARS}
     out = subprocess.run([sys.executable, "-c", code], env={**clean, **env}, timeout=60,

@@ -332,7 +332,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
         _same(gather_list, tensor, who, "gather_list")
     elif gather_list:
         raise ValueError(f"{who}: Argument ``gather_list`` must NOT be specified on "
-                         f"non-destination ranks (only rank {dst} receives).")
+                         f"non-destination ranks (only rank {root} receives).")
     send = _c_array(tensor.data)
     recv = np.empty((comm.Get_size(),) + send.shape, send.dtype) if here else None
 
@@ -367,7 +367,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     else:
         if scatter_list:
             raise ValueError(f"{who}: Argument ``scatter_list`` must NOT be specified on "
-                             f"non-source ranks (only rank {src} sends).")
+                             f"non-source ranks (only rank {root} sends).")
         send = None
     buf, back = _target(tensor, who)
     return _launch(async_op, lambda: comm.Scatter(send, buf, root),

@@ -368,11 +368,8 @@ def seed_worker(base_seed, worker_id):
 
 
 def _limit_threads():
-    try:
-        from autodiff.threads import limit_for_shared_machine
-        limit_for_shared_machine("DataLoader worker")
-    except Exception:  # best effort: a worker without threadpoolctl keeps numpy's default
-        pass
+    from autodiff.threads import limit_for_shared_machine
+    limit_for_shared_machine()  # (best effort: without threadpoolctl, numpy's default stays)
 
 
 def worker_loop(dataset, iterable, index_queue, result_queue, done_event, auto_collation,
