@@ -269,3 +269,14 @@ def test_embedding_gradient_matches_torch_with_a_large_vocabulary(rows_path):
     theirs(torch.tensor(ids)).backward(torch.tensor(g))
     assert_close(ours.weight.grad, theirs.weight.grad, tol=1e-5)
     assert rows_path == [True]  # (sorted segment sums: too many rows for the one-hot product)
+
+
+def test_top_level_layer_norm_matches_torch_layer_norm():
+    """ad.layer_norm is torch.layer_norm: values and gradients to second order, and its
+    errors' classes for a normalized_shape or weight that does not fit."""
+    run_outputs(torch, lambda lib, x, w, b: lib.layer_norm(x, (3, 4), w, b, 1e-3),
+                _rand(2, 3, 4), _rand(3, 4, seed=1), _rand(3, 4, seed=2), second_order=True)
+    run_outputs(torch, lambda lib, x: lib.layer_norm(x, (4,)), _rand(5, 4))
+    x = _rand(2, 3, 4)
+    same_error(torch, lambda lib: lib.layer_norm(lib.tensor(x), (3,)))
+    same_error(torch, lambda lib: lib.layer_norm(lib.tensor(x), (4,), lib.tensor(_rand(3))))
