@@ -37,6 +37,8 @@ from . import sequence  # recurrent and attention primitives (what nn.RNN / F.sd
 from .interop import *  # noqa: F401,F403  (finfo, iinfo, promote_types, DLPack, constants ...)
 from ._format import set_printoptions
 from .threads import set_num_threads, get_num_threads
+from . import compiler  # autodiff.compile's tracer (torch.compiler's role)
+from .compiler import compile  # noqa: A001  (torch.compile's name)
 detach = Tensor.detach
 
 # PyTorch spellings of dtypes

@@ -4,6 +4,7 @@ import operator
 import numpy as np
 
 from . import dtypes
+from .compiler import replayed
 from .random import rng
 from .tensor import Tensor, _check_requires_grad, _to_array
 
@@ -108,6 +109,7 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
     return _finish(values.astype(dt), requires_grad)  # (astype truncates, as torch does)
 
 
+@replayed
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Uniform on [0, 1)"""
     _device(device, "rand")
@@ -115,6 +117,7 @@ def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
     return _finish(rng(generator).random(_shape(size, "rand")).astype(dt), requires_grad)
 
 
+@replayed
 def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     """Standard normal"""
     _device(device, "randn")
@@ -122,6 +125,7 @@ def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
     return _finish(rng(generator).standard_normal(_shape(size, "randn")).astype(dt), requires_grad)
 
 
+@replayed
 def randint(low, high=None, size=(), generator=None, dtype=None, device=None):
     """Integers uniform on [low, high) (int64); randint(high, size) as in PyTorch"""
     _device(device, "randint")
@@ -133,6 +137,7 @@ def randint(low, high=None, size=(), generator=None, dtype=None, device=None):
     return Tensor._const(rng(generator).integers(low, high, size=tuple(size)).astype(dt))
 
 
+@replayed
 def randperm(n, generator=None, device=None):
     """A random permutation of 0..n-1 (int64)"""
     _device(device, "randperm")

@@ -15,7 +15,7 @@ from heapq import heappop, heappush, heappushpop
 
 import numpy as np
 
-from . import versions
+from . import function as _function, versions
 from .function import last_mutation
 from .grad_mode import _state, set_anomaly, set_grad_enabled
 from .tensor import Tensor
@@ -377,6 +377,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     `inputs`, when given, accumulates into exactly those tensors instead, leaves or not (a
     non-leaf among them keeps retaining its .grad afterwards, as in PyTorch).
     """
+    tracer = _function._tracer
+    if tracer is not None and tracer.mine():  # autodiff.compile is tracing this call
+        return tracer.backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
     roots = _as_tuple(tensors)
     if inputs is not None:
         inputs = _checked_inputs(inputs, "backward()")
@@ -414,8 +417,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                         lock.acquire()
                     if not create_graph:
                         g = g.data
-                g = _owned_tensor(g, owned) if create_graph else _owned(g, owned)
-                leaf._grad = g if leaf._grad is None else leaf._grad + g
+                if create_graph:
+                    g = _owned_tensor(g, owned)
+                    leaf._grad = g if leaf._grad is None else leaf._grad + g
+                else:
+                    store_grad(leaf, g, owned)
                 if leaf._post_accumulate_hooks:
                     post.append(leaf)
         finally:
@@ -425,6 +431,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 fn(leaf)
     if getattr(_queued, "callbacks", None):
         _run_queued()
+
+
+def store_grad(leaf, arr, owned):
+    """leaf.grad += arr (a first-order pass's gradient array), as a new tensor whose array no
+    other leaf holds (`owned`: the arrays already stored by this pass)."""
+    g = _owned(arr, owned)
+    leaf._grad = g if leaf._grad is None else leaf._grad + g
 
 
 def _owned(arr, owned):

@@ -141,6 +141,8 @@ def new_mutation():
 
 def stamp_mutation(tensor, seq=None):
     """Counts an in-place change of tensor's storage (its version, shared with its aliases)."""
+    if _tracer is not None:
+        _tracer.mutation(tensor)
     if seq is None:
         seq = last_mutation[0] = next(_sequence)
     data = tensor.data
@@ -173,11 +175,22 @@ def link(node, inputs, needs):
 _ONE = (True,)
 _NONE = (False,)
 
+# The tracer of the call autodiff.compile is tracing (autodiff/compiler), else None: every op
+# hands itself to it while it is set (one global read per op otherwise).
+_tracer = None
+
 
 def apply(node, *xs):
     """Runs `node` on xs. Bare arrays (no tensor among xs, as inside a first-order backward
     pass) give its forward's bare result; otherwise the result is a tensor, recorded in the
     graph (`link`) when an input requires grad and grad mode is on."""
+    if _tracer is not None:
+        return _tracer.apply(node, xs)
+    return run_node(node, xs)
+
+
+def run_node(node, xs):
+    """apply(node, *xs) itself (autodiff.compile's tracer calls it to run the ops it records)."""
     n = len(xs)
     if n == 1:  # one and two inputs are the hot paths: no list is made for them
         x = xs[0]
@@ -214,8 +227,32 @@ def apply(node, *xs):
     return t
 
 
+class NoGradient(Node):
+    """An op without a derivative (a comparison, a mask, a rounding of a constant): its result
+    is a constant tensor, never in the graph. Made by `constant_result`."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def forward(self, *xs):
+        return self.fn(*xs)
+
+
+def constant_result(fn, *xs):
+    """fn(*arrays) of tensors xs, as a constant tensor (no gradient): the one way ops without a
+    derivative read their inputs' values, so that autodiff.compile records them too."""
+    if _tracer is not None:
+        return _tracer.apply(NoGradient(fn), xs, constant=True)
+    out = fn(*[x.data for x in xs])
+    return Tensor._const(out if type(out) is ndarray else np.asarray(out))
+
+
 def apply1(node, x):
     """apply(node, x) for a tensor x: the hot path of one-input ops, without argument packing."""
+    if _tracer is not None:
+        return _tracer.apply(node, (x,))
     out = node.forward(x.data)
     t = _new(Tensor)
     t.data = out if type(out) is ndarray else _as_array(node, out)
@@ -238,6 +275,8 @@ def apply1(node, x):
 
 def apply2(node, x, y):
     """apply(node, x, y) for tensors x, y: the hot path of two-input ops."""
+    if _tracer is not None:
+        return _tracer.apply(node, (x, y))
     out = node.forward(x.data, y.data)
     t = _new(Tensor)
     t.data = out if type(out) is ndarray else _as_array(node, out)
@@ -444,6 +483,8 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Runs forward and records the op when an input tensor requires grad."""
+        if _tracer is not None:
+            _tracer.unsupported(f"the custom autograd Function {cls.__name__}")
         ctx = BackwardFunction(cls)
         needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         ctx.needs_input_grad = needs

@@ -18,6 +18,7 @@ a view of one) raises, as in PyTorch.
 import numpy as np
 
 from . import ops
+from . import function as _function
 from .function import Node, apply1, link, new_mutation, stamp_mutation
 from .grad_mode import _state
 from .ops.broadcast import SumTo
@@ -182,6 +183,9 @@ def _binary(ufunc, fn, op, doc, scaled):
     """The method `op`: self = fn(self, other) in place; `scaled` ones (add_, sub_) take
     PyTorch's keyword alpha (other * alpha). Outside the graph: one numpy ufunc call."""
     def method(self, other, *, alpha=1):
+        tracer = _function._tracer
+        if tracer is not None and tracer.mine():  # autodiff.compile: replayed on buffers
+            return tracer.inplace(method, self, (other,), {"alpha": alpha})
         if alpha != 1 and not scaled:
             raise TypeError(f"{op}() got an unexpected keyword argument 'alpha'")
         if _state.enabled and (self._requires_grad or self._view is not None or (
@@ -224,6 +228,9 @@ pow_ = _binary(np.power, ops.pow, "pow_", "self = self ** exponent, in place", s
 def _unary(fn, op, single=True):
     """The method `op`: self = fn(self, *args, **kwargs) in place."""
     def method(self, *args, **kwargs):
+        tracer = _function._tracer
+        if tracer is not None and tracer.mine():  # autodiff.compile: replayed on buffers
+            return tracer.inplace(method, self, args, kwargs)
         if _records(self, *args, *kwargs.values()):
             return record_inplace(self, op, lambda old: fn(old, *args, **kwargs), single)
         return _write(self, op, fn(Tensor._const(self.data), *args, **kwargs).data)
@@ -326,6 +333,9 @@ def _check_broadcast(op, shape, target):
 
 def copy_(self, src):
     """Copies src (broadcast to self's shape) into self, in place"""
+    tracer = _function._tracer
+    if tracer is not None and tracer.mine():  # autodiff.compile: replayed on buffers
+        return tracer.inplace(copy_, self, (src,), {})
     if _records(self, src):
         return record_inplace(self, "copy_", lambda old: _copy(old, src), True)
     _check_broadcast("copy_", np.shape(_raw(src)), self.shape)
@@ -334,6 +344,9 @@ def copy_(self, src):
 
 def fill_(self, value):
     """Fills self with value, in place"""
+    tracer = _function._tracer
+    if tracer is not None and tracer.mine():  # autodiff.compile: replayed on buffers
+        return tracer.inplace(fill_, self, (value,), {})
     if isinstance(value, Tensor) and value.data.ndim:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                            f"{value.data.ndim} dimensions")
@@ -344,6 +357,9 @@ def fill_(self, value):
 
 def zero_(self):
     """Fills self with zeros, in place"""
+    tracer = _function._tracer
+    if tracer is not None and tracer.mine():  # autodiff.compile: replayed on buffers
+        return tracer.inplace(zero_, self, (), {})
     if _records(self):
         return fill_(self, 0)
     _target(self, "zero_").fill(0)

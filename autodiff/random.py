@@ -1,5 +1,16 @@
 """Random number generators: a default one (reseeded by manual_seed) and explicit Generators."""
+import weakref
+
 import numpy as np
+
+# Every Generator, so that autodiff.compile can watch their draws while it traces a call.
+generators = weakref.WeakSet()
+
+
+def _reseeding(what):
+    from . import function
+    if function._tracer is not None:
+        function._tracer.unsupported(what)
 
 
 class Generator:
@@ -10,9 +21,11 @@ class Generator:
             seed = int(np.random.SeedSequence().entropy % 2**63)
         self.rng = np.random.default_rng(int(seed))
         self._seed = int(seed)
+        generators.add(self)
 
     def manual_seed(self, seed):
         """Reseeds this generator and returns it."""
+        _reseeding("reseeding a random generator (manual_seed)")
         self.rng = np.random.default_rng(int(seed))
         self._seed = int(seed)
         return self
@@ -24,6 +37,7 @@ class Generator:
         return self.rng.bit_generator.state
 
     def set_state(self, state):
+        _reseeding("setting a random generator's state")
         self.rng.bit_generator.state = state
 
 

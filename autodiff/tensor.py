@@ -6,6 +6,7 @@ state and the methods that are not graph operations.
 """
 import numbers
 import warnings
+from sys import modules as _modules  # (autodiff.function: imported after this module)
 
 import numpy as np
 
@@ -155,6 +156,9 @@ class Tensor:
             if value.dtype != self.dtype:
                 raise RuntimeError(f"assigned grad has dtype {value.dtype}, but the tensor has "
                                    f"dtype {self.dtype}")
+        tracer = _modules["autodiff.function"]._tracer
+        if tracer is not None:  # autodiff.compile records the assignment
+            tracer.set_grad(self, value)
         self._grad = value
 
     @property
@@ -358,6 +362,7 @@ class Tensor:
         return (self[i] for i in range(self.data.shape[0]))
 
     def __bool__(self):
+        _value_read(self, "bool()")
         if self.data.size != 1:
             raise RuntimeError(
                 f"the truth value of a tensor with {self.data.size} elements (shape "
@@ -384,9 +389,11 @@ class Tensor:
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        _value_read(self, ".numpy()")
         return self.data
 
     def __array__(self, dtype=None, copy=None):
+        _value_read(self, "numpy conversion")
         if dtype is not None:
             return self.data.astype(dtype, copy=bool(copy))
         return self.data.copy() if copy else self.data
@@ -394,9 +401,11 @@ class Tensor:
     def item(self):
         if self.data.size != 1:
             raise RuntimeError(f"item() needs a tensor with one element, got shape {self.shape}")
+        _value_read(self, ".item()")
         return self.data.item()
 
     def tolist(self):
+        _value_read(self, ".tolist()")
         return self.data.tolist()
 
     def cpu(self):
@@ -407,12 +416,21 @@ class Tensor:
 
     def __repr__(self):
         from ._format import tensor_repr
+        _value_read(self, "printing")
         return tensor_repr(self)
 
     __str__ = __repr__
 
 
 _new = object.__new__
+
+
+def _value_read(t, how):
+    """Python is reading t's values: under autodiff.compile's tracing that ends the trace
+    (a graph break), since a replay could not see a different value."""
+    tracer = _modules["autodiff.function"]._tracer
+    if tracer is not None:
+        tracer.value_read(t, how)
 
 _NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "

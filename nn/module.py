@@ -14,6 +14,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.compiler import tracing as _tracing
 from nn.hooks import BackwardHook, RemovableHandle, check_inputs_unmodified, watch_inputs
 from nn.parameter import Buffer, Parameter, is_lazy
 
@@ -233,6 +234,8 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         """Runs forward(*args, **kwargs) with the registered hooks (see register_*_hook)."""
+        if _tracing.tracer is not None:  # autodiff.compile guards train/eval, refuses hooks
+            _tracing.tracer.enter_module(self)
         stack = _calls.stack
         token = _push_scope(_path_from(stack[-1], self) if stack else ())
         stack.append(self)

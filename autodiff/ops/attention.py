@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from .. import random as _random
+from ..compiler import replayed
 from ..function import Node, apply
 from ..tensor import Tensor
 from ._operands import broadcast_shapes, tensor_arg
@@ -176,6 +177,15 @@ def _mask(attn_mask, is_causal, q, batch, L, S):
     return m, keep
 
 
+@replayed
+def _dropout_scale(shape, p, dtype, generator):
+    """The attention weights' dropout: kept entries scaled by 1 / (1 - p), a fresh draw each
+    call (compiled or not)."""
+    rng = (generator or _random.default_generator).rng
+    drop = (rng.random(shape) >= p) / (1.0 - p) if p < 1.0 else np.zeros(shape)
+    return drop.astype(dtype)
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False, *,
                                  generator=None):
@@ -191,10 +201,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     drop = None
     if p > 0.0:
-        rng = (generator or _random.default_generator).rng
-        drop = (rng.random(batch + (L, S)) >= p) / (1.0 - p) if p < 1.0 else \
-            np.zeros(batch + (L, S))
-        drop = drop.astype(q.dtype)
+        drop = _dropout_scale(batch + (L, S), p, q.dtype, generator)
     if S == 0:  # nothing to attend to: zeros, as PyTorch (through an empty product)
         return (q @ k.swapaxes(-1, -2)) @ v
     node = ScaledDotProductAttention(s, p, drop)

@@ -6,7 +6,7 @@ rule here thinks about shapes. Subgradients at kinks follow the table in README 
 import numpy as np
 
 from ..dtypes import get_default_dtype
-from ..function import OUT, Node, apply, apply1, apply2
+from ..function import OUT, Node, apply, apply1, apply2, constant_result
 from ..tensor import Tensor
 from ._operands import promote, tensor_arg
 from .broadcast import binary_operands, broadcast_operands
@@ -634,7 +634,7 @@ def rsqrt(x):
 def _compare(ufunc, name):
     def op(x, y):
         x, y = promote(x, y, name)
-        return Tensor._const(ufunc(x.data, y.data))
+        return constant_result(ufunc, x, y)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"elementwise {name} (a bool tensor, no gradient)"
     return op
@@ -654,7 +654,7 @@ logical_xor = _compare(np.logical_xor, "logical_xor")
 def _no_gradient(ufunc, name, doc):
     """An elementwise function with no gradient anywhere: its result is a constant."""
     def op(x):
-        return Tensor._const(ufunc(tensor_arg(x, name).data))
+        return constant_result(ufunc, tensor_arg(x, name))
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc + " (no gradient)"
     return op
@@ -683,7 +683,7 @@ def _step(array_fn, name, doc):
     def op(x):
         x = tensor_arg(x, name)
         if not x._requires_grad:
-            return Tensor._const(array_fn(x.data))
+            return constant_result(array_fn, x)
         return apply1(node_cls(), x)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc + " (piecewise constant: a zero gradient)"
@@ -697,7 +697,7 @@ round = _step(np.round, "round", "round half to even")
 
 def isinf(x):
     """True where x is +-inf (no gradient)"""
-    return Tensor._const(np.isinf(tensor_arg(x, "isinf").data))
+    return constant_result(np.isinf, tensor_arg(x, "isinf"))
 
 
 def allclose(x, y, rtol=1e-5, atol=1e-8, equal_nan=False):

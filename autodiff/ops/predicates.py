@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from .. import creation, dtypes
+from ..compiler import replayed
 from ..function import Node, apply
 from ..random import rng
 from ..tensor import Tensor
@@ -150,6 +151,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False, d
     return creation._finish(values.astype(dt), requires_grad)
 
 
+@replayed
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, requires_grad=False,
                  device=None):
     """Integers uniform on [low, high) with input's shape (and dtype unless given);
@@ -195,6 +197,7 @@ def _check_float(x, op, name="input"):
                            f"{x.data.dtype}; convert with .float() or .double()")
 
 
+@replayed
 def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False,
            device=None):
     """Samples of N(mean, std^2): mean and std tensors (broadcast) or numbers (then `size`)"""
@@ -224,6 +227,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_gra
     return _sampled(values, *params)
 
 
+@replayed
 def bernoulli(input, p=None, *, generator=None):
     """1 with probability input (or p, a number), else 0, in input's dtype"""
     x = tensor_arg(input, "bernoulli")
@@ -242,6 +246,7 @@ def _check_probability(p, op):
                            + (" and nan" if np.isnan(p).any() else ""))
 
 
+@replayed
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """num_samples category indices (int64) per row of the weights input (1-d or 2-d)"""
     x = tensor_arg(input, "multinomial")
@@ -294,6 +299,7 @@ def binomial(count, prob, generator=None):
     return Tensor._const(rng(generator).binomial(n.data.astype(np.int64), p.data).astype(dt))
 
 
+@replayed
 def poisson(input, generator=None):
     """Poisson samples with rates input, in input's dtype"""
     x = tensor_arg(input, "poisson")

@@ -6,7 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..function import OUT, Node, apply1
+from ..function import OUT, Node, apply1, apply2
 from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
 from .elementwise import Exp, Where, maximum, minimum, raw
@@ -168,38 +168,42 @@ class LogSoftmax(Node):
 
 
 class SoftmaxCrossEntropy(Node):
-    """out = logsumexp(x) - x[target] along dim (per position), i.e. -log softmax(x)[target];
-    dx = (softmax(x) - onehot(target)) * g"""
-    __slots__ = ("dim", "target", "probs")
-    reads = ((0,),)
+    """out = logsumexp(x) - x[t] along dim (per position), i.e. -log softmax(x)[t], for class
+    indices t (an input without gradient); dx = (softmax(x) - onehot(t)) * g"""
+    __slots__ = ("dim", "probs")
+    reads = ((0,), ())
     saved = ("probs",)
 
-    def __init__(self, dim, target):
-        self.dim, self.target = dim, target
+    def __init__(self, dim):
+        self.dim = dim
 
-    def _at(self):
+    def _at(self, t):
         """The index of each position's target class (an advanced index into x)."""
-        t, d = self.target, self.dim
+        d = self.dim
         if d == 1 and t.ndim == 1:  # (N, C) logits: the common case
             return np.arange(t.shape[0]), t
         at = list(np.indices(t.shape, sparse=True))
         at.insert(d, t)
         return tuple(at)
 
-    def forward(self, x):
+    def forward(self, x, t):
+        n = x.shape[self.dim]
+        if t.size and (_min(t, axis=None) < 0 or _max(t, axis=None) >= n):
+            raise IndexError(f"softmax_cross_entropy: target holds class indices outside "
+                             f"0..{n - 1} (min {_min(t, axis=None)}, max {_max(t, axis=None)})")
         shifted = x - _max(x, axis=self.dim, keepdims=True)
         e = np.exp(shifted)
         total = _sum(e, axis=self.dim, keepdims=True)
         self.probs = e / total  # softmax(x), kept for backward
-        return np.log(total).reshape(self.target.shape) - shifted[self._at()]
+        return np.log(total).reshape(t.shape) - shifted[self._at(t)]
 
-    def backward(self, g, out, x):
+    def backward(self, g, out, x, t):
         d = self.dim
         # the softmax computed in forward (as a recorded op of x when the pass is recorded)
         probs = self.probs if type(x) is np.ndarray else Softmax.apply(x, dim=(d,))
         onehot = np.zeros(x.shape, x.dtype)
-        onehot[self._at()] = 1
-        return ((probs - onehot) * g.reshape(g.shape[:d] + (1,) + g.shape[d:]),)
+        onehot[self._at(raw(t))] = 1
+        return ((probs - onehot) * g.reshape(g.shape[:d] + (1,) + g.shape[d:]), None)
 
 
 class Prod(Node):
@@ -429,15 +433,14 @@ def softmax_cross_entropy(logits, target, dim=-1):
     target holds class indices with logits' shape minus dim)"""
     x = _float_input(logits, "softmax_cross_entropy")
     d = normalize_dims(dim, x.data.ndim, "softmax_cross_entropy")[0]
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target if isinstance(target, Tensor) else Tensor._const(np.asarray(target))
     expected = x.data.shape[:d] + x.data.shape[d + 1:]
-    if t.dtype.kind not in "iu" or t.shape != expected:
+    if t.data.dtype.kind not in "iu" or t.data.shape != expected:
         raise ValueError(f"softmax_cross_entropy: target must be integer class indices of shape "
-                         f"{expected}, got dtype {t.dtype} and shape {t.shape}")
-    if t.size and (_min(t, axis=None) < 0 or _max(t, axis=None) >= x.data.shape[d]):
-        raise IndexError(f"softmax_cross_entropy: target holds class indices outside 0.."
-                         f"{x.data.shape[d] - 1}")
-    return apply1(SoftmaxCrossEntropy(d, t.astype(np.intp, copy=False)), x)
+                         f"{expected}, got dtype {t.data.dtype} and shape {t.data.shape}")
+    if t.data.dtype != np.intp:
+        t = t.to(np.intp)
+    return apply2(SoftmaxCrossEntropy(d), x, t)
 
 
 @_numpy_axis

@@ -2,7 +2,10 @@
 (SELU networks). Masks come from autodiff's generator (or the one given)."""
 import warnings
 
+import numpy as np
+
 import autodiff as ad
+from autodiff.compiler import replayed
 from nn.functional._util import _const, _float_input
 from nn.functional.activation import _inplace
 
@@ -24,6 +27,21 @@ def _keep(shape, p, generator):
     return (generator or ad.default_generator).rng.random(shape) >= p
 
 
+@replayed
+def _scaled_mask(shape, p, generator, dtype):
+    """The mask times 1 / (1 - p) (a fresh draw at every call, compiled or not)."""
+    return np.asarray(_keep(shape, p, generator) / (1.0 - p), dtype)
+
+
+@replayed
+def _alpha_mask(shape, p, generator, dtype):
+    """(a * mask, b) of alpha dropout: a * (x or -alpha') + b keeps mean 0 and variance 1."""
+    keep = _keep(shape, p, generator)
+    a = 1.0 / ((_ALPHA * _ALPHA * p + 1.0) * (1.0 - p)) ** 0.5
+    b = (keep - 1.0) * (_ALPHA * a) + _ALPHA * a * p
+    return np.asarray(keep * a, dtype), np.asarray(b, dtype)
+
+
 def _apply(input, p, training, inplace, generator, op, feature=False, alpha=False):
     """input times a fresh mask (one entry per element, or per (sample, channel) with
     feature=True), rescaled so the expectation (alpha: mean and variance) is kept."""
@@ -37,13 +55,10 @@ def _apply(input, p, training, inplace, generator, op, feature=False, alpha=Fals
         if p == 1.0:
             return x * 0.0
         shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
-        keep = _keep(shape, p, generator)
         if not alpha:
-            return x * _const(keep / (1.0 - p), x.dtype)
-        # affine map a * (x or -alpha') + b that restores mean 0 and variance 1
-        a = 1.0 / ((_ALPHA * _ALPHA * p + 1.0) * (1.0 - p)) ** 0.5
-        b = (keep - 1.0) * (_ALPHA * a) + _ALPHA * a * p
-        return x * _const(keep * a, x.dtype) + _const(b, x.dtype)
+            return x * _const(_scaled_mask(shape, p, generator, x.dtype))
+        scale, shift = _alpha_mask(shape, p, generator, x.dtype)
+        return x * _const(scale) + _const(shift)
 
     if inplace:
         return _inplace(input, fn, op + "_")

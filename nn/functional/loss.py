@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 import autodiff as ad
+from autodiff.compiler import replayed
 from nn.functional._util import (_check_reduction, _const, _float_input, _reduce,
                                  _same_shape, _tensor)
 from nn.functional.activation import _log1pexp
@@ -68,12 +69,19 @@ def _matching_shapes(a, b, op, names=("input", "target")):
 def _class_targets(input, target, ignore_index, op):
     """Checks index targets for (N, C, *) / (C,) input: int dtype, shape, range. Returns the
     int64 array of targets (ignored positions kept as ignore_index)."""
+    return _checked_targets(tuple(input.shape), target, ignore_index, op)
+
+
+@replayed(pure=True)
+def _checked_targets(shape, target, ignore_index, op):
+    """_class_targets for an input of this shape (a pure function of the target: a compiled
+    function checks the targets of every call before anything else runs)."""
     arr = target.data
-    expected = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
+    expected = shape[:1] + shape[2:] if len(shape) >= 2 else ()
     if arr.dtype.kind == "f":
         raise _DtypeError(
             f"{op}: target has dtype {arr.dtype} and shape {tuple(arr.shape)}, but a float "
-            f"target must hold class probabilities with the input's shape {tuple(input.shape)}. "
+            f"target must hold class probabilities with the input's shape {shape}. "
             f"For class indices, pass an integer tensor of shape {expected}: target.long()")
     if arr.dtype.kind not in "iu":
         raise _DtypeError(f"{op}: target must hold integer class indices (int64), got dtype "
@@ -82,9 +90,9 @@ def _class_targets(input, target, ignore_index, op):
         hint = (" - squeeze the target: target.squeeze(-1)" if arr.shape == expected + (1,)
                 else "")
         raise _ShapeError(f"{op}: target of class indices has shape {tuple(arr.shape)}, but "
-                          f"input of shape {tuple(input.shape)} (classes in dim "
-                          f"{1 if input.ndim >= 2 else 0}) needs target shape {expected}{hint}")
-    n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
+                          f"input of shape {shape} (classes in dim "
+                          f"{1 if len(shape) >= 2 else 0}) needs target shape {expected}{hint}")
+    n_classes = shape[1] if len(shape) >= 2 else shape[0]
     if arr.size and 0 <= np.minimum.reduce(arr, axis=None) and \
             np.maximum.reduce(arr, axis=None) < n_classes:
         return arr.astype(np.int64, copy=False)  # all in range (checked without a mask)
@@ -100,6 +108,12 @@ def _class_targets(input, target, ignore_index, op):
                         f"{n_classes} classes (valid: 0 to {n_classes - 1}{also}); check the "
                         f"labels or the last layer's out_features")
     return arr.astype(np.int64, copy=False)
+
+
+@replayed(pure=True)
+def _holds(arr, value):
+    """Whether arr holds value (a branch autodiff.compile re-checks at every replay)."""
+    return bool((arr == value).any())
 
 
 def _check_weight(weight, n_classes, op, dtype=None):
@@ -178,7 +192,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     n_classes = input.shape[cdim]
     if weight is None and label_smoothing == 0.0 and target.dtype.kind in "iu":
         idx = _class_targets(input, target, ignore_index, op)
-        if ignore_index is None or not (idx == ignore_index).any():
+        if ignore_index is None or not _holds(idx, ignore_index):
             # the common case: one fused op, -log softmax(x)[y] per position
             return _reduce(ad.softmax_cross_entropy(input, idx, cdim), reduction)
     logp = ad.log_softmax(input, cdim)

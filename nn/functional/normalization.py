@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 import autodiff as ad
+from autodiff.compiler import replayed
 from nn.functional._util import _const, _float_input
 
 __all__ = ['batch_norm', 'instance_norm', 'layer_norm', 'group_norm', 'rms_norm',
@@ -76,9 +77,13 @@ def _moments(x, dims):
     return mean, centred, (centred * centred).mean(dims, keepdim=True)
 
 
-def _update_running(running, stat, momentum):
-    """running <- (1 - momentum) running + momentum stat, in place and unrecorded."""
+@replayed
+def _update_running(running, stat, momentum, scale=None):
+    """running <- (1 - momentum) running + momentum stat (times scale), in place and
+    unrecorded."""
     if running is not None:
+        if scale is not None:
+            stat = stat * scale
         with ad.no_grad():
             new = (1 - momentum) * running.data + momentum * stat.reshape(running.shape)
             running.copy_(new.astype(running.dtype, copy=False))
@@ -109,7 +114,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is not None:
             n = input.numel() // input.shape[1]
             _update_running(running_mean, mean.data, momentum)
-            _update_running(running_var, var.data * (n / (n - 1)), momentum)
+            _update_running(running_var, var.data, momentum, n / (n - 1))
         out = centred * (var + eps).rsqrt()
     else:
         for name, t in (("running_mean", running_mean), ("running_var", running_var)):

@@ -7,6 +7,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.compiler import replayed
 from nn.functional._util import _const, _tensor
 
 __all__ = ['embedding', 'embedding_bag', 'one_hot']
@@ -21,6 +22,7 @@ def _index_array(idx, op, name):
     return arr.astype(np.int64, copy=False)
 
 
+@replayed
 def _check_indices(idx, n, op, name, what, error=IndexError):
     """idx (a tensor or array of ints) as an int64 array, every value in [0, n)."""
     arr = _index_array(idx, op, name)

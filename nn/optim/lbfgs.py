@@ -8,6 +8,7 @@ under torch's names, so state_dict() is interchangeable with torch's.
 import numpy as np
 
 import autodiff as ad
+from autodiff.compiler import replayed
 from nn.optim.optimizer import Optimizer, _snapshot, check_range
 
 
@@ -180,6 +181,7 @@ class LBFGS(Optimizer):
             p.copy_(value)
         return loss, flat_grad
 
+    @replayed
     def step(self, closure=None):
         """Up to max_iter L-BFGS iterations; closure() must zero the grads, compute the loss,
         call backward() and return the loss. Returns the loss before the step."""

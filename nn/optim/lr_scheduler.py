@@ -11,6 +11,7 @@ import types
 import warnings
 from bisect import bisect_right
 
+from autodiff.compiler import replayed
 from nn.optim.optimizer import Optimizer
 
 
@@ -95,6 +96,7 @@ class LRScheduler:
         """The learning rates (one per group) set by the last step()."""
         return self._last_lr
 
+    @replayed
     def step(self, epoch=None):
         """Advance one epoch (or jump to `epoch`, deprecated as in PyTorch) and set the lrs."""
         self._step_count += 1
@@ -286,6 +288,7 @@ class ReduceLROnPlateau(LRScheduler):
         return a > (best * (1 + self.threshold) if self.threshold_mode == "rel"
                     else best + self.threshold)
 
+    @replayed
     def step(self, metrics, epoch=None):
         """Record this epoch's metric (e.g. validation loss) and reduce the lr on a plateau."""
         current = float(metrics)
@@ -488,6 +491,7 @@ class SequentialLR(_Composite):
             elif hasattr(s, "last_epoch"):
                 s.last_epoch -= 1
 
+    @replayed
     def step(self):
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
@@ -511,6 +515,7 @@ class ChainedScheduler(_Composite):
         self._schedulers, self.optimizer = list(schedulers), optimizer
         self._last_lr = self._current()
 
+    @replayed
     def step(self):
         for s in self._schedulers:
             s.step()
@@ -634,6 +639,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return [lo + (b - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for b in self.base_lrs]
 
+    @replayed
     def step(self, epoch=None):
         """Advance one epoch, or go to `epoch` (may be fractional: call it every batch with
         epoch + i / iters)."""

@@ -16,6 +16,7 @@ from collections import defaultdict
 import numpy as np
 
 import autodiff as ad
+from autodiff.compiler import replayed
 
 
 class _RequiredParameter:
@@ -195,6 +196,7 @@ class Optimizer:
         """Raise ValueError for a bad hyperparameter in `group` (subclasses override)."""
 
     # --- the step ------------------------------------------------------------------------
+    @replayed
     def zero_grad(self, set_to_none=True):
         """Reset every parameter's .grad: to None (default) or to zeros in place."""
         for group in self.param_groups:
@@ -209,6 +211,7 @@ class Optimizer:
                 else:
                     g.zero_()
 
+    @replayed
     def step(self, closure=None):
         """One update of every parameter that has a .grad; closure() re-evaluates the loss."""
         loss = None

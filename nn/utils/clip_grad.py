@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 import autodiff as ad
+from autodiff.compiler import replayed
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
            "clip_grads_with_norm_"]
@@ -21,6 +22,7 @@ def _params(parameters, fn):
     return params
 
 
+@replayed
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """||(||t_1||_p, ..., ||t_n||_p)||_p as a 0-d tensor (0 for no tensors); norm_type may be
     inf (the largest |t|)."""
@@ -39,6 +41,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     return ad.tensor(total)
 
 
+@replayed
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     """Every g *= min(1, max_norm / (total_norm + 1e-6)), total_norm given (get_total_norm)."""
     params = [p for p in _params(parameters, "clip_grads_with_norm_") if p.grad is not None]
@@ -50,6 +53,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
                 p.grad.mul_(np.asarray(coef, p.grad.dtype) if np.isfinite(coef) else coef)
 
 
+@replayed
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
                     foreach=None):
     """total = ||(||g_1||_p, ..., ||g_n||_p)||_p; every g *= min(1, max_norm / (total + 1e-6)).
@@ -70,6 +74,7 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
+@replayed
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """g = clamp(g, -clip_value, clip_value) for every parameter with a gradient."""
     if isinstance(clip_value, bool) or not isinstance(clip_value, numbers.Real) or clip_value < 0:

@@ -15,7 +15,8 @@ import nn.functional as F
 
 NN = pathlib.Path(nn.__file__).parent
 # autodiff's documented subpackages
-PUBLIC_SUBMODULES = {"functional", "testing", "viz", "sequence", "distributed", "threads"}
+PUBLIC_SUBMODULES = {"functional", "testing", "viz", "sequence", "distributed", "threads",
+                     "compiler"}
 
 
 def _private_uses(path):

@@ -79,7 +79,10 @@ def _run(lib, name, kwargs, init, X, Y, steps):
     return _train(lib, _optimizer(lib, name, params, kwargs), params, X, Y, steps)
 
 
-def _assert_same_history(ours, theirs, rtol=1e-9, atol=1e-11):
+def _assert_same_history(ours, theirs, rtol=1e-9, atol=1e-10):
+    # (atol: a parameter crossing zero after 20+ float64 steps differs from torch's by a few
+    # 1e-11, from the order of torch's vs numpy's reductions; 1e-10 stays far below any
+    # wrong-rule error, which shows at 1e-3 or more)
     for step, (a, b) in enumerate(zip(ours, theirs)):
         for pa, pb in zip(a, b):
             assert pa.dtype == pb.dtype
