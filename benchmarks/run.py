@@ -1,8 +1,20 @@
 """Runs the benchmark suite: every case for autodiff, hand-written numpy and PyTorch (when
-installed), each library in its own process, alternated over rounds; prints medians and ratios
-and writes them as JSON.
+installed), each library in its own process, over at least 10 process runs per (library, case)
+by default; prints each library's median and range over its runs, the ratios of medians and the
+range of the paired ratios, and writes every sample as JSON.
 
-    python benchmarks/run.py [--cases chain1000,mlp_small] [--rounds 3] [--json PATH]
+    python benchmarks/run.py [--cases chain1000,mlp_small] [--processes 10] [--seconds 0.5]
+                             [--long-processes 3] [--threads N] [--json PATH]
+
+--processes N (alias --rounds): process runs per (library, case), in N rounds; each round runs
+  every library once, in alternating order (so drift of the machine hits all of them), and
+  run i of autodiff is paired with run i of each other library for the paired ratios.
+--seconds S: timing budget of one process (the median step time of that process is its sample).
+--long-processes N: process runs for the long cases (whole training runs, memory: cases with a
+  fixed `runs`), which take seconds each; the output marks them.
+Output per case: one line per library, "median [min - max]" over its process runs; on the
+autodiff line, for numpy and PyTorch, the ratio of medians and [min-max] of the paired ratios.
+The JSON keeps every sample (`samples`), the summaries, and the old `median`/`ratio_vs_*` keys.
 
 Each library runs in a fresh process because numpy's BLAS threads and PyTorch's OpenMP threads
 fight for the cores when they share one. Thread counts are left at their defaults (all cores)
@@ -17,13 +29,13 @@ import datetime
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from cases import CASES  # noqa: E402
+from spread import OTHERS, format_case, header, summarize_case  # noqa: E402
 
 
 def have_torch():
@@ -42,12 +54,20 @@ def run_one(library, case, seconds, env):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main(argv=None):
+def round_orders(libs, rounds):
+    """The order of the libraries in each round: alternately forward and reversed."""
+    return [list(libs) if r % 2 == 0 else list(libs)[::-1] for r in range(rounds)]
+
+
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", default=",".join(CASES),
                     help=f"comma-separated, from: {', '.join(CASES)}")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--seconds", type=float, default=1.0, help="timing budget per process")
+    ap.add_argument("--processes", "--rounds", dest="processes", type=int, default=10,
+                    help="process runs per (library, case), alternating libraries (default 10)")
+    ap.add_argument("--long-processes", type=int, default=3,
+                    help="process runs for long cases with a fixed number of runs (default 3)")
+    ap.add_argument("--seconds", type=float, default=0.5, help="timing budget per process")
     ap.add_argument("--json", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--keep-env", action="store_true")
     ap.add_argument("--no-torch", action="store_true")
@@ -55,6 +75,18 @@ def main(argv=None):
                     help="thread count for BLAS and OpenMP in every process (default: library "
                          "defaults, i.e. all cores)")
     args = ap.parse_args(argv)
+    if args.processes < 1 or args.long_processes < 1:
+        ap.error("--processes and --long-processes must be at least 1")
+    names = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in names if c not in CASES]
+    if unknown:
+        ap.error(f"unknown case(s) {unknown}; known: {sorted(CASES)}")
+    args.case_names = names
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     env = dict(os.environ)
     if args.threads:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -63,43 +95,47 @@ def main(argv=None):
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
     all_libs = ["autodiff", "numpy"] + (["torch"] if have_torch() and not args.no_torch else [])
-    names = [c for c in args.cases.split(",") if c]
-    unknown = [c for c in names if c not in CASES]
-    if unknown:
-        ap.error(f"unknown case(s) {unknown}; known: {sorted(CASES)}")
     results = {}
-    print(f"{'case':<13} {'unit':<6} " + " ".join(f"{lib:>10}" for lib in all_libs)
-          + "   ad/numpy   ad/torch")
-    for name in names:
-        libs = [lib for lib in all_libs if hasattr(CASES[name], "setup_" + lib)]
-        rounds = 1 if getattr(CASES[name], "runs", None) else args.rounds
+    print(f"{args.processes} process runs per library and case ({args.seconds:g} s each); "
+          f"ratios: ratio of medians [min-max of the per-run ratios]", flush=True)
+    print(header(), flush=True)
+    for name in args.case_names:
+        case = CASES[name]
+        libs = [lib for lib in all_libs if hasattr(case, "setup_" + lib)]
+        long_case = bool(getattr(case, "runs", None))
+        rounds = args.long_processes if long_case else args.processes
         samples = {lib: [] for lib in libs}
+        in_process = {lib: [] for lib in libs}
         extra = {}
-        for r in range(rounds):
-            for lib in (libs if r % 2 == 0 else libs[::-1]):
+        for order in round_orders(libs, rounds):
+            for lib in order:
                 res = run_one(lib, name, args.seconds, env)
                 samples[lib].append(res["value"])
+                if "in_process" in res:
+                    in_process[lib].append(res["in_process"])
                 if "extra" in res:
                     extra[lib] = res["extra"]
-        med = {lib: statistics.median(v) for lib, v in samples.items()}
-        row = {"unit": CASES[name].unit, "description": CASES[name].description, "median": med}
-        for other in ("numpy", "torch"):
-            if other in med and med[other] > 0:
-                row["ratio_vs_" + other] = med["autodiff"] / med[other]
+        row = summarize_case(samples)
+        row.update(unit=case.unit, description=case.description, processes=rounds,
+                   samples=samples, in_process_p10_p90=in_process,
+                   median={lib: d["median"] for lib, d in row["libraries"].items()})
+        for other in OTHERS:
+            if "vs_" + other in row:
+                row["ratio_vs_" + other] = row["vs_" + other]["ratio_of_medians"]
         if extra:
             row["extra"] = extra
         results[name] = row
-        line = f"{name:<13} {row['unit']:<6} " + " ".join(
-            f"{med[lib]:>10.3f}" if lib in med else f"{'-':>10}" for lib in all_libs)
-        for other in ("numpy", "torch"):
-            r = row.get("ratio_vs_" + other)
-            line += f"   {r:>7.2f}x" if r is not None else f"   {'-':>8}"
+        note = f"({rounds} process runs: long case)" if long_case and \
+            rounds != args.processes else ""
+        for line in format_case(name, case.unit, row, all_libs, note=note):
+            print(line, flush=True)
         if extra:
-            line += "   " + " ".join(f"{lib}: {v}" for lib, v in extra.items())
-        print(line, flush=True)
+            print(f"{'':<16} extra: " + " ".join(f"{lib}: {v}" for lib, v in extra.items()),
+                  flush=True)
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "python": platform.python_version(), "rounds": args.rounds,
+            "python": platform.python_version(), "processes": args.processes,
+            "long_processes": args.long_processes, "seconds": args.seconds,
             "threads": args.threads or "default"}
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     tmp = args.json + ".tmp"

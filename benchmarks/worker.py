@@ -1,4 +1,5 @@
-"""Times one case for one library in this process and prints a JSON line.
+"""Times one case for one library in this process and prints a JSON line: the median step
+time ("value"), the number of steps timed and the 10th/90th percentiles of the step times.
 
     python benchmarks/worker.py LIBRARY CASE [--seconds S]
 """
@@ -27,7 +28,13 @@ def measure(step, seconds, min_runs=5, warmup=2):
         times.append(inner if isinstance(inner, float) else elapsed)
         if len(times) >= 2000:
             break
-    return statistics.median(times), len(times)
+    return times
+
+
+def quantile(values, q):
+    """The q-quantile of values (nearest rank)"""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main():
@@ -39,12 +46,13 @@ def main():
     case = CASES[args.case]
     step, ops = getattr(case, "setup_" + args.library)()
     if getattr(case, "runs", None):  # long cases: a fixed number of runs, no warm-up
-        median, runs = measure(step, 0.0, min_runs=case.runs, warmup=0)
+        times = measure(step, 0.0, min_runs=case.runs, warmup=0)
     else:
-        median, runs = measure(step, args.seconds)
-    scale = {"ms": 1e3, "us/op": 1e6, "s": 1.0, "KiB": 1.0}[case.unit]
-    result = {"library": args.library, "case": args.case, "value": median * scale / ops,
-              "unit": case.unit, "runs": runs}
+        times = measure(step, args.seconds)
+    scale = {"ms": 1e3, "us/op": 1e6, "s": 1.0, "KiB": 1.0}[case.unit] / ops
+    result = {"library": args.library, "case": args.case,
+              "value": statistics.median(times) * scale, "unit": case.unit, "runs": len(times),
+              "in_process": [quantile(times, 0.1) * scale, quantile(times, 0.9) * scale]}
     extra = getattr(case, "extra_" + args.library, None)
     if extra is not None:
         result["extra"] = extra()

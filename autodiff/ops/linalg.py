@@ -1,10 +1,12 @@
 """Matrix products: batched matmul with numpy semantics, and einsum."""
 import math
+import operator
 import string
 
 import numpy as np
 
 from ..function import Node, apply, apply2
+from ..threads import matmul as _blas_matmul
 from ..tensor import Tensor
 from ._operands import broadcast_shape, promote, tensor_arg
 from .broadcast import BroadcastTo, SumTo
@@ -17,20 +19,21 @@ class MatMul(Node):
     __slots__ = ()
     reads = ((1,), (0,))
 
-    forward = staticmethod(np.matmul)
+    forward = staticmethod(_blas_matmul)
 
     def backward(self, g, out, x, y):
         nx, ny = self.needs_input_grad
         gx = gy = None
+        mm = _blas_matmul if type(g) is np.ndarray else operator.matmul  # tensors: recorded
         if nx:
-            gx = _sum_to(g @ y.mT, x.shape)
+            gx = _sum_to(mm(g, y.mT), x.shape)
         if ny:
             if y.ndim == 2 and x.ndim > 2:
                 # a shared weight: one big product instead of a batch of small ones
                 k, m = y.shape
-                gy = x.reshape(-1, k).mT @ g.reshape(-1, m)
+                gy = mm(x.reshape(-1, k).mT, g.reshape(-1, m))
             else:
-                gy = _sum_to(x.mT @ g, y.shape)
+                gy = _sum_to(mm(x.mT, g), y.shape)
         return gx, gy
 
 
@@ -77,10 +80,10 @@ class Linear(Node):
 
     def forward(self, x, w, b=None):
         if x.ndim > 2:  # one 2-D product: numpy's matmul would make one per leading index
-            out = (x.reshape(_rows(x.shape), w.shape[1]) @ w.T).reshape(
+            out = _blas_matmul(x.reshape(_rows(x.shape), w.shape[1]), w.T).reshape(
                 x.shape[:-1] + w.shape[:1])
         else:
-            out = x @ w.T
+            out = _blas_matmul(x, w.T)
         if b is not None:
             out += b
         return out
@@ -90,9 +93,10 @@ class Linear(Node):
         n_out, n_in = w.shape
         g2 = g if g.ndim == 2 else g.reshape(_rows(g.shape), n_out)
         gx = None
+        mm = _blas_matmul if type(g) is np.ndarray else operator.matmul  # tensors: recorded
         if needs[0]:
-            gx = g @ w if g.ndim <= 2 else (g2 @ w).reshape(x.shape)
-        gw = g2.mT @ (x if x.ndim == 2 else x.reshape(_rows(x.shape), n_in)) \
+            gx = mm(g, w) if g.ndim <= 2 else mm(g2, w).reshape(x.shape)
+        gw = mm(g2.mT, x if x.ndim == 2 else x.reshape(_rows(x.shape), n_in)) \
             if needs[1] else None
         if b is None:
             return gx, gw
