@@ -1,0 +1,1 @@
+"""The mutation-testing harness behind scripts/mutation.py (docs/guides/mutation-testing.md)."""
