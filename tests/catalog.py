@@ -26,6 +26,10 @@ class Op:
     rtol: float = 1e-5
     constants: tuple = ()          # inputs that are not differentiated (masks, indices)
     label: str = ""
+    # seconds per second-order example (recurrent cells, attention): the second-order sweep
+    # draws a third of the profile's examples, the subset check one (their shapes are fixed or
+    # tiny, so more examples vary values, not branches)
+    slow: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -224,6 +228,29 @@ def _np_pad(x, pad, mode):
     return np.pad(x, _torch_pad_widths(x, pad), mode=NP_PAD_MODE[mode])
 
 
+def matmul_shapes(draw):
+    """x @ y of every rank pairing MatMul's rule tells apart: 1-D operands (vectors), 2-D,
+    batched times 2-D (a shared weight), 2-D times batched, and batch dims that broadcast
+    (size 1, or missing) on either side."""
+    n, k, m = (draw(st.integers(1, MAX_SIDE)) for _ in range(3))
+    batch = tuple(draw(st.lists(st.integers(1, 2), max_size=2)))
+    x_rank, y_rank = draw(st.integers(1, 2 + len(batch))), draw(st.integers(1, 2 + len(batch)))
+
+    def lead(rank):  # the last rank - 2 batch dims, some of them 1 (broadcast)
+        dims = batch[len(batch) - max(rank - 2, 0):]
+        return tuple(draw(st.sampled_from([d, 1])) for d in dims)
+    x = (k,) if x_rank == 1 else lead(x_rank) + (n, k)
+    y = (k,) if y_rank == 1 else lead(y_rank) + (k, m)
+    return [x, y]
+
+
+def linear_shapes(draw):
+    """linear's input (any leading dims, or a vector), weight, and a bias or none."""
+    n_in, n_out = draw(st.integers(1, MAX_SIDE)), draw(st.integers(1, MAX_SIDE))
+    lead = tuple(draw(st.lists(st.integers(1, 2), max_size=3)))
+    return [lead + (n_in,), (n_out, n_in)] + ([(n_out,)] if draw(st.booleans()) else [])
+
+
 def _sum_tuple(xs):
     total = xs[0].sum()
     for t in xs[1:]:
@@ -314,6 +341,9 @@ CATALOG = [
        lambda x, dim, keepdim: np.sqrt(np.sum(x * x, axis=_norm_dim(dim, x.ndim),
                                               keepdims=keepdim)),
        unary(), domain="away", params=reduce_params()),
+    Op("norm", lambda x: ad.norm(x * ad.tensor([[1.0], [0.0]], dtype=ad.float64), 2, 1),
+       lambda x: np.sqrt(np.sum((x * np.array([[1.0], [0.0]])) ** 2, axis=1)), fixed((2, 3)),
+       domain="away", label="a zero row"),  # (0 there, not 0 / 0)
     Op("norm", lambda x: ad.norm(x, 3), lambda x: np.sum(np.abs(x) ** 3) ** (1 / 3), unary(),
        domain="away", label="p=3"),
     Op("norm", lambda x: ad.norm(x, float("inf")), lambda x: np.max(np.abs(x)), unary(),
@@ -402,11 +432,14 @@ CATALOG = [
     Op("matmul", lambda x, y: x @ y, np.matmul, fixed((2, 1, 2, 3), (3, 3, 2)),
        label="broadcast batch"),
     Op("matmul", lambda x, y: x @ y, np.matmul, fixed((2, 2, 3), (3, 2)), label="batch @ weight"),
+    Op("matmul", lambda x, y: x @ y, np.matmul, matmul_shapes, label="drawn ranks"),
     Op("linear", ad.linear, lambda x, w, b: x @ w.T + b, fixed((4, 3), (2, 3), (2,)),
        label="2-d with bias"),
     Op("linear", ad.linear, lambda x, w: x @ w.T, fixed((2, 2, 3), (4, 3)), label="batched"),
     Op("linear", ad.linear, lambda x, w, b: x @ w.T + b, fixed((3,), (2, 3), (2,)),
        label="vector input"),
+    Op("linear", ad.linear, lambda x, w, b=None: x @ w.T + (0 if b is None else b),
+       linear_shapes, label="drawn ranks"),
     Op("einsum", lambda x, y: ad.einsum("ij,jk->ik", x, y), lambda x, y: x @ y,
        fixed((2, 3), (3, 2)), label="matmul"),
     Op("einsum", lambda x: ad.einsum("ii->", x), np.trace, fixed((3, 3)), label="trace"),

@@ -130,3 +130,5 @@ ENTRIES = [
              (1, 1, 2), (1, 1, 2)),
        label="separate projections, bias_kv, zero attn, padding mask"),
 ]
+for _op in ENTRIES:
+    _op.slow = True  # (see Op.slow)

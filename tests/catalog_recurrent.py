@@ -126,3 +126,5 @@ ENTRIES = [
     _entry("lstm", bias=False, proj=True, label="proj, no bias"),
     _entry("gru"),
 ]
+for _op in ENTRIES:
+    _op.slow = True  # (see Op.slow)

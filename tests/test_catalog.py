@@ -1,16 +1,19 @@
 """Catalog-driven op checks: forward vs numpy, first and second order with autodiff.testing
-(gradcheck / gradgradcheck: float64, random upstream vectors, every input element)."""
+(gradcheck / gradgradcheck: float64, random upstream vectors, every input element), with every
+input requiring grad and, for ops of several differentiable inputs, with only some of them."""
 import inspect
+import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import Phase, find, given, settings, strategies as st
 
 import autodiff as ad
 import autodiff.ops as ops_module
+from autodiff import engine
 from autodiff.testing import gradcheck, gradgradcheck
 from autodiff.testing import strategies as ts
-from catalog import (CATALOG, METHOD_ALIASES, METHOD_IDENTITIES, METHOD_IN_PLACE,
+from catalog import (CATALOG, DOMAINS, METHOD_ALIASES, METHOD_IDENTITIES, METHOD_IN_PLACE,
                      METHOD_NON_DIFFERENTIABLE, NAMESPACE_ALIASES, NON_DIFFERENTIABLE,
                      TENSOR_NOT_OPS)
 
@@ -39,11 +42,29 @@ def _tensor_strategy(domain, shape):
     return ts.tensors(shape, elements=ELEMENTS[domain])
 
 
-def _draw_case(data, op):
+def draw_case(data, op):
+    """The input shapes, the params and a seed for one example of op (no values yet)."""
     shapes = op.shapes(data.draw)
     params = op.params(data.draw, shapes) if op.params else {}
     seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
-    domains = op.domain if isinstance(op.domain, tuple) else (op.domain,) * len(shapes)
+    return shapes, params, seed
+
+
+def _domains(op, n):
+    return op.domain if isinstance(op.domain, tuple) else (op.domain,) * n
+
+
+def domain_arrays(op, shapes, seed):
+    """Input values from catalog.DOMAINS, seeded: random inside each input's domain (hypothesis
+    would start from zeros, where many gradients vanish whichever rule computed them)."""
+    rng = np.random.default_rng(seed)
+    return [np.asarray(DOMAINS[d](rng, s), np.float64)
+            for d, s in zip(_domains(op, len(shapes)), shapes)]
+
+
+def _draw_case(data, op):
+    shapes, params, seed = draw_case(data, op)
+    domains = _domains(op, len(shapes))
     arrays = [data.draw(_tensor_strategy(d, s), label=f"input {i}").data
               for i, (d, s) in enumerate(zip(domains, shapes))]
     return arrays, params, seed
@@ -82,11 +103,105 @@ def test_first_order_gradient(op, data):
 
 
 @pytest.mark.parametrize("op", CATALOG, ids=lambda op: op.id)
-@given(data=st.data())
-def test_second_order_gradient(op, data):
-    arrays, params, seed = _draw_case(data, op)
-    fn, free = _bind(op, arrays, params)
-    gradgradcheck(fn, free, eps=max(op.eps, 1e-5), atol=1e-5, rtol=max(op.rtol, 1e-4), seed=seed)
+def test_second_order_gradient(op):
+    @settings(max_examples=max(5, settings.default.max_examples // 3) if op.slow else
+              settings.default.max_examples)
+    @given(data=st.data())
+    def check(data):
+        arrays, params, seed = _draw_case(data, op)
+        fn, free = _bind(op, arrays, params)
+        gradgradcheck(fn, free, eps=max(op.eps, 1e-5), atol=1e-5, rtol=max(op.rtol, 1e-4),
+                      seed=seed)
+    check()
+
+
+_ARITY = {}
+
+
+def arity(op):
+    """How many differentiable inputs op takes (its shapes drawn once, outside any test)."""
+    n = _ARITY.get(id(op))
+    if n is None:
+        count = st.composite(lambda draw: len(op.shapes(draw)) - len(op.constants))()
+        n = _ARITY[id(op)] = find(count, lambda _: True, settings=settings(
+            database=None, phases=[Phase.generate], max_examples=1))
+    return n
+
+
+def proper_subsets(n):
+    """The non-empty proper subsets of n differentiable inputs checked besides all of them:
+    every one for n <= 3; beyond, each input alone and each input left out (2n subsets), so
+    that every input is checked as the only one requiring grad and as the only constant one.
+
+    >>> proper_subsets(3)
+    [(0,), (1,), (2,), (0, 1), (0, 2), (1, 2)]
+    >>> proper_subsets(4)[:5], len(proper_subsets(4))
+    ([(0,), (1,), (2,), (3,), (1, 2, 3)], 8)
+    """
+    if n <= 3:
+        return [s for k in range(1, n) for s in itertools.combinations(range(n), k)]
+    return ([(i,) for i in range(n)]
+            + [tuple(j for j in range(n) if j != i) for i in range(n)])
+
+
+SEVERAL_INPUTS = [op for op in CATALOG if arity(op) >= 2]
+
+
+# A rule may hand back a gradient for an input that needs none only where that costs nothing:
+# g itself (Add), or a value it computes for another input anyway (listed here, with why).
+UNNEEDED_GRADIENT_ALLOWED = {
+    "SolveBackward": "dB = solve(A^T, g) is computed for dA = -dB X^T anyway",
+}
+
+
+def unneeded_gradients(out):
+    """'<node> input i' for each rule in out's graph that returned a gradient, other than g
+    itself, for an input whose needs_input_grad flag is False (work thrown away: the engine
+    drops it)."""
+    found = []
+
+    def visit(node, g):
+        grads = engine.rule_on_arrays(node, g, engine.inputs_as_recorded(node))
+        if node.name not in UNNEEDED_GRADIENT_ALLOWED:
+            found.extend(f"{node.name} input {i}" for i, (gi, need) in enumerate(
+                zip(grads, node.needs_input_grad)) if gi is not None and not need and gi is not g)
+        return grads
+    engine.walk([out], [np.ones(out.shape, out.dtype)], visit)
+    return found
+
+
+# A rule that reads another input's needs_input_grad flag, or computes an input's gradient only
+# when every input needs one, is wrong only when some inputs do not require grad. Two examples
+# per op (values from DOMAINS; one for slow entries), each with every subset of proper_subsets:
+# about a tenth of the catalog's time.
+@pytest.mark.parametrize("op", SEVERAL_INPUTS, ids=lambda op: op.id)
+def test_gradients_with_only_some_inputs_requiring_grad(op):
+    @settings(max_examples=1 if op.slow else 2)
+    @given(data=st.data())
+    def check(data):
+        shapes, params, seed = draw_case(data, op)
+        arrays = domain_arrays(op, shapes, seed)
+        free = [i for i in range(len(arrays)) if i not in op.constants]
+
+        def fn(*xs):
+            return op.fn(*xs, **params)
+        for subset in proper_subsets(len(free)):
+            wanted = {free[k] for k in subset}
+            inputs = tuple(ad.tensor(a, requires_grad=i in wanted) for i, a in enumerate(arrays))
+            unneeded = unneeded_gradients(fn(*inputs))
+            assert not unneeded, f"rules computed gradients for inputs that need none: {unneeded}"
+            gradcheck(fn, inputs, eps=op.eps, atol=1e-6, rtol=op.rtol, seed=seed)
+            gradgradcheck(fn, inputs, eps=max(op.eps, 1e-5), atol=1e-5,
+                          rtol=max(op.rtol, 1e-4), seed=seed)
+    check()
+
+
+def test_subsets_cover_every_op_of_several_inputs():
+    """(the guard on the test above: the arity scan finds the multi-input ops)"""
+    names = {op.name for op in SEVERAL_INPUTS}
+    assert {"maximum", "minimum", "linear", "mul", "div", "pow", "where", "addcmul",
+            "conv2d"} <= names
+    assert all(arity(op) == 1 for op in CATALOG if op.name in ("exp", "sum", "softmax"))
 
 
 # (a property of the dtype path, not of the values: a fifth of the profile's examples suffice)

@@ -22,7 +22,7 @@ from ._operands import broadcast_shape, normalize_dims, tensor_arg
 from .broadcast import expand
 from .elementwise import abs as _abs, clone, raw, where
 from .linalg import matmul
-from .reduce import Norm2, _prod_of_others, amax, amin, sum as _sum
+from .reduce import Norm2, _prod_of_others, amax, amin, p_norm, sum as _sum
 from .shape import Cat, getitem, permute, reshape, squeeze, stack, unsqueeze
 
 __all__ = ["LinAlgError", "det", "slogdet", "inv", "solve", "lstsq", "cholesky", "qr", "svd",
@@ -94,7 +94,7 @@ def _pack(batch, *parts):
                            for p in parts], axis=-1)
 
 
-def _unpack(t, batch, shapes):
+def _unpack(t, shapes):
     """The parts of a packed array or tensor, each batch + shape: fresh copies (not views of
     the packed buffer, as PyTorch's outputs are tensors of their own)."""
     parts, start = [], 0
@@ -215,7 +215,7 @@ class Det(Node):
 def _cofactor(a):
     """det(A) inv(A)^T, defined for singular A too: det(U) det(V) U diag(prod_{j!=i} s_j) Vh."""
     n = a.shape[-1]
-    u, s, vh = _unpack(Svd.apply(a, full_matrices=False), a.shape[:-2], [(n, n), (n,), (n, n)])
+    u, s, vh = _unpack(Svd.apply(a, full_matrices=False), [(n, n), (n,), (n, n)])
     others = _prod_of_others(s, s.ndim - 1) if n > 1 else s * 0 + 1
     sign = Det.apply(u) * Det.apply(vh)
     return _col(_col(sign)) * ((u * _row(others)) @ vh)
@@ -435,9 +435,8 @@ class QR(Node):
             raise RuntimeError("linalg.qr: the QR decomposition is not differentiable when "
                                "mode='complete' and A has more rows than columns; use "
                                "mode='reduced'")
-        batch = a.shape[:-2]
-        q, r = _unpack(out, batch, self.shapes(a))
-        gq, gr = _unpack(g, batch, self.shapes(a))
+        q, r = _unpack(out, self.shapes(a))
+        gq, gr = _unpack(g, self.shapes(a))
         if m < n:  # A = Q [R1 R2], R2 = Q^T A2: the square case for A1, gQ gains A2 gR2^T
             a2, gr2 = a[..., :, m:], gr[..., :, m:]
             ga1 = _qr_square_backward(q, r[..., :, :m], gq + a2 @ gr2.mT, gr[..., :, :m])
@@ -460,7 +459,7 @@ def qr(A, mode="reduced"):
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     node = QR("complete" if mode == "complete" else "reduced")
-    q, r = _unpack(apply1(node, A), A.data.shape[:-2], node.shapes(A.data))
+    q, r = _unpack(apply1(node, A), node.shapes(A.data))
     if mode == "r":
         q = Tensor._const(np.zeros((0,), A.data.dtype))
     return qr_result(q, r)
@@ -530,9 +529,8 @@ class Svd(Node):
     def backward(self, g, out, a):
         m, n = a.shape[-2:]
         k = min(m, n)
-        batch = a.shape[:-2]
-        u, s, vh = _unpack(out, batch, self.shapes(a))
-        gu, gs, gvh = _unpack(g, batch, self.shapes(a))
+        u, s, vh = _unpack(out, self.shapes(a))
+        gu, gs, gvh = _unpack(g, self.shapes(a))
         if self.full_matrices:  # (PyTorch: only the first k columns of U and rows of Vh count)
             u, gu = u[..., :, :k], gu[..., :, :k]
             vh, gvh = vh[..., :k, :], gvh[..., :k, :]
@@ -563,7 +561,7 @@ class Svd(Node):
 
 def _svd_parts(A, full_matrices):
     node = Svd(full_matrices)
-    return _unpack(apply1(node, A), A.data.shape[:-2], node.shapes(A.data))
+    return _unpack(apply1(node, A), node.shapes(A.data))
 
 
 def svd(A, full_matrices=True):
@@ -615,9 +613,8 @@ class Eigh(Node):
 
     def backward(self, g, out, a):
         n = a.shape[-1]
-        batch = a.shape[:-2]
-        w, v = _unpack(out, batch, [(n,), (n, n)])
-        gw, gv = _unpack(g, batch, [(n,), (n, n)])
+        w, v = _unpack(out, [(n,), (n, n)])
+        gw, gv = _unpack(g, [(n,), (n, n)])
         inner = _DiagEmbed.apply(gw)
         if _used(gv):
             e = _row(w) - _col(w) + _eye_like(raw(a))
@@ -633,7 +630,7 @@ def eigh(A, UPLO="L"):
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     n = A.data.shape[-1]
-    w, v = _unpack(apply1(Eigh(UPLO), A), A.data.shape[:-2], [(n,), (n, n)])
+    w, v = _unpack(apply1(Eigh(UPLO), A), [(n,), (n, n)])
     return eigh_result(w, v)
 
 
@@ -856,6 +853,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         return where(np.ones(count.shape, bool), Tensor._const(count), _sum(x, dims, keepdim))
     if ord == 1:
         return _sum(a, dims, keepdim)
+    if ord > 0:
+        return p_norm(x, ord, dims, keepdim)
     return _sum(a ** ord, dims, keepdim) ** (1.0 / ord)
 
 

@@ -2,8 +2,8 @@
 cdist/pdist/dist, cov/corrcoef, trapezoid.
 
 All but the p-norm of distances are compositions of differentiable ops (second order for
-free); PNorm is a node of its own because the composed (sum |x|^p)^(1/p) has a NaN gradient
-at zero distance, where PyTorch gives 0."""
+free); the p-norm is reduce.PNorm, a node of its own because the composed (sum |x|^p)^(1/p)
+has a NaN gradient at zero distance, where PyTorch gives 0."""
 import warnings
 
 import numpy as np
@@ -14,9 +14,9 @@ from ..tensor import Tensor
 from . import elementwise as E, reduce as R, shape as S
 from .broadcast import broadcast_to
 from ._operands import broadcast_shapes, normalize_dims, promote, tensor_arg
-from .elementwise import Abs, Where, raw
+from .elementwise import Where, raw
 from .linalg import matmul, outer
-from .reduce import _unreduce
+from .reduce import PNorm
 
 __all__ = ["addmm", "addmv", "addr", "baddbmm", "addbmm", "mv", "ger", "inner", "tensordot",
            "kron", "cross", "vdot", "chain_matmul", "cdist", "pdist", "dist", "cov", "corrcoef",
@@ -268,38 +268,6 @@ def cross(input, other, dim=None):
 
 
 # --- distances ---------------------------------------------------------------------------------
-
-class PNorm(Node):
-    """out = (sum |x|^p)^(1/p) over dim; dx = g * sign(x) * (|x| / out)^(p-1), 0 where
-    out == 0 and, for p < 1, where x == 0 (PyTorch's subgradients)"""
-    __slots__ = ("p", "dim", "out")
-    reads = ((0, OUT),)
-    saved = ("out",)
-
-    def __init__(self, p, dim):
-        self.p, self.dim = p, dim
-
-    def forward(self, x):
-        p = np.asarray(self.p, x.dtype)
-        with np.errstate(divide="ignore"):
-            self.out = np.sum(np.abs(x) ** p, axis=self.dim) ** (1 / p)
-        return self.out
-
-    def backward(self, g, out, x):
-        p, shape = self.p, x.shape
-        out = _unreduce(out, shape, self.dim, False)
-        one = np.ones((), x.dtype)
-        zero = raw(out) == 0
-        if zero.any():
-            out = Where.apply(np.broadcast_to(zero, out.shape), one, out)
-        ratio = Abs.apply(x) / out
-        if p < 1:
-            at_zero = raw(x) == 0
-            if at_zero.any():  # sign(x) is 0 there: keep the power finite
-                ratio = Where.apply(at_zero, one, ratio)
-        sign = np.sign(raw(x))
-        return (_unreduce(g, shape, self.dim, False) * (ratio ** (p - 1) * sign),)
-
 
 class EuclideanDist(Node):
     """out[i, j] = sqrt(max(|x1_i|^2 + |x2_j|^2 - 2 x1_i.x2_j, 0)) (PyTorch's matmul form, batched);

@@ -9,7 +9,7 @@ import numpy as np
 from ..function import OUT, Node, apply1, apply2
 from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
-from .elementwise import Exp, Where, maximum, minimum, raw
+from .elementwise import Abs, Exp, Where, maximum, minimum, raw
 from .broadcast import expand
 from .shape import Flip, gather, reshape
 
@@ -259,6 +259,45 @@ class Norm2(Node):
         return (_unreduce(g, shape, self.dim, self.keepdim) * x / out,)
 
 
+class PNorm(Node):
+    """out = (sum |x|^p)^(1/p) over dim; dx = g * sign(x) * (|x| / out)^(p-1), 0 where
+    out == 0 and, for p < 1, where x == 0 (PyTorch's subgradients)"""
+    __slots__ = ("p", "dim", "out")
+    reads = ((0, OUT),)
+    saved = ("out",)
+
+    def __init__(self, p, dim):
+        self.p, self.dim = p, dim
+
+    def forward(self, x):
+        p = np.asarray(self.p, x.dtype)
+        with np.errstate(divide="ignore"):
+            self.out = np.sum(np.abs(x) ** p, axis=self.dim) ** (1 / p)
+        return self.out
+
+    def backward(self, g, out, x):
+        p, shape = self.p, x.shape
+        out = _unreduce(out, shape, self.dim, False)
+        one = np.ones((), x.dtype)
+        zero = raw(out) == 0
+        if zero.any():
+            out = Where.apply(np.broadcast_to(zero, out.shape), one, out)
+        ratio = Abs.apply(x) / out
+        if p < 1:
+            at_zero = raw(x) == 0
+            if at_zero.any():  # sign(x) is 0 there: keep the power finite
+                ratio = Where.apply(at_zero, one, ratio)
+        sign = np.sign(raw(x))
+        return (_unreduce(g, shape, self.dim, False) * (ratio ** (p - 1) * sign),)
+
+
+def p_norm(x, p, dims, keepdim):
+    """(sum |x|^p)^(1/p) over dims (None: all) as one PNorm node, for p > 0: its gradient is
+    PyTorch's 0 where x == 0 (p < 1) or the whole slice is 0, where the composed form gives NaN"""
+    out = apply1(PNorm(float(p), dims if x.data.ndim else None), x)
+    return reshape(out, _kept_shape(x.data.shape, dims)) if keepdim else out
+
+
 class Cumsum(Node):
     """out = running sum of x along dim; dx = the reversed running sum of g"""
     __slots__ = ("dim",)
@@ -478,7 +517,7 @@ def norm(x, p="fro", dim=None, keepdim=False):
         return sum(x.abs(), dims, keepdim)
     if not isinstance(p, (int, float)) or p <= 0:
         raise ValueError(f"norm: p must be a positive number, inf, -inf or 'fro', got {p!r}")
-    return sum(x.abs() ** p, dims, keepdim) ** (1.0 / p)
+    return p_norm(x, p, dims, keepdim)
 
 
 @_numpy_axis

@@ -184,7 +184,8 @@ class Logit(Node):
             return np.log(x / (1 - x))
 
     def backward(self, g, out, x):
-        gx = g / _guard(g, x * (1 - x), _reciprocal, 1)
+        # + 0.0 turns x = -0.0's product -0.0 into +0.0: g * +inf at both edges, as PyTorch
+        gx = g / _guard(g, x * (1 - x) + 0.0, _reciprocal, 1)
         outside = (raw(x) < 0) | (raw(x) > 1)
         if outside.any():  # PyTorch: NaN where logit is undefined (not the formula's value)
             gx = gx + np.where(outside, np.nan, 0).astype(raw(x).dtype)
