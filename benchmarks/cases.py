@@ -550,3 +550,5 @@ class Memory:
 # --- sequence models (issue 15): recurrent layers and a character Transformer --------------------
 import cases_sequence  # noqa: E402,F401  (registers lstm, gru, bilstm2)
 import cases_transformer  # noqa: E402,F401  (registers char_transformer)
+import cases_cnn  # noqa: E402,F401  (registers cnn_step, resnet_step, cnn_memory)
+import cases_compiled  # noqa: E402,F401  (registers the autodiff.compile cases)

@@ -1,5 +1,6 @@
-"""Convolution (NC* layout, 1, 2 or 3 spatial dims), as batched matrix products over an im2col
-view; sliding blocks (unfold / fold); channel rearrangements (pixel and channel shuffles).
+"""Convolution (NC* layout, 1, 2 or 3 spatial dims), as matrix products over im2col buffers
+built chunk by chunk over the batch; sliding blocks (unfold / fold); channel rearrangements
+(pixel and channel shuffles).
 
 Convolution is three primitives closed under differentiation (DESIGN rule 3's pair pattern):
 convolution(x, w), its input gradient conv_transpose(g, w) (the transposed convolution,
@@ -34,14 +35,164 @@ class _Geometry(Node):
     def _geom(self):
         return self.stride, self.padding, self.dilation, self.groups
 
-    def _im2col(self, x, kernel):
-        """(N, G, C/G * prod(K), prod(O)): the im2col buffer (a copy, except for 1x1 kernels)."""
-        out_size = _out_size("conv", x.shape[2:], kernel, self.stride, self.padding,
-                             self.dilation)
-        win = _windows(_pad_array(x, self.padding), kernel, self.stride, self.dilation, out_size)
-        n, c = x.shape[:2]
-        g = self.groups
-        return win.reshape(n, g, (c // g) * math.prod(kernel), math.prod(out_size)), out_size
+
+# --- the kernels: im2col products over batch chunks that stay in cache ---------------------------
+#
+# A whole batch's im2col buffer is prod(K) times the input (75 MB for a 64x32x32x32 batch and a
+# 3x3 kernel): written once to memory and read back by the product, it costs more than the
+# arithmetic. The batch is therefore processed in chunks whose buffer (about _CHUNK_BYTES) stays
+# in the core's cache between the copy and the product, and the buffer is not kept for the
+# weight gradient (which builds it again, chunk by chunk, from the input).
+
+_CHUNK_BYTES = 1 << 20
+_KEEP_BYTES = 4 << 20  # a whole im2col buffer up to this size is built once and kept
+
+
+def _chunk(n, per_image):
+    """Images per chunk: as many as fit in _CHUNK_BYTES of im2col buffer (at least one)."""
+    return max(1, min(n, _CHUNK_BYTES // max(per_image, 1)))
+
+
+def _im2col_chunks(x, kernel, stride, padding, dilation, out_size, whole=False):
+    """Yields (a, b, cols) for consecutive batch chunks x[a:b]: cols (b - a, C * prod(K),
+    prod(O)) is the chunk's im2col buffer, cols[i, (c, k), p] = xpad[a + i, c, s p + d k].
+    The buffer is reused for the next chunk: consume it before advancing. whole: one chunk."""
+    n, c = x.shape[:2]
+    npix = math.prod(out_size)
+    rows = c * math.prod(kernel)
+    if all(k == 1 for k in kernel) and all(s == 1 for s in stride) and \
+            not any(lo or hi for lo, hi in padding):
+        yield 0, n, x.reshape(n, rows, npix)  # a 1x1 convolution reads x as it is
+        return
+    m = max(n, 1) if whole else _chunk(n, rows * npix * x.itemsize)
+    lead = (slice(None), slice(None))
+    padded = any(lo or hi for lo, hi in padding) and not any(hi < 0 for _, hi in padding)
+    if padded:  # a zero frame filled once; each chunk only overwrites the interior
+        xp = np.zeros((m, c) + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding)),
+                      x.dtype)
+        inner = lead + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], padding))
+    buf = np.empty((m, c) + tuple(kernel) + tuple(out_size), x.dtype)
+    for a in range(0, n, m):
+        b = min(a + m, n)
+        if padded:
+            xp[(slice(0, b - a),) + inner[1:]] = x[a:b]
+            src = xp[:b - a]
+        else:
+            src = _pad_array(x[a:b], padding)
+        cols = buf[:b - a]
+        np.copyto(cols, _windows(src, kernel, stride, dilation, out_size))
+        yield a, b, cols.reshape(b - a, rows, npix)
+
+
+def _conv_forward(x, w, b, geom, cols=None):
+    """out (N, O, *O) = w * x (+ b): one product per chunk, written into out directly (one
+    product over the batch when its im2col buffer cols is given)."""
+    stride, padding, dilation, grp = geom
+    n = x.shape[0]
+    o = w.shape[0]
+    kernel = w.shape[2:]
+    out_size = _out_size("conv", x.shape[2:], kernel, stride, padding, dilation)
+    npix = math.prod(out_size)
+    out = np.empty((n, o) + out_size, np.result_type(x, w))
+    out4 = out.reshape(n, grp, o // grp, npix)
+    w3 = w.reshape(grp, o // grp, -1)
+    bias = None if b is None else b.reshape(grp, o // grp, 1)
+    chunks = ((0, n, cols),) if cols is not None else \
+        _im2col_chunks(x, kernel, stride, padding, dilation, out_size)
+    for a, e, cols in chunks:
+        part = out4[a:e]
+        np.matmul(w3, cols.reshape(e - a, grp, -1, npix), out=part)
+        if bias is not None:
+            part += bias  # while the chunk is in cache
+    return out
+
+
+def _conv_weight_grad(x, g, w_shape, geom, cols=None):
+    """gw (O, C/G, *K) = sum over the batch and output pixels of g x-window^T (from the kept
+    im2col buffer cols of the whole batch, if given)."""
+    stride, padding, dilation, grp = geom
+    o = w_shape[0]
+    n = g.shape[0]
+    out_size = g.shape[2:]
+    npix = math.prod(out_size)
+    og, ck = o // grp, math.prod(w_shape[1:])
+    # summed as gw^T = cols g^T, image by image: OpenBLAS runs this orientation 1.3-1.7x faster
+    # than g cols^T for these shapes (a long inner dimension, a small result)
+    gwt = np.zeros((grp, ck, og), np.result_type(x, g))
+    part = np.empty_like(gwt)
+    g4t = g.reshape(n, grp, og, npix).transpose(0, 1, 3, 2)
+    if cols is not None:  # small: one batched product
+        gwt += np.matmul(cols.reshape(n, grp, ck, npix), g4t).sum(0)
+        return np.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(w_shape)
+    for a, e, cols in _im2col_chunks(x, w_shape[2:], stride, padding, dilation, out_size):
+        cols4 = cols.reshape(e - a, grp, ck, npix)
+        for i in range(e - a):
+            if grp == 1:
+                np.matmul(cols4[i, 0], g4t[a + i, 0], out=part[0])
+            else:
+                np.matmul(cols4[i], g4t[a + i], out=part)
+            gwt += part
+    return np.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(w_shape)
+
+
+def _conv_input_grad(g, w, x_shape, geom):
+    """The transposed convolution of g (N, O, *O) with w onto an x_shape grid."""
+    stride, padding, dilation, grp = geom
+    kernel = w.shape[2:]
+    o, cg = w.shape[:2]
+    if all(s == 1 for s in stride) and o <= grp * cg:
+        # with stride 1 it is a convolution of g with the flipped, transposed kernel, padded by
+        # d (K - 1) - pad on each side: im2col and product chunk by chunk again, no scatter. Its
+        # im2col copies O (not C) channels, so it wins where the layer does not widen
+        pads = tuple((d * (k - 1) - lo, d * (k - 1) - hi)
+                     for k, d, (lo, hi) in zip(kernel, dilation, padding))
+        if all(lo >= 0 and hi >= 0 for lo, hi in pads):
+            flip = (slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)
+            wt = w[flip].reshape((grp, o // grp, cg) + kernel).swapaxes(1, 2)
+            wt = wt.reshape((grp * cg, o // grp) + kernel)
+            return _conv_forward(g, wt, None, (stride, pads, dilation, grp))
+    if g.shape[-1] < 16:
+        return _scatter_batch_last(g, w, x_shape, geom)
+    return _scatter_input_grad(g, w, x_shape, geom)
+
+
+def _scatter_batch_last(g, w, x_shape, geom):
+    """Transposed convolution for short output rows: one product per group over the whole
+    batch, summed in the batch-last layout, whose contiguous runs are O[-1] x N long instead of
+    O[-1] (MNIST's second conv layer, 14x14: 7.7 -> 4.2 ms)."""
+    stride, padding, dilation, grp = geom
+    o, cg = w.shape[:2]
+    kernel = w.shape[2:]
+    n = g.shape[0]
+    out_size = g.shape[2:]
+    npix = math.prod(out_size)
+    w3t = w.reshape(grp, o // grp, cg * math.prod(kernel)).transpose(0, 2, 1)
+    g3 = np.ascontiguousarray(g.reshape(n, grp, o // grp, npix).transpose(1, 2, 3, 0))
+    cols = np.matmul(w3t, g3.reshape(grp, o // grp, npix * n))
+    cols = cols.reshape((grp * cg,) + kernel + out_size + (n,))
+    return _scatter_windows(lambda *k: cols[(slice(None),) + k], x_shape, out_size, g.dtype,
+                            kernel, stride, padding, dilation, batch_last=True)
+
+
+def _scatter_input_grad(g, w, x_shape, geom):
+    """Strided transposed convolution: per chunk, cols = w^T g, then col2im onto the chunk."""
+    stride, padding, dilation, grp = geom
+    o, cg = w.shape[:2]
+    kernel = w.shape[2:]
+    n = g.shape[0]
+    out_size = g.shape[2:]
+    npix = math.prod(out_size)
+    w3t = w.reshape(grp, o // grp, cg * math.prod(kernel)).transpose(0, 2, 1)
+    g4 = g.reshape(n, grp, o // grp, npix)
+    out = np.empty(tuple(x_shape), g.dtype)
+    m = _chunk(n, w3t.shape[0] * w3t.shape[1] * npix * g.itemsize)
+    lead = (slice(None), slice(None))
+    for a in range(0, n, m):
+        e = min(a + m, n)
+        cols = np.matmul(w3t, g4[a:e]).reshape((e - a, grp * cg) + kernel + out_size)
+        out[a:e] = _scatter_windows(lambda *k: cols[lead + k], (e - a,) + tuple(x_shape[1:]),
+                                    out_size, g.dtype, kernel, stride, padding, dilation)
+    return out
 
 
 # --- convolution: three primitives, each differentiated by the other two -------------------------
@@ -54,22 +205,23 @@ class Convolution(_Geometry):
     saved = ("cols",)
 
     def forward(self, x, w, b=None):
-        o = w.shape[0]
-        g = self.groups
-        cols, out_size = self._im2col(x, w.shape[2:])
-        self.cols = cols  # kept for the weight gradient (freed after backward)
-        out = np.matmul(w.reshape(g, o // g, cols.shape[2]), cols)  # (N, G, O/G, prod(O))
-        out = out.reshape((x.shape[0], o) + out_size)
-        if b is not None:
-            out += b.reshape((1, o) + (1,) * len(out_size))
-        return out
+        self.cols = None
+        kernel = w.shape[2:]
+        rows = x.shape[1] * math.prod(kernel)
+        out_size = _out_size("conv", x.shape[2:], kernel, self.stride, self.padding,
+                             self.dilation)
+        if 0 < x.shape[0] * rows * math.prod(out_size) * x.itemsize <= _KEEP_BYTES:
+            # a small batch's whole im2col buffer is cheap to keep: the weight gradient then
+            # skips building it again (32x3x32x32, 3x3: 2.9 ms forward + backward, 3.6 without)
+            (_, _, cols), = _im2col_chunks(x, kernel, self.stride, self.padding,
+                                           self.dilation, out_size, whole=True)
+            self.cols = cols
+        return _conv_forward(x, w, b, self._geom(), self.cols)
 
     def backward(self, g, out, x, w, b=None):
         need = self.needs_input_grad
         gx = _transpose(g, w, x.shape, self._geom()) if need[0] else None
-        gw = None
-        if need[1]:
-            gw = apply(ConvWeightGrad(*self._geom(), w.shape, self.cols), x, g)
+        gw = apply(ConvWeightGrad(*self._geom(), w.shape, self.cols), x, g) if need[1] else None
         if b is None:
             return gx, gw
         return gx, gw, (g.sum((0,) + tuple(range(2, g.ndim))) if need[2] else None)
@@ -86,27 +238,7 @@ class ConvTranspose(_Geometry):
         self.x_shape = x_shape
 
     def forward(self, g, w):
-        o, cg = w.shape[:2]
-        kernel = w.shape[2:]
-        grp = self.groups
-        n = g.shape[0]
-        out_size = g.shape[2:]
-        npix = math.prod(out_size)
-        w3 = w.reshape(grp, o // grp, cg * math.prod(kernel))
-        geom = (kernel, self.stride, self.padding, self.dilation)
-        if out_size[-1] >= 16:
-            cols = np.matmul(w3.transpose(0, 2, 1), g.reshape(n, grp, o // grp, npix))
-            cols = cols.reshape((n, grp * cg) + kernel + out_size)
-            return _scatter_windows(lambda *k: cols[(slice(None), slice(None)) + k],
-                                    self.x_shape, out_size, g.dtype, *geom)
-        # Short output rows make the scatter's runs short: sum in the batch-last layout instead,
-        # after one product per group over the whole batch (MNIST's second conv layer, 14x14:
-        # 7.7 -> 4.2 ms; for long rows the transposing copy of g costs more than it saves)
-        g3 = np.ascontiguousarray(g.reshape(n, grp, o // grp, npix).transpose(1, 2, 3, 0))
-        cols = np.matmul(w3.transpose(0, 2, 1), g3.reshape(grp, o // grp, npix * n))
-        cols = cols.reshape((grp * cg,) + kernel + out_size + (n,))
-        return _scatter_windows(lambda *k: cols[(slice(None),) + k], self.x_shape, out_size,
-                                g.dtype, *geom, batch_last=True)
+        return _conv_input_grad(g, w, self.x_shape, self._geom())
 
     def backward(self, h, out, g, w):
         need = self.needs_input_grad
@@ -127,15 +259,7 @@ class ConvWeightGrad(_Geometry):
         self.w_shape, self.cols = w_shape, cols
 
     def forward(self, x, g):
-        o = self.w_shape[0]
-        grp = self.groups
-        cols = self.cols if self.cols is not None else self._im2col(x, self.w_shape[2:])[0]
-        n = g.shape[0]
-        if n == 0:  # an empty batch: nothing to sum (reshape(-1) cannot infer a 0 size)
-            return np.zeros(self.w_shape, np.result_type(x, g))
-        g4 = g.reshape(n, grp, o // grp, -1)
-        gw = np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(0)  # (G, O/G, C/G * prod(K))
-        return gw.reshape(self.w_shape)
+        return _conv_weight_grad(x, g, self.w_shape, self._geom(), self.cols)
 
     def backward(self, h, out, x, g):
         need = self.needs_input_grad

@@ -1,9 +1,10 @@
-"""Normalisation primitives: layer norm as one node (nn.functional.layer_norm calls it)."""
+"""Normalisation primitives: layer norm as one node (nn.functional.layer_norm calls it) and
+batch norm's training form as one node (nn.functional.batch_norm calls batch_norm_train)."""
 import math
 
 import numpy as np
 
-from ..function import apply, Node
+from ..function import apply, constant_result, Node
 
 __all__ = ["layer_norm"]
 
@@ -83,3 +84,121 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     params = tuple(t for t in (weight, bias) if t is not None)
     node = LayerNorm(k, float(eps), weight is not None, bias is not None)
     return apply(node, x, *params)
+
+
+# --- batch norm (training mode): per-channel statistics over the batch and spatial dims --------
+#
+# The statistics are two constant ops (so that autodiff.compile records them and the running
+# averages are updated from recorded values), handed to the BatchNorm node as inputs; the node
+# differentiates through them all the same: its rule is the full derivative in x, and in a
+# recorded (higher-order) pass it computes them again from x as recorded ops.
+
+def _channel_sum(t3):
+    """Per-channel sums (1, C, 1) of an (N, C, S) array or tensor (pairwise along S)."""
+    return t3.sum(axis=2, keepdims=True).sum(axis=0, keepdims=True)
+
+
+def _rows(x):
+    """x as (N, C, S) and the number of values per channel, N * S."""
+    n, c = x.shape[:2]
+    s = math.prod(x.shape[2:])
+    return x.reshape(n, c, s), n * s
+
+
+def _batch_mean(x):
+    """(C,) mean of x (N, C, *) over every dim but the channels."""
+    x3, m = _rows(x)
+    return _channel_sum(x3).reshape(-1) * x.dtype.type(1 / m)
+
+
+def _batch_var(x, mean):
+    """(C,) biased variance of x (N, C, *) per channel, around the given mean (two passes)."""
+    x3, m = _rows(x)
+    centred = x3 - mean.reshape(1, -1, 1)
+    return _channel_dot(centred, centred).reshape(-1) * x.dtype.type(1 / m)
+
+
+def _channel_dot(a3, b3):
+    """Per-channel sums (1, C, 1) of a3 * b3 for (N, C, S) arrays, without the product's
+    array (einsum's dot products per (image, channel), then a sum over the images)."""
+    return np.einsum("ncs,ncs->nc", a3, b3).sum(axis=0).reshape(1, -1, 1)
+
+
+def _recorded_stats(x3, m):
+    """(mean, var) (1, C, 1) of a tensor x3 (N, C, S), as recorded functions of it."""
+    mean = _channel_sum(x3) * (1 / m)
+    centred = x3 - mean
+    return mean, _channel_sum(centred * centred) * (1 / m)
+
+
+class BatchNorm(Node):
+    """out = (x - mean) * rstd * w + b per channel (dim 1), rstd = (var + eps) ** -0.5, with
+    mean and var the batch statistics of x (inputs 1 and 2: constants computed from x). With
+    d = x - mean, M values per channel and a = rstd * w:
+    dx = a * (g - sum(g) / M) - d * a * rstd^2 * sum(g d) / M, dw = rstd * sum(g d),
+    db = sum(g) (sums per channel); mean and var get no gradient of their own."""
+    __slots__ = ("eps", "has_weight", "has_bias")
+    reads = None  # the input, its statistics, the weight (PyTorch saves the same)
+
+    def __init__(self, eps, has_weight, has_bias):
+        self.eps, self.has_weight, self.has_bias = eps, has_weight, has_bias
+
+    def forward(self, x, mean, var, *params):
+        # (as PyTorch's CPU kernel: one multiply and one add per element)
+        x3, _ = _rows(x)
+        scale = (var + x.dtype.type(self.eps)) ** x.dtype.type(-0.5)
+        if self.has_weight:
+            scale = scale * params[0]
+        shift = -mean * scale
+        if self.has_bias:
+            shift += params[-1]
+        out = np.multiply(x3, scale.reshape(1, -1, 1))
+        out += shift.reshape(1, -1, 1)
+        return out.reshape(x.shape)
+
+    def backward(self, g, out, x, mean, var, *params):
+        x3, m = _rows(x)
+        c = x3.shape[1]
+        g3 = g.reshape(x3.shape)
+        arrays = type(x) is np.ndarray
+        if arrays:
+            mean3 = mean.reshape(1, c, 1)
+            rstd = (var.reshape(1, c, 1) + x.dtype.type(self.eps)) ** x.dtype.type(-0.5)
+        else:  # a recorded pass: the statistics as recorded functions of x, for higher orders
+            mean3, var3 = _recorded_stats(x3, m)
+            rstd = (var3 + self.eps) ** -0.5
+        needs = self.needs_input_grad
+        grads = [None] * len(needs)
+        d = x3 - mean3
+        sum_gd = _channel_dot(g3, d) if arrays else _channel_sum(g3 * d)
+        sum_g = _channel_sum(g3) if needs[0] or self.has_bias and needs[-1] else None
+        if needs[0]:
+            a = rstd * params[0].reshape(1, c, 1) if self.has_weight else rstd
+            inv = 1 / m
+            k1 = a * rstd * rstd * sum_gd * -inv
+            k0 = a * sum_g * -inv
+            if arrays:  # dx = g a + d k1 + k0, in d's buffer where it can
+                dx = g3 * a
+                d *= k1
+                d += k0
+                dx += d
+            else:
+                dx = g3 * a + d * k1 + k0
+            grads[0] = dx.reshape(x.shape)
+        if self.has_weight and needs[3]:
+            grads[3] = (sum_gd * rstd).reshape(params[0].shape)
+        if self.has_bias and needs[-1]:
+            grads[-1] = sum_g.reshape(params[-1].shape)
+        return tuple(grads)
+
+
+def batch_norm_train(x, weight=None, bias=None, eps=1e-5):
+    """Batch norm with the batch statistics (training mode) as one node: returns (out, mean,
+    var), mean and the biased var (C,) as constant tensors (for the running averages). x is
+    (N, C, *) with N * prod(*) > 0; weight and bias (C,) or None, of x's dtype."""
+    mean = constant_result(_batch_mean, x)
+    var = constant_result(_batch_var, x, mean)
+    params = tuple(t for t in (weight, bias) if t is not None)
+    out = apply(BatchNorm(float(eps), weight is not None, bias is not None), x, mean, var,
+                *params)
+    return out, mean, var

@@ -1,7 +1,8 @@
 """Normalisation: batch, instance, layer, group and RMS norm, local response norm, normalize.
 
-All composed from autodiff's public ops (second order comes for free). Running statistics
-are updated in place under no_grad, as PyTorch does."""
+Composed from autodiff's public ops (second order comes for free), except layer norm and
+training-mode batch norm, each one fused primitive (autodiff/ops/normalization.py). Running
+statistics are updated in place under no_grad, as PyTorch does."""
 
 import math
 import numbers
@@ -10,6 +11,7 @@ import numpy as np
 
 import autodiff as ad
 from autodiff.compiler import replayed
+from autodiff.ops.normalization import batch_norm_train
 from nn.functional._util import _const, _float_input
 
 __all__ = ['batch_norm', 'instance_norm', 'layer_norm', 'group_norm', 'rms_norm',
@@ -89,6 +91,13 @@ def _update_running(running, stat, momentum, scale=None):
             running.copy_(new.astype(running.dtype, copy=False))
 
 
+def _fusable(input, weight, bias):
+    """Whether training-mode batch norm runs as the one fused node: float32/64 values, the
+    affine parameters of the input's dtype, and at least one value per channel."""
+    return input.dtype in (ad.float32, ad.float64) and input.numel() > 0 and all(
+        t is None or t.dtype == input.dtype for t in (weight, bias))
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """y = (x - mean) / sqrt(var + eps) * weight + bias per channel (dim 1); training uses the
@@ -110,11 +119,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                           ("running_var", running_var)))
     dims = (0,) + tuple(range(2, input.ndim))
     if training:
-        mean, centred, var = _moments(input, dims)
+        fused = _fusable(input, weight, bias)
+        if fused:  # one node (autodiff.ops.normalization.BatchNorm), affine included
+            out, mean, var = batch_norm_train(input, weight, bias, eps)
+        else:
+            mean, centred, var = _moments(input, dims)
         if running_mean is not None:
             n = input.numel() // input.shape[1]
             _update_running(running_mean, mean.data, momentum)
             _update_running(running_var, var.data, momentum, n / (n - 1))
+        if fused:
+            return out
         out = centred * (var + eps).rsqrt()
     else:
         for name, t in (("running_mean", running_mean), ("running_var", running_var)):
