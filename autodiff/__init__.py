@@ -11,7 +11,7 @@ from . import dtypes
 from .dtypes import (dtype, float16, float32, float64, int8, int16, int32, int64, uint8, uint16,
                      uint32, uint64, bool_, get_default_dtype, set_default_dtype)
 from .tensor import Tensor, Size, is_tensor
-from .function import Function, Node
+from .function import Function, Node, increment_version
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled, name_scope,
                         inference_mode, is_inference_mode_enabled, set_anomaly_enabled,
                         is_anomaly_enabled, is_anomaly_check_nan_enabled)

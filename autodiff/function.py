@@ -156,6 +156,14 @@ def stamp_mutation(tensor, seq=None):
     record.stamps.append(seq)
 
 
+def increment_version(*tensors):
+    """Counts an in-place change of each tensor made on its array directly (numpy `out=`
+    calls on `t.data`), as the in-place methods count theirs: a backward through an op recorded
+    before, that reads the old values, then raises (torch.autograd.graph.increment_version)."""
+    for t in tensors:
+        stamp_mutation(t)
+
+
 def link(node, inputs, needs):
     """Whether `node` is recorded, decided once for every op (built-in or Function): when an
     input requires grad and grad mode is on. If so, gives the node its edges and number."""

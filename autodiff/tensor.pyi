@@ -1721,6 +1721,11 @@ class Tensor:
 
 _new: Callable[..., Any]
 
+
+def _value_read(t, how):
+    """Python is reading t's values: under autodiff.compile's tracing that ends the trace (a graph
+    break), since a replay could not see a different value."""
+
 _NON_LEAF_GRAD: str
 
 _TYPE_NAMES: dict

@@ -53,14 +53,26 @@ class Adam(Optimizer):
                 else:
                     g = g + wd_ * p.data
             m, v = state["exp_avg"], state["exp_avg_sq"]
-            m.mul_(b1_).add_(rest1 * g)
-            v.mul_(b2_).add_(rest2 * (g * g))
-            if amsgrad:
-                vmax = state["max_exp_avg_sq"]
-                v = vmax.copy_(np.maximum(vmax.data, v.data))
-            denom = np.sqrt(v.data) / bias2
+            md, vd, pd = m.data, v.data, p.data
+            if amsgrad or not (pd.flags.writeable and md.flags.writeable):
+                m.mul_(b1_).add_(rest1 * g)
+                v.mul_(b2_).add_(rest2 * (g * g))
+                if amsgrad:
+                    vmax = state["max_exp_avg_sq"]
+                    v = vmax.copy_(np.maximum(vmax.data, v.data))
+                denom = np.sqrt(v.data) / bias2
+                denom += eps_
+                p.sub_(step_size * (m.data / denom))
+                continue
+            # the same numpy calls as mul_/add_/sub_ make, without a method call each
+            np.multiply(md, b1_, out=md)
+            np.add(md, rest1 * g, out=md)
+            np.multiply(vd, b2_, out=vd)
+            np.add(vd, rest2 * (g * g), out=vd)
+            denom = np.sqrt(vd) / bias2
             denom += eps_
-            p.sub_(step_size * (m.data / denom))
+            np.subtract(pd, step_size * (md / denom), out=pd)
+            ad.increment_version(m, v, p)
 
 
 class AdamW(Adam):
