@@ -331,3 +331,16 @@ def test_det_gradient_at_singular_matrices(batch, n):
     assert_finite_and_close(ga, np.asarray(g)[..., None, None] * _cofactors(a))
     # second order: the derivative of the cofactors (0 for 1x1, whose cofactor is 1)
     assert gradgradcheck(ad.linalg.det, (leaf(a),))
+
+
+# --- decompositions with two batch dims (a rule reading a.shape[1] for n would pass with one) -----
+
+@pytest.mark.parametrize("batch, n", [((2, 3), 2), ((3, 1), 2)])
+def test_eigh_and_svd_with_two_batch_dims(batch, n):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(batch + (n, n))
+    symmetric = a + np.swapaxes(a, -1, -2)  # (eigh reads one triangle: perturb symmetrically)
+    assert gradgradcheck(lambda x: ad.linalg.eigvalsh(x + x.mT), (leaf(a),))
+    assert gradgradcheck(lambda x: ad.linalg.svdvals(x), (leaf(symmetric + 3 * np.eye(n)),))
+
+

@@ -31,6 +31,14 @@ def _args(names):
     return ", ".join("None" if n is None else n for n in names)
 
 
+def _keeps_out(node):
+    """Whether a node can hold its output for its rule (an `out` slot, or one set on the
+    instance); the others' rules get None, as the engine passes them Node.out's None."""
+    if "out" in getattr(node, "__dict__", {}):
+        return True
+    return any("out" in getattr(klass, "__slots__", ()) for klass in type(node).__mro__)
+
+
 def _used_names(entries, output):
     """Every slot name some entry (or the output) reads."""
     used = set()
@@ -109,7 +117,8 @@ class Replay:
             _, names, node, g, refs = entry
             ns[f"B_{node}"] = ns[node].backward
             targets = ", ".join(n if n is not None else "_" for n in names)
-            return [f"{targets}, = B_{node}({g}, {node}.out, {_args(refs)})"]
+            out = f"{node}.out" if _keeps_out(ns[node]) else "None"
+            return [f"{targets}, = B_{node}({g}, {out}, {_args(refs)})"]
         if kind == "param":  # a node's parameter holding traced arrays, set before it runs
             _, node, attr, template = entry
             return [f"{node}.{attr} = {Replay._template(template, ns)}"]
