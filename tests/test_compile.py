@@ -527,6 +527,26 @@ def test_returning_a_tensor_whose_graph_was_not_backwarded_breaks():
     assert cf.stats["eager"] == 1
 
 
+def test_a_backward_through_ops_recorded_before_the_call_breaks():
+    """The graph comes in as an argument: its forward is not on the tape, so a replay would
+    run its rules on the first call's saved values. It runs eagerly instead, gradients right."""
+    w = _value((3,), requires_grad=True)
+
+    def step(loss):
+        loss.backward()
+        g = w.grad
+        w.grad = None
+        return g
+    cf = ad.compile(step)
+    with pytest.warns(GraphBreakWarning, match="recorded before the compiled call"):
+        first = cf((w * _value((3,), seed=0)).sum())
+    assert_same(first, _value((3,), seed=0))
+    for seed in (1, 2):
+        x = _value((3,), seed=seed)
+        assert_same(cf((w * x).sum()), x)  # d sum(w x) / dw = x, this call's x
+    assert cf.stats["eager"] == 2
+
+
 # --- 5. random ops -------------------------------------------------------------------------------
 
 def _dropout_step(x):

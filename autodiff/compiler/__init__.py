@@ -217,6 +217,7 @@ def _release(tracer):
     tracer.slot_of_tensor = {}
     tracer.arrays = {}
     tracer.slot_of_array = {}
+    tracer.slot_of_layout = {}
 
 
 def compile(fn=None, *, cache_size=8, fullgraph=False, **options):

@@ -24,7 +24,6 @@ from ._watch import DataWatch, _Watched
 
 _AUTODIFF = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _NN = os.path.join(os.path.dirname(_AUTODIFF), "nn")
-_THIS = os.path.abspath(__file__)
 _NUMPY = os.path.dirname(os.path.abspath(np.__file__)) + os.sep
 
 
@@ -48,6 +47,8 @@ _GUARDABLE = (bool, int, float, str)
 def _layout(arr):
     """What makes two arrays show the same elements: address, shape, strides, dtype."""
     return (arr.__array_interface__["data"][0], arr.shape, arr.strides, arr.dtype.str)
+
+
 _SLOTS = {}
 
 
@@ -112,6 +113,7 @@ class Tracer:
             proxy = _RandomWatch(self, gen.rng)
             gen.rng = proxy
             self._proxies.append((gen, proxy))
+        self.first_seq = next(function._sequence)  # nodes numbered below: made before the call
         function._tracer = self
         return self
 
@@ -456,13 +458,18 @@ class Tracer:
 
     def _replayable_graph(self, roots):
         """Whether the pass from roots can be replayed: no hooks, no anomaly mode, no in-place
-        history, no data-parallel callbacks, every node recorded in this call."""
+        history, no data-parallel callbacks, every node recorded in this call (checked: a
+        node made before the call would replay its rule on stale saved values)."""
         if _state.anomaly:
             self.unsupported("anomaly detection (autodiff.detect_anomaly)")
         elif engine._after_node or getattr(engine._queued, "callbacks", None):
             self.unsupported("backward-pass callbacks (DistributedDataParallel)")
         else:
             for node in engine.toposort(roots):
+                if node.seq < self.first_seq:  # its forward is not on the tape: stale at replay
+                    self.unsupported("a backward() through ops recorded before the compiled "
+                                     "call")
+                    break
                 if node.hooks is not None:
                     self.unsupported("a tensor hook or retain_grad() in the graph")
                     break
