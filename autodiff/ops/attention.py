@@ -16,6 +16,7 @@ from ..compiler import replayed
 from ..function import Node, apply
 from ..tensor import Tensor
 from ._operands import broadcast_shapes, tensor_arg
+from ._sums import column_sums
 from .broadcast import broadcast_to
 from .layout import repeat_interleave
 from .reduce import Softmax
@@ -35,10 +36,21 @@ def _weights(q, k, mask, scale):
     return Softmax.apply(s, dim=(-1,))
 
 
+def _transposed(a):
+    """a (..., m, n) as a C-contiguous (..., n, m) array: numpy's stacked matmul is ~2x slower
+    with a transposed second operand than a copy and a contiguous product"""
+    return np.ascontiguousarray(_mT(a))
+
+
 class ScaledDotProductAttention(Node):
     """out = (P * D) v, P = softmax(q k^T s + m), D the dropout multiplier (or 1);
     dv = (P D)^T g, dS = P (dP - rowsum(dP P)) with dP = (g v^T) D, dq = dS k s, dk = dS^T q s,
-    dm = dS"""
+    dm = dS.
+
+    On arrays the weights are kept transposed, P^T (..., S, L): the softmax then reduces over
+    axis -2, which numpy vectorises across the contiguous last axis (the max along the last
+    axis of 64-wide rows costs 3.5x more), and every product takes its operands in a layout
+    numpy hands to BLAS directly."""
     __slots__ = ("scale", "dropout_p", "_drop", "probs")
     saved = ("probs", "_drop")
 
@@ -46,21 +58,42 @@ class ScaledDotProductAttention(Node):
         self.scale, self.dropout_p, self._drop = scale, dropout_p, drop
 
     def forward(self, q, k, v, mask=None):
-        p = np.matmul(q * self.scale, k.swapaxes(-1, -2))
-        if mask is not None:
-            p += mask  # (the masks reaching here broadcast to the scores' shape)
-        p -= p.max(axis=-1, keepdims=True)  # stable softmax, in place on the scores' buffer
-        np.exp(p, out=p)
-        p /= p.sum(axis=-1, keepdims=True)
-        self.probs = p
-        return np.matmul(p if self._drop is None else p * self._drop, v)
+        qs = np.empty(q.shape[:-2] + (q.shape[-1], q.shape[-2]), q.dtype)
+        np.multiply(_mT(q), self.scale, out=qs)  # (q s)^T, contiguous
+        pt = np.matmul(k, qs)  # the scores transposed, (..., S, L)
+        if mask is not None:  # (the masks reaching here broadcast to the scores' shape)
+            pt += _mT(mask.reshape((1,) * (2 - mask.ndim) + mask.shape))
+        pt -= pt.max(axis=-2, keepdims=True)  # stable softmax over S, in place
+        np.exp(pt, out=pt)
+        pt /= column_sums(pt)[..., None, :]
+        self.probs = pt
+        return np.matmul(_mT(pt if self._drop is None else pt * _mT(self._drop)), v)
 
     def backward(self, g, out, q, k, v, mask=None):
-        need = self.needs_input_grad
-        # the weights: kept from forward, or recomputed as recorded ops of the inputs so that
-        # the recorded rule differentiates through them (second order)
-        p = _weights(q, k, mask, self.scale) if isinstance(q, Tensor) else self.probs
-        drop = self._drop
+        if isinstance(q, Tensor):
+            return self._recorded_backward(g, q, k, v, mask)
+        need, drop, pt = self.needs_input_grad, self._drop, self.probs
+        gv = np.matmul(pt if drop is None else pt * _mT(drop), g) if need[2] else None
+        if not (need[0] or need[1] or (mask is not None and need[3])):
+            return (None, None, gv) if mask is None else (None, None, gv, None)
+        dpt = np.matmul(v, _transposed(g))  # dP^T (..., S, L)
+        if drop is not None:
+            dpt *= _mT(drop)
+        dst = dpt
+        dst -= column_sums(dpt * pt)[..., None, :]
+        dst *= pt  # dS^T
+        gm = np.ascontiguousarray(_mT(dst)) if mask is not None and need[3] else None
+        if need[0] or need[1]:
+            dst *= self.scale
+        gq = np.matmul(_mT(dst), k) if need[0] else None
+        gk = np.matmul(dst, q) if need[1] else None
+        return (gq, gk, gv) if mask is None else (gq, gk, gv, gm)
+
+    def _recorded_backward(self, g, q, k, v, mask):
+        """The same rule as recorded ops of the inputs (create_graph): the weights recomputed,
+        so that the recorded rule differentiates through them (second order)"""
+        need, drop = self.needs_input_grad, self._drop
+        p = _weights(q, k, mask, self.scale)
         gv = _mT(p if drop is None else p * drop) @ g if need[2] else None
         if not (need[0] or need[1] or (mask is not None and need[3])):
             return (None, None, gv) if mask is None else (None, None, gv, None)

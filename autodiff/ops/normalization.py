@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from ..function import apply, constant_result, Node
+from ._sums import column_sums, row_sums
 
 __all__ = ["layer_norm"]
 
@@ -16,6 +17,23 @@ def _normalized(x2, k, eps):
     centred = x2 - x2.sum(axis=1, keepdims=True) * inv
     rstd = ((centred * centred).sum(axis=1, keepdims=True) * inv + eps) ** -0.5
     return centred * rstd, rstd
+
+
+def _normalized_arrays(x2, k, eps, out):
+    """(xhat, rstd (m, 1)) as `_normalized` for arrays, with few passes over x2: the sums as
+    products, the squares in `out` (a scratch buffer of x2's shape)"""
+    inv = 1 / k if k else 0.0
+    mean = row_sums(x2)
+    mean *= inv
+    xhat = np.subtract(x2, mean[:, None])
+    var = row_sums(np.multiply(xhat, xhat, out=out))
+    var *= inv
+    var += eps
+    rstd = np.sqrt(var, out=var)
+    np.divide(1.0, rstd, out=rstd)
+    rstd = rstd[:, None]
+    xhat *= rstd
+    return xhat, rstd
 
 
 class LayerNorm(Node):
@@ -35,8 +53,12 @@ class LayerNorm(Node):
 
     def forward(self, x, *params):
         m, k = self._rows(x.shape)
-        self.xhat, self.rstd = _normalized(x.reshape(m, k), k, self.eps)
-        out = self.xhat * params[0].reshape(k) if self.has_weight else self.xhat.copy()
+        out = np.empty((m, k), x.dtype)
+        self.xhat, self.rstd = _normalized_arrays(x.reshape(m, k), k, self.eps, out)
+        if self.has_weight:
+            np.multiply(self.xhat, params[0].reshape(k), out=out)
+        else:
+            out[...] = self.xhat
         if self.has_bias:
             out += params[-1].reshape(k)
         return out.reshape(x.shape)
@@ -44,9 +66,9 @@ class LayerNorm(Node):
     def backward(self, g, out, x, *params):
         m, k = self._rows(x.shape)
         if type(x) is np.ndarray:
-            xhat, rstd = self.xhat, self.rstd
-        else:  # a recorded pass: the statistics as recorded functions of x, for higher orders
-            xhat, rstd = _normalized(x.reshape(m, k), k, self.eps)
+            return self._backward_arrays(g.reshape(m, k), x.shape, params)
+        # a recorded pass: the statistics as recorded functions of x, for higher orders
+        xhat, rstd = _normalized(x.reshape(m, k), k, self.eps)
         needs = self.needs_input_grad
         g2 = g.reshape(m, k)
         g_xhat = g2 * xhat if needs[0] or self.has_weight and needs[1] else None
@@ -64,6 +86,34 @@ class LayerNorm(Node):
             grads[1] = g_xhat.sum(axis=0).reshape(params[0].shape)
         if self.has_bias and needs[-1]:
             grads[-1] = g2.sum(axis=0).reshape(params[-1].shape)
+        return tuple(grads)
+
+    def _backward_arrays(self, g2, shape, params):
+        """The rule above on arrays, in few passes: row and column sums as products, dx as
+        rstd gh - xhat (rstd mean(g xhat w)) - rstd mean(g w) in place"""
+        needs, xhat, rstd = self.needs_input_grad, self.xhat, self.rstd
+        m, k = g2.shape
+        w = params[0].reshape(k) if self.has_weight else None
+        g_xhat = np.multiply(g2, xhat) if needs[0] or self.has_weight and needs[1] else None
+        grads = [None] * len(needs)
+        if self.has_weight and needs[1]:
+            grads[1] = column_sums(g_xhat).reshape(params[0].shape)
+        if self.has_bias and needs[-1]:
+            grads[-1] = column_sums(g2).reshape(params[-1].shape)
+        if needs[0]:
+            inv = 1 / k if k else 0.0
+            r = rstd[:, 0]
+            a = row_sums(g_xhat, w)
+            a *= r
+            a *= inv
+            c = row_sums(g2, w)
+            c *= r
+            c *= inv
+            dx = g2 * w if w is not None else g2.copy()
+            dx *= rstd
+            dx -= np.multiply(xhat, a[:, None], out=g_xhat)
+            dx -= c[:, None]
+            grads[0] = dx.reshape(shape)
         return tuple(grads)
 
 
