@@ -1,8 +1,9 @@
 """The branches inside gradient rules that the catalog's smooth, tie-free domains never reach
 (mutation survivors, issue 19): exact zeros (pow's exponent, p-norms), ties (amax/amin
-scatters, median), singular matrices (det), inputs outside a domain (logit) and every operand
-shape of matmul. Each is checked against a closed form in float64, to second order where the
-function is differentiable there, and against PyTorch when it is installed."""
+scatters, median), singular matrices (det), inputs outside a domain (logit), every operand
+shape of matmul and attention's dropout. Each is checked against a closed form in float64, to
+second order where the function is differentiable there, and against PyTorch when it is
+installed."""
 import tracemalloc
 
 import numpy as np
@@ -11,6 +12,8 @@ from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autodiff as ad
+import nn.functional as F
+from autodiff.ops.attention import _dropout_scale
 from autodiff.testing import gradgradcheck
 from autodiff.testing import strategies as ts
 
@@ -344,3 +347,29 @@ def test_eigh_and_svd_with_two_batch_dims(batch, n):
     assert gradgradcheck(lambda x: ad.linalg.svdvals(x), (leaf(symmetric + 3 * np.eye(n)),))
 
 
+
+
+# --- attention's dropout branch (the catalog's entries draw no dropout) ---------------------------
+
+def test_attention_dropout_gradients_against_a_closed_form():
+    """With dropout the weights are P * D (D: 0 or 1 / (1 - p) per weight, one draw kept with the
+    node): out = (P D) v, dv = (P D)^T g, dP = (g v^T) D and the softmax rule on dP. L != S, so
+    a transposed or missing D cannot go unnoticed. D is drawn again from the same seed."""
+    q, k, v = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((2, 5, 4)), \
+        RNG.standard_normal((2, 5, 3))
+    ad.manual_seed(3)
+    out, g, (gq, gk, gv) = grads(
+        lambda *t: F.scaled_dot_product_attention(*t, dropout_p=0.5), q, k, v)
+    ad.manual_seed(3)
+    drop = _dropout_scale((2, 3, 5), 0.5, np.float64, None)
+    assert set(np.unique(drop)) == {0.0, 2.0}
+    s = q @ k.swapaxes(-1, -2) / 2.0  # scale 1 / sqrt(4)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    w = p * drop
+    assert_finite_and_close(out, w @ v)
+    assert_finite_and_close(gv, w.swapaxes(-1, -2) @ g)
+    dp = (g @ v.swapaxes(-1, -2)) * drop
+    ds = p * (dp - (dp * p).sum(-1, keepdims=True))
+    assert_finite_and_close(gq, ds @ k / 2.0)
+    assert_finite_and_close(gk, ds.swapaxes(-1, -2) @ q / 2.0)
