@@ -198,10 +198,11 @@ class Tensor:
         """out = erf(x) (max error 4e-9); dx = g * 2/sqrt(pi) * exp(-x**2)"""
     # from autodiff.ops.elementwise.relu
     def relu(self) -> Tensor:
-        """out = max(x, 0); dx = g * (out > 0) (relu'(0) = 0)"""
+        """out = max(x, 0); dx = g where not out <= 0 (relu'(0) = 0; at NaN the gradient passes, as
+        PyTorch's threshold_backward)"""
     # from autodiff.ops.elementwise.abs
     def abs(self) -> Tensor:
-        """out = |x|; dx = g * sign(x) (abs'(0) = 0)"""
+        """out = |x|; dx = g * sign(x) (abs'(0) = 0, and 0 at NaN as PyTorch)"""
     # from autodiff.ops.elementwise.clamp
     def clamp(self, min=None, max=None) -> Tensor:
         """Limits x to [min, max]; at a bound the gradient passes through."""
@@ -216,7 +217,8 @@ class Tensor:
         """Elementwise min; ties split the gradient evenly"""
     # from autodiff.ops.elementwise.sign
     def sign(self) -> Tensor:
-        """out = sign(x) (-1, 0 or 1); dx = 0 (PyTorch's: a zero gradient, not none)"""
+        """out = sign(x) (-1, 0 or 1; 0 at NaN, as PyTorch); dx = 0 (PyTorch's: a zero gradient, not
+        none)"""
     # from autodiff.ops.elementwise.floor
     def floor(self) -> Tensor:
         """floor (piecewise constant: a zero gradient)"""
@@ -480,7 +482,7 @@ class Tensor:
         """Returns self."""
     # from autodiff.ops.elementwise.abs
     def __abs__(self) -> Tensor:
-        """out = |x|; dx = g * sign(x) (abs'(0) = 0)"""
+        """out = |x|; dx = g * sign(x) (abs'(0) = 0, and 0 at NaN as PyTorch)"""
     # from autodiff.ops.elementwise.lt
     def __lt__(self, y) -> Tensor:
         """elementwise lt (a bool tensor, no gradient)"""

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..dtypes import float64, get_default_dtype
-from ..function import OUT, Node, apply2
+from ..function import OUT, Node, apply2, constant_result
 from ..inplace import _unary as _in_place, div_, mul_, sub_
 from ..tensor import Tensor
 from ._operands import promote, tensor_arg
@@ -407,13 +407,21 @@ def nextafter(input, other):
     return apply2(Nextafter(), *_float_only(input, other, "nextafter"))
 
 
+def _quiet(ufunc):
+    def quiet(*arrays):
+        with np.errstate(all="ignore"):
+            return ufunc(*arrays)
+    return quiet
+
+
 def _integer_op(ufunc, name, doc, numbers=True):
+    quiet = _quiet(ufunc)
+
     def op(input, other):
         if not numbers:
             _tensor_only(input, other, name)
         x, y = _integers(input, other, name)
-        with np.errstate(all="ignore"):
-            return Tensor._const(ufunc(x.data, y.data))
+        return constant_result(quiet, x, y)  # (recorded by autodiff.compile)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc + " (no gradient)"
     return op
@@ -446,7 +454,7 @@ def bitwise_not(input):
     """~x (logical not for bool tensors; no gradient)"""
     x = tensor_arg(input, "bitwise_not")
     _not_for(x, "fc", "bitwise_not", "integer or bool tensors")
-    return Tensor._const(np.invert(x.data))
+    return constant_result(np.invert, x)  # (recorded by autodiff.compile)
 
 
 def _invert(self):

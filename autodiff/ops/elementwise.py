@@ -326,7 +326,8 @@ class Erf(Node):
 
 
 class Relu(Node):
-    """out = max(x, 0); dx = g * (out > 0)   (relu'(0) = 0)"""
+    """out = max(x, 0); dx = g where not out <= 0   (relu'(0) = 0; at NaN the gradient passes,
+    as PyTorch's threshold_backward)"""
     __slots__ = ("out",)
     saved = ("out",)
     reads = ((OUT,),)
@@ -336,18 +337,28 @@ class Relu(Node):
         return self.out
 
     def backward(self, g, out, x):
-        return (g * (raw(out) > 0),)
+        return (g * ~(raw(out) <= 0),)
+
+
+def _sgn(x):
+    """sign(x) with sign(NaN) = 0, as PyTorch's sign and sgn (numpy's is NaN)"""
+    s = np.sign(x)
+    if s.dtype.kind == "f":
+        nan = np.isnan(s)
+        if nan.any():
+            s = np.where(nan, s.dtype.type(0), s)
+    return s
 
 
 class Abs(Node):
-    """out = |x|; dx = g * sign(x)   (abs'(0) = 0)"""
+    """out = |x|; dx = g * sign(x)   (abs'(0) = 0, and 0 at NaN as PyTorch)"""
     __slots__ = ()
     reads = ((0,),)
 
     forward = staticmethod(np.abs)
 
     def backward(self, g, out, x):
-        return (g * np.sign(raw(x)),)
+        return (g * _sgn(raw(x)),)
 
 
 class Clamp(Node):
@@ -372,7 +383,8 @@ class Clamp(Node):
 
 
 class Maximum(Node):
-    """out = max(x, y); the larger input gets g, ties split it evenly"""
+    """out = max(x, y); the larger input gets g, ties split it evenly; where either is NaN
+    (out is NaN) both get g, as in PyTorch"""
     __slots__ = ()
     reads = ((0, 1), (0, 1))
 
@@ -380,11 +392,12 @@ class Maximum(Node):
 
     def backward(self, g, out, x, y):
         x, y = raw(x), raw(y)
-        return _split(g, (x > y) + 0.5 * (x == y), self.needs_input_grad)
+        return _unless_lost(g, x < y, x > y, x == y, self.needs_input_grad)
 
 
 class Minimum(Node):
-    """out = min(x, y); the smaller input gets g, ties split it evenly"""
+    """out = min(x, y); the smaller input gets g, ties split it evenly; where either is NaN
+    (out is NaN) both get g, as in PyTorch"""
     __slots__ = ()
     reads = ((0, 1), (0, 1))
 
@@ -392,13 +405,21 @@ class Minimum(Node):
 
     def backward(self, g, out, x, y):
         x, y = raw(x), raw(y)
-        return _split(g, (x < y) + 0.5 * (x == y), self.needs_input_grad)
+        return _unless_lost(g, x > y, x < y, x == y, self.needs_input_grad)
 
 
 def _split(g, share, needs):
     """g * share to the first input, g * (1 - share) to the second (share an array)."""
     share = share.astype(g.dtype)
     return (g * share if needs[0] else None), (g * (1 - share) if needs[1] else None)
+
+
+def _unless_lost(g, x_loses, y_loses, tie, needs):
+    """PyTorch's rule for max/min of two inputs: each gets g where it did not lose, halved at
+    ties (so an input gets g where a NaN made every comparison false)"""
+    half = 0.5 * tie
+    return (g * (1 - (x_loses + half)).astype(g.dtype) if needs[0] else None), \
+        (g * (1 - (y_loses + half)).astype(g.dtype) if needs[1] else None)
 
 
 class Where(Node):
@@ -500,11 +521,12 @@ def _unary(node_cls, name, float_only=True):
 
 
 class Sign(Node):
-    """out = sign(x) (-1, 0 or 1); dx = 0 (PyTorch's: a zero gradient, not none)"""
+    """out = sign(x) (-1, 0 or 1; 0 at NaN, as PyTorch); dx = 0 (PyTorch's: a zero gradient,
+    not none)"""
     __slots__ = ()
     reads = ((),)
 
-    forward = staticmethod(np.sign)
+    forward = staticmethod(_sgn)
 
     def backward(self, g, out, x):
         return (g * 0,)

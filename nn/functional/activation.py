@@ -145,7 +145,8 @@ def _elu(x, alpha, scale=1.0, input_scale=1.0):
     if input_scale != 1.0:
         neg = neg * input_scale
     neg = (neg.exp() - 1.0) * (alpha * scale)
-    return ad.where(x > 0, x * scale if scale != 1.0 else x, neg)
+    # NaN takes the positive branch, as in PyTorch's elu_backward (x <= 0 picks the other)
+    return ad.where(~(x <= 0), x * scale if scale != 1.0 else x, neg)
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -202,7 +203,7 @@ def celu_(input, alpha=1.0):
 def _threshold(x, threshold, value):
     if x.dtype.kind != "f":  # (integer tensors, as PyTorch: value cast to their dtype)
         return ad.where(x > threshold, x, value).to(x.dtype)
-    return ad.where(x > threshold, x, value)
+    return ad.where(~(x <= threshold), x, value)  # NaN stays NaN and passes the gradient
 
 
 def threshold(input, threshold, value, inplace=False):
@@ -220,8 +221,9 @@ def threshold_(input, threshold, value):
 def _hardtanh(x, min_val, max_val):
     if x.dtype.kind != "f":
         return ad.clamp(x, min_val, max_val).to(x.dtype)
-    # gradient 1 strictly between the bounds and 0 at them (PyTorch), unlike clamp's
-    inside = (x > min_val) & (x < max_val)
+    # gradient 1 strictly between the bounds and 0 at them (PyTorch), unlike clamp's; NaN
+    # counts as inside (PyTorch's hardtanh_backward zeroes x <= min_val or x >= max_val)
+    inside = ~((x <= min_val) | (x >= max_val))
     return ad.where(inside, x, ad.clamp(x.detach(), min_val, max_val))
 
 
@@ -254,7 +256,8 @@ def relu6(input, inplace=False):
 
 def _hardsigmoid(x):
     inside = (x > -3.0) & (x < 3.0)
-    return ad.where(inside, x * (1.0 / 6.0) + 0.5, (x.detach() >= 3.0).to(x.dtype))
+    # outside: 0 or 1 as a constant (gradient 0), and NaN for NaN as PyTorch
+    return ad.where(inside, x * (1.0 / 6.0) + 0.5, x.detach().clamp(-3.0, 3.0) * (1.0 / 6.0) + 0.5)
 
 
 def hardsigmoid(input, inplace=False):
@@ -265,9 +268,13 @@ def hardsigmoid(input, inplace=False):
 
 
 def _hardswish(x):
-    # the outer pieces own the bounds, so the gradient is 0 at -3 and 1 at 3 (PyTorch's)
-    middle = x * (x + 3.0) * (1.0 / 6.0)
-    return ad.where(x <= -3.0, 0.0, ad.where(x >= 3.0, x, middle))
+    # the outer pieces own the bounds, so the gradient is 0 at -3 and 1 at 3 (PyTorch's); NaN
+    # takes the upper piece (x), as in PyTorch's hardswish_backward. The middle piece sees
+    # only its own inputs (0 elsewhere): an infinite or NaN x would put inf * 0 or NaN into
+    # its gradient otherwise
+    xm = ad.where((x > -3.0) & (x < 3.0), x, 0.0)
+    middle = xm * (xm + 3.0) * (1.0 / 6.0)
+    return ad.where(x <= -3.0, 0.0, ad.where(~(x < 3.0), x, middle))
 
 
 def hardswish(input, inplace=False):
@@ -286,13 +293,15 @@ def softshrink(input, lambd=0.5):
     """x - lambd if x > lambd, x + lambd if x < -lambd, else 0   (gradient 0 at +-lambd)"""
     _check_lambd(lambd, "softshrink")
     x = _float_input(input, "softshrink")
-    return ad.where(x > lambd, x - lambd, ad.where(x < -lambd, x + lambd, 0.0))
+    # NaN is outside the zero zone, so it stays NaN and passes the gradient (PyTorch)
+    zero = (x >= -lambd) & (x <= lambd)
+    return ad.where(zero, 0.0, ad.where(x > lambd, x - lambd, x + lambd))
 
 
 def hardshrink(input, lambd=0.5):
     """x if |x| > lambd else 0   (gradient 0 at +-lambd)"""
     x = _float_input(input, "hardshrink")
-    return ad.where((x > lambd) | (x < -lambd), x, 0.0)
+    return ad.where((x >= -lambd) & (x <= lambd), 0.0, x)  # NaN stays NaN (PyTorch)
 
 
 def tanhshrink(input):
