@@ -36,7 +36,8 @@ from mutation_harness.targets import discover  # noqa: E402
 DEFAULT_TESTS = ("tests/test_catalog.py", "tests/test_rules.py", "tests/test_engine*.py",
                  "tests/test_zero_gradients.py", "tests/test_rule_branches.py",
                  "tests/test_conv.py", "tests/test_cnn_kernels.py", "tests/test_recurrent_ops.py",
-                 "tests/test_batch_norm_fused.py", "tests/test_torch_*.py")
+                 "tests/test_batch_norm_fused.py", "tests/test_nan_semantics.py",
+                 "tests/test_torch_*.py")
 EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.toml"
 SUITE_EXAMPLES = 25  # the "ci" profile's max_examples: coverage-pass times are scaled to it
 
