@@ -306,6 +306,23 @@ def apply2(node, x, y):
     return t
 
 
+def apply_outputs(node, x):
+    """apply(node, x) for an op with several outputs (node.n_outputs of them, a tuple of
+    arrays from its forward): a tuple of tensors, output k recorded as output k of one node,
+    whose rule gets the list of their gradients (None where none arrived)."""
+    if _tracer is not None:
+        return _tracer.apply_outputs(node, x)
+    return run_outputs(node, x)
+
+
+def run_outputs(node, x):
+    """apply_outputs itself (autodiff.compile's tracer calls it to run the ops it records)."""
+    outs = node.forward(x.data)
+    if link(node, (x,), _ONE if x._requires_grad else _NONE):
+        return tuple([Tensor._make(o, node, k) for k, o in enumerate(outs)])
+    return tuple([Tensor._const(o) for o in outs])
+
+
 def _as_array(node, out):
     """A forward's numpy scalar result (0-d arithmetic) as the 0-d array the tensor holds; a
     node that keeps its output keeps that array, so in-place changes of it are seen."""

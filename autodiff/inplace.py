@@ -85,11 +85,13 @@ def _check_recordable(self, op):
             f"{op}: a view of a leaf Variable that requires grad is being used in an in-place "
             f"operation. Update parameters under `with autodiff.no_grad():`, or change a copy.")
     if info[4]:
+        node = self.grad_fn if self.grad_fn is not None and self.grad_fn.n_outputs > 1 else info[1]
         raise RuntimeError(
-            f"{op}: output of {info[1].name} is a view and is being modified inplace. This "
-            f"view is the output of a function that returns multiple views (split, chunk, "
-            f"unbind). Such functions do not allow the output views to be modified inplace. "
-            f"You should replace the inplace operation by an out-of-place one.")
+            f"{op}: output {self._output_nr} of {node.name} is a view and is being modified "
+            f"inplace. This view is the output of a function that returns multiple views "
+            f"(split, chunk, unbind). Such functions do not allow the output views to be "
+            f"modified inplace. You should replace the inplace operation by an out-of-place "
+            f"one.")
     if info[3]:
         raise RuntimeError(
             f"{op}: A view was created in no_grad mode and is being modified inplace with grad "

@@ -258,6 +258,11 @@ def _sum_tuple(xs):
     return total
 
 
+def _first_and_last(xs):
+    """The pieces between get no gradient: the split's rule fills zeros for them."""
+    return xs[0].sum() + (xs[-1] * xs[-1]).sum()
+
+
 def _np_sum_tuple(xs):
     return sum(x.sum() * (1.0 if i == 0 else 1.0 + x.size) for i, x in enumerate(xs))
 
@@ -398,6 +403,10 @@ CATALOG = [
        lambda x: _np_sum_tuple(np.array_split(x, 2, 0)), fixed((3, 2))),
     Op("unbind", lambda x: _sum_tuple(ad.unbind(x, 1)),
        lambda x: _np_sum_tuple([x[:, i] for i in range(x.shape[1])]), fixed((2, 3))),
+    Op("split, a piece unused", lambda x: _first_and_last(ad.split(x, [1, 2, 1], 1)),
+       lambda x: x[:, 0].sum() + (x[:, 3] ** 2).sum(), fixed((2, 4))),
+    Op("unbind, pieces unused", lambda x: (ad.unbind(x, 0)[1] ** 2).sum(),
+       lambda x: (x[1] ** 2).sum(), fixed((3, 2))),
     Op("repeat", lambda x: x.repeat(2, 1, 3), lambda x: np.tile(x, (2, 1, 3)),
        unary()),
     Op("flip", lambda x, dims: ad.flip(x, dims), lambda x, dims: np.flip(x, dims),

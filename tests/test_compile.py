@@ -211,6 +211,25 @@ def test_a_new_shape_traces_again_and_the_old_one_still_replays():
     assert cf.stats == {"traces": 2, "replays": 3, "eager": 0, "graph_breaks": 0}
 
 
+def test_ops_with_several_outputs_replay_with_unused_pieces():
+    """chunk and unbind are one node with several outputs: the replay binds them all, and
+    their rule gets the gradients that arrived (None for the pieces not used)."""
+    w = _value((4, 6), requires_grad=True)
+
+    def step(x):
+        a, _, c = (x @ w).chunk(3, 1)
+        rows = a.unbind(0)
+        loss = (rows[0] * c).sum() + (c * c).sum()
+        loss.backward()
+        g = w.grad
+        w.grad = None
+        return loss, g
+    cf = ad.compile(step, fullgraph=True)
+    for seed in range(3):
+        _check(cf, step, _value((3, 4), seed=seed))
+    assert cf.stats == {"traces": 1, "replays": 2, "eager": 0, "graph_breaks": 0}
+
+
 def test_cache_size_evicts_the_oldest_trace_with_a_recompile_warning():
     w = _value((4, 3), requires_grad=True)
     cf = ad.compile(_grad_step(w), cache_size=2)

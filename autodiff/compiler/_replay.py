@@ -112,12 +112,16 @@ class Replay:
             _, out, node, refs, zero_d = entry
             ns[f"F_{node}"] = ns[node].forward
             call = f"F_{node}({_args(refs)})"
+            if isinstance(out, list):  # (an op with several outputs)
+                return [f"{', '.join(out)}, = {call}"]
             return [f"{out} = _as_array({node}, {call})" if zero_d else f"{out} = {call}"]
         if kind == "rule":
             _, names, node, g, refs = entry
             ns[f"B_{node}"] = ns[node].backward
             targets = ", ".join(n if n is not None else "_" for n in names)
             out = f"{node}.out" if _keeps_out(ns[node]) else "None"
+            if isinstance(g, list):  # (the gradients of a node's several outputs)
+                g = f"[{_args(g)}]"
             return [f"{targets}, = B_{node}({g}, {out}, {_args(refs)})"]
         if kind == "param":  # a node's parameter holding traced arrays, set before it runs
             _, node, attr, template = entry

@@ -266,6 +266,25 @@ class Tracer:
         self.emit(("op", name, self.const(node, "n"), refs, arr.ndim == 0))
         return out
 
+    def apply_outputs(self, node, x):
+        """function.apply_outputs while tracing: one tape entry binding every output."""
+        if not self.mine():
+            return function.run_outputs(node, x)
+        refs = [self.ref(x)]
+        self.suspended += 1
+        try:
+            outs = function.run_outputs(node, x)
+        finally:
+            self.suspended -= 1
+        names = []
+        for t in outs:
+            name = self.new_slot(self._watch.slot.__get__(t))
+            self.bind_tensor(t, name)
+            names.append(name)
+        self._rebind_params(node, None, {})
+        self.emit(("op", names, self.const(node, "n"), refs, False))
+        return outs
+
     def _rebind_params(self, node, out_name, given):
         """A node's static parameters may hold traced arrays (an index array, a dropout mask):
         the replay sets them from their slots before the op runs. An array derived from a
@@ -491,7 +510,12 @@ class Tracer:
             raise engine._released_error(node)
         refs = [None if x is None else self.ref(x) for x in node.inputs]
         arrays = [None if x is None else self._watch.slot.__get__(x) for x in node.inputs]
-        grads = node.backward(g.arr, node.out, *arrays)
+        if isinstance(g, list):  # (a node with several outputs: their gradients, or None)
+            grads = node.backward([None if s is None else s.arr for s in g], node.out, *arrays)
+            g_name = [None if s is None else s.name for s in g]
+        else:
+            grads = node.backward(g.arr, node.out, *arrays)
+            g_name = g.name
         names = []
         out = []
         for gi in grads:
@@ -502,7 +526,7 @@ class Tracer:
                 name = self.new_slot(gi)
                 names.append(name)
                 out.append(Sym(self, name, gi))
-        self.emit(("rule", names, self.const(node, "n"), g.name, refs))
+        self.emit(("rule", names, self.const(node, "n"), g_name, refs))
         return tuple(out)
 
 

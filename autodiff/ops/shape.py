@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ..function import Node, apply, apply1, apply2
+from ..function import Node, apply, apply1, apply2, apply_outputs
 from ..tensor import Tensor, _axis
 from ..versions import storage_of
 from ..views import as_view
@@ -166,6 +166,59 @@ class Cat(Node):
                          if need else None)
             start += n
         return grads
+
+
+class Split(Node):
+    """outs = x's pieces along dim between consecutive bounds (views; with drop, the single
+    positions bounds[:-1], dim removed: unbind); dx = the pieces' gradients joined along dim,
+    zeros for a piece that got none (PyTorch's SplitBackward / UnbindBackward: one node, so
+    the backward writes dx once, not once per piece)"""
+    __slots__ = ("dim", "bounds", "drop", "n_outputs")
+    reads = ()
+
+    def __init__(self, dim, bounds, drop=False):
+        self.dim, self.bounds, self.drop = dim, bounds, drop
+        self.n_outputs = len(bounds) - 1
+
+    @property
+    def name(self):
+        from ..function import _Name
+        return _Name("UnbindBackward" if self.drop else "SplitBackward")
+
+    def indices(self):
+        """The basic index of each piece (as getitem makes it: a view step to replay)."""
+        lead, b = (slice(None),) * self.dim, self.bounds
+        if self.drop:
+            return [lead + (i, Ellipsis) for i in b[:-1]]
+        return [lead + (slice(i, j), Ellipsis) for i, j in zip(b[:-1], b[1:])]
+
+    def forward(self, x):
+        return tuple([x[index] for index in self.indices()])
+
+    def backward(self, g, out, x):
+        d, b = self.dim, self.bounds
+        shape = list(x.shape)
+        dtype = (x.data if isinstance(x, Tensor) else x).dtype
+        pieces = []
+        for gi, i, j in zip(g, b[:-1], b[1:]):
+            shape[d] = j - i
+            if gi is None:
+                gi = np.zeros(shape, dtype)
+            elif self.drop:
+                gi = Reshape.apply(gi, shape=tuple(shape))
+            pieces.append(gi)
+        return (Cat.apply(*pieces, dim=d),)
+
+
+def split_views(x, dim, bounds, drop=False):
+    """x's pieces between consecutive bounds along dim (see Split): views of x that are each
+    one of several outputs (an in-place change of one is refused, as in PyTorch)"""
+    if len(bounds) == 2:  # one piece: a view by getitem (a one-output node)
+        at = bounds[0] if drop else slice(bounds[0], bounds[1])
+        return (getitem(x, (slice(None),) * dim + (at,), one_of_many=True),)
+    node = Split(dim, bounds, drop)
+    outs = apply_outputs(node, x)
+    return tuple([as_view(t, x, GetItem(index), True) for t, index in zip(outs, node.indices())])
 
 
 class Flip(Node):
@@ -522,15 +575,16 @@ def split(x, split_size_or_sections, dim=0):
         sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
     else:
         sizes = list(split_size_or_sections)
+        if any(s < 0 for s in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
+                               f"entries, but got split_sizes={sizes}")
         if sum(sizes) != n:
             raise RuntimeError(f"split: sizes {sizes} sum to {sum(sizes)}, but dim {d} has size "
                                f"{n}")
-    lead = (slice(None),) * d
-    out, start = [], 0
+    bounds = [0]
     for s in sizes:
-        out.append(getitem(x, lead + (slice(start, start + s),), one_of_many=True))
-        start += s
-    return tuple(out)
+        bounds.append(bounds[-1] + s)
+    return split_views(x, d, bounds)
 
 
 def chunk(x, chunks, dim=0):
@@ -547,8 +601,8 @@ def unbind(x, dim=0):
     """The slices along dim, with that dim removed"""
     x = tensor_arg(x, "unbind")
     d = normalize_dims(dim, x.data.ndim, "unbind")[0]
-    lead = (slice(None),) * d
-    return tuple(getitem(x, lead + (i,), one_of_many=True) for i in range(x.data.shape[d]))
+    n = x.data.shape[d]
+    return split_views(x, d, list(range(n + 1)), drop=True) if n else ()
 
 
 def repeat(x, *sizes):
