@@ -64,14 +64,21 @@ class Adam(Optimizer):
                 denom += eps_
                 p.sub_(step_size * (m.data / denom))
                 continue
-            # the same numpy calls as mul_/add_/sub_ make, without a method call each
+            # the same arithmetic as mul_/add_/sub_ make, without a method call each, and
+            # with one scratch array for the temporaries (bit-identical: the same operations)
             np.multiply(md, b1_, out=md)
-            np.add(md, rest1 * g, out=md)
+            tmp = np.multiply(g, rest1)
+            np.add(md, tmp, out=md)
             np.multiply(vd, b2_, out=vd)
-            np.add(vd, rest2 * (g * g), out=vd)
-            denom = np.sqrt(vd) / bias2
+            np.multiply(g, g, out=tmp)
+            tmp *= rest2
+            np.add(vd, tmp, out=vd)
+            denom = np.sqrt(vd, out=tmp)
+            denom /= bias2
             denom += eps_
-            np.subtract(pd, step_size * (md / denom), out=pd)
+            step = np.divide(md, denom, out=tmp)
+            step *= step_size
+            np.subtract(pd, step, out=pd)
             ad.increment_version(m, v, p)
 
 
