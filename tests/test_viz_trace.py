@@ -73,6 +73,16 @@ def test_branches_listed_separately_then_summed():
     assert float(tr.leaf("x").grad) == 26.0
 
 
+def test_an_op_with_several_outputs_gets_one_gradient_per_output_not_a_sum():
+    x = ad.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    a, b = (x * 1).chunk(2)
+    tr = trace_backward((a * 3).sum() + (b * 5).sum())
+    split_row = [r for r in tr.rows if r.op.startswith("split")][0]
+    assert split_row.branches == []  # two outputs: not one total made of two branches
+    assert [val.tolist() for val in split_row.upstream] == [[3.0, 3.0], [5.0, 5.0]]
+    assert split_row.downstream[0].tolist() == [3.0, 3.0, 5.0, 5.0]
+
+
 def test_trace_leaves_grad_alone_and_works_after_backward():
     f, t = neuron()
     trace_backward(f)

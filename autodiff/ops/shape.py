@@ -185,6 +185,12 @@ class Split(Node):
         from ..function import _Name
         return _Name("UnbindBackward" if self.drop else "SplitBackward")
 
+    def params(self):
+        if self.drop:
+            return {"dim": self.dim}
+        b = self.bounds
+        return {"dim": self.dim, "split_sizes": [j - i for i, j in zip(b[:-1], b[1:])]}
+
     def indices(self):
         """The basic index of each piece (as getitem makes it: a view step to replay)."""
         lead, b = (slice(None),) * self.dim, self.bounds

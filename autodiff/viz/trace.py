@@ -285,9 +285,10 @@ def trace_backward(*roots, gradient=None, names=None, digits=3):
         node = graph.ops[i]
         keys = graph.op_inputs[i]
         out = graph.output_tensor(i)
-        branches = []
-        for v in graph.outputs(i):
-            branches += _branches(graph, replay, v, labels, step_of)
+        branches = []  # (an op with several outputs: each gets its own gradient, none summed)
+        if node.n_outputs == 1:
+            for v in graph.outputs(i):
+                branches += _branches(graph, replay, v, labels, step_of)
         down = [replay.contrib.get((i, j)) for j in range(len(keys))]
         rows.append(TraceRow(
             step=step_of[i], op=graph.label(i, digits), scope=".".join(graph.scope(i)),
