@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ..function import Node, apply, apply1, apply2, apply_outputs
+from ..function import Node, _Name, apply, apply1, apply2, apply_outputs
 from ..tensor import Tensor, _axis
 from ..versions import storage_of
 from ..views import as_view
@@ -182,7 +182,6 @@ class Split(Node):
 
     @property
     def name(self):
-        from ..function import _Name
         return _Name("UnbindBackward" if self.drop else "SplitBackward")
 
     def params(self):
@@ -204,12 +203,11 @@ class Split(Node):
     def backward(self, g, out, x):
         d, b = self.dim, self.bounds
         shape = list(x.shape)
-        dtype = (x.data if isinstance(x, Tensor) else x).dtype
         pieces = []
         for gi, i, j in zip(g, b[:-1], b[1:]):
             shape[d] = j - i
             if gi is None:
-                gi = np.zeros(shape, dtype)
+                gi = np.zeros(shape, x.dtype)  # (an array or a tensor's dtype: numpy takes both)
             elif self.drop:
                 gi = Reshape.apply(gi, shape=tuple(shape))
             pieces.append(gi)
