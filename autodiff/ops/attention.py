@@ -62,7 +62,10 @@ class ScaledDotProductAttention(Node):
         np.multiply(_mT(q), self.scale, out=qs)  # (q s)^T, contiguous
         pt = np.matmul(k, qs)  # the scores transposed, (..., S, L)
         if mask is not None:  # (the masks reaching here broadcast to the scores' shape)
-            pt += _mT(mask.reshape((1,) * (2 - mask.ndim) + mask.shape))
+            mt = _mT(mask.reshape((1,) * (2 - mask.ndim) + mask.shape))
+            if mt.size < pt.size:  # a broadcast mask: transposed once into a contiguous copy,
+                mt = np.ascontiguousarray(mt)  # which halves the cost of the add
+            pt += mt
         pt -= pt.max(axis=-2, keepdims=True)  # stable softmax over S, in place
         np.exp(pt, out=pt)
         pt /= column_sums(pt)[..., None, :]
