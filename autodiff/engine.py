@@ -171,7 +171,7 @@ def _run(roots, grad_roots, retain_graph, create_graph, capture=None, visit=None
             if visit is not None:
                 input_grads = visit(node, g)
             else:
-                if node.released:
+                if node.released and node.needs_freed_values():
                     raise _released_error(node)
                 if changed:
                     _check_versions(node, inputs)

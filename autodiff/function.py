@@ -48,6 +48,13 @@ class _TensorHooks:
         self.retained[tensor._output_nr] = weakref.ref(tensor)
 
 
+def _holds_array(value):
+    """Whether a node parameter is, or contains, an ndarray (an index or a mask)."""
+    if isinstance(value, np.ndarray):
+        return True
+    return isinstance(value, (tuple, list)) and any(_holds_array(v) for v in value)
+
+
 class Node:
     """One recorded operation: `forward` on ndarrays, `backward(g, out, *xs)` once for every
     order (ndarrays in first-order passes, tensors with create_graph=True)."""
@@ -85,6 +92,21 @@ class Node:
 
     def __repr__(self):
         return f"<{self.name}>"
+
+    def needs_freed_values(self):
+        """Whether the rule reads what a released graph no longer has, so that a second
+        backward through this node without retain_graph=True must raise: saved arrays, its
+        output or inputs (what PyTorch keeps as saved tensors and frees). A rule that reads
+        none of them (add, reshape, split, sum) runs again, as in PyTorch."""
+        reads = self.reads
+        if self.saved or reads is None or any(reads):
+            return True
+        # a rule that reads only its parameters: an index or mask array among them is what
+        # PyTorch saves as a tensor (advanced indexing, gather, index_add, embedding)
+        values = [getattr(self, slot, None) for klass in type(self).__mro__
+                  for slot in klass.__dict__.get("__slots__", ())]
+        values += getattr(self, "__dict__", {}).values()
+        return any(_holds_array(v) for v in values)
 
     def params(self):
         """The op's static parameters (keyword-only arguments), for labels and error messages."""
@@ -392,6 +414,10 @@ class BackwardFunction(Node):
                 raise TypeError(f"save_for_backward takes tensors or None; argument {i} is a "
                                 f"{type(t).__name__} (store other values as ctx attributes)")
         self._to_save = tensors
+
+    def needs_freed_values(self):
+        """False: the user's backward runs again; ctx.saved_tensors raises if it was freed"""
+        return False
 
     @property
     def saved_tensors(self):

@@ -506,7 +506,7 @@ class Tracer:
         return self.broken is None
 
     def _visit(self, node, g):
-        if node.released:
+        if node.released and node.needs_freed_values():
             raise engine._released_error(node)
         refs = [None if x is None else self.ref(x) for x in node.inputs]
         arrays = [None if x is None else self._watch.slot.__get__(x) for x in node.inputs]
