@@ -81,8 +81,9 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     _device(device, "full")
     if dtype is None:
         dtype = _to_array(fill_value).dtype
-    return _finish(np.full(_shape((size,), "full"), fill_value, dtypes.as_dtype(dtype)),
-                   requires_grad)
+    dtype = dtypes.as_dtype(dtype)
+    fill_value = dtypes.checked_scalar(fill_value, dtype, "full")
+    return _finish(np.full(_shape((size,), "full"), fill_value, dtype), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):

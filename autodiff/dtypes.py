@@ -1,4 +1,7 @@
 """dtypes: numpy dtypes, the default float dtype, and PyTorch's type-promotion rules."""
+import math
+import numbers
+
 import numpy as np
 
 
@@ -130,3 +133,29 @@ def scalar_result_type(dtype, scalar):
     if isinstance(scalar, (int, np.integer)):
         return dtype if dtype.kind != "b" else int64
     raise TypeError(f"unsupported scalar type {type(scalar).__name__}")
+
+
+def checked_scalar(value, dtype, op):
+    """The number `value` to store in an array of numpy `dtype` (anything else as it is), or
+    `op`'s RuntimeError if the dtype cannot hold it, as PyTorch's checked conversion: NaN,
+    infinities and out-of-range values for integers (negatives wrap in unsigned types down to
+    -max, as PyTorch allows); finite values beyond the largest for floats."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        return value
+    if dtype.kind in "iu":
+        if isinstance(value, (numbers.Integral, np.integer)):
+            n = int(value)
+        else:
+            n = math.trunc(float(value)) if math.isfinite(float(value)) else None
+        info = np.iinfo(dtype)
+        low = -int(info.max) if dtype.kind == "u" else int(info.min)
+        if n is not None and low <= n <= int(info.max):
+            return n % (int(info.max) + 1) if n < 0 and dtype.kind == "u" else value
+    elif dtype.kind == "f":
+        v = float(value)
+        if not math.isfinite(v) or abs(v) <= float(np.finfo(dtype).max):
+            return value
+    else:
+        return value
+    raise RuntimeError(f"{op}: value {value!r} cannot be converted to {dtype} without "
+                       f"overflow; pick a value the dtype holds, or a wider dtype")

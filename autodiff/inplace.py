@@ -17,7 +17,7 @@ a view of one) raises, as in PyTorch.
 """
 import numpy as np
 
-from . import ops
+from . import dtypes, ops
 from . import function as _function
 from .function import Node, apply1, link, new_mutation, stamp_mutation
 from .grad_mode import _state
@@ -354,7 +354,7 @@ def fill_(self, value):
                            f"{value.data.ndim} dimensions")
     if _records(self, value):
         return record_inplace(self, "fill_", lambda old: _copy(old, value), True)
-    return _write(self, "fill_", _raw(value))
+    return _write(self, "fill_", dtypes.checked_scalar(_raw(value), self.data.dtype, "fill_"))
 
 
 def zero_(self):
@@ -386,7 +386,9 @@ def masked_fill_(self, mask, value):
                               True)
     m = np.broadcast_to(_raw(mask), self.shape)
     data = _target(self, "masked_fill_")
-    np.copyto(data, _raw(value), where=m, casting="same_kind")
+    value = dtypes.checked_scalar(_raw(value), data.dtype, "masked_fill_")
+    np.copyto(data, value, where=m,  # (a number converts as PyTorch's: 2.7 -> 2 for integers)
+              casting="unsafe" if np.ndim(value) == 0 else "same_kind")
     stamp_mutation(self)
     return self
 

@@ -152,14 +152,15 @@ def _grouped(q, k, v):
     if q.ndim < 3 or k.ndim < 3 or v.ndim < 3:
         return k, v
     hq, hk, hv = q.shape[-3], k.shape[-3], v.shape[-3]
-    if hk != hv or hq % hk:
-        raise RuntimeError(f"{_OP}: with enable_gqa=True the number of heads in key and value "
-                           f"must be equal and divide the number of heads in query; got query "
+    if not hk or not hv or hq % hk or hq % hv:
+        raise RuntimeError(f"{_OP}: with enable_gqa=True the number of heads in key and in "
+                           f"value must each divide the number of heads in query; got query "
                            f"{tuple(q.shape)}, key {tuple(k.shape)}, value {tuple(v.shape)} "
                            f"(heads at dim -3)")
-    if hq != hk:
+    if hq != hk:  # (each repeated on its own, as PyTorch)
         k = repeat_interleave(k, hq // hk, dim=-3)
-        v = repeat_interleave(v, hq // hk, dim=-3)
+    if hq != hv:
+        v = repeat_interleave(v, hq // hv, dim=-3)
     return k, v
 
 
@@ -223,7 +224,7 @@ def _dropout_scale(shape, p, dtype, generator):
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None, enable_gqa=False, *,
+                                 is_causal=False, *, scale=None, enable_gqa=False,
                                  generator=None):
     """softmax(q k^T * scale + mask) v, dropout on the weights; q (..., L, E), k (..., S, E),
     v (..., S, Ev) -> (..., L, Ev)"""
@@ -234,7 +235,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     (q, k, v), batch = _batch(q, k, v)
     L, S = q.shape[-2], k.shape[-2]
     mask, keep = _mask(attn_mask, is_causal, q, batch, L, S)
-    s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    if scale is not None:
+        s = float(scale)
+    else:  # (no embedding dims: every score is 0 whatever the scale)
+        s = 1.0 / math.sqrt(q.shape[-1]) if q.shape[-1] else 1.0
     drop = None
     if p > 0.0:
         drop = _dropout_scale(batch + (L, S), p, q.dtype, generator)

@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import dtypes
 from ..function import OUT, Node, apply, apply1
 from ..grad_mode import no_grad
 from ..inplace import _check_result, _records, _write, masked_fill_, record_inplace
@@ -86,6 +87,7 @@ def _as_value(value, x, op):
     if not isinstance(value, (numbers.Number, np.number, np.bool_)):
         raise TypeError(f"{op}: value must be a number or a 0-d tensor, got "
                         f"{type(value).__name__}")
+    value = dtypes.checked_scalar(value, x.data.dtype, op)
     return Tensor._const(np.asarray(value).astype(x.data.dtype))
 
 

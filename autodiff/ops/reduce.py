@@ -141,6 +141,9 @@ class Softmax(Node):
         self.dim = dim
 
     def forward(self, x):
+        if not x.size:  # (an empty dim has no max: the empty result, as PyTorch)
+            self.out = x.copy()
+            return self.out
         e = np.exp(x - _max(x, axis=self.dim, keepdims=True))
         self.out = e / _sum(e, axis=self.dim, keepdims=True)
         return self.out
@@ -159,6 +162,9 @@ class LogSoftmax(Node):
         self.dim = dim
 
     def forward(self, x):
+        if not x.size:  # (as Softmax)
+            self.out = x.copy()
+            return self.out
         shifted = x - _max(x, axis=self.dim, keepdims=True)  # subtract m first: exact at 1e8
         self.out = shifted - np.log(_sum(np.exp(shifted), axis=self.dim, keepdims=True))
         return self.out

@@ -12,11 +12,11 @@ __all__ = ['scaled_dot_product_attention', 'multi_head_attention_forward']
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None, enable_gqa=False):
+                                 is_causal=False, *, scale=None, enable_gqa=False):
     """softmax(q k^T * scale + mask) v over the last two dims, dropout_p on the weights (always
     applied, as torch's functional); q (N, ..., L, E), k (N, ..., S, E), v (N, ..., S, Ev)"""
     return sequence.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p,
-                                                   is_causal, scale, enable_gqa)
+                                                   is_causal, scale=scale, enable_gqa=enable_gqa)
 
 
 # --- multi-head attention ------------------------------------------------------------------------

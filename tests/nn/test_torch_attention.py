@@ -180,6 +180,34 @@ def test_sdpa_empty_key_sequence_gives_zeros_as_torch():
     assert ours[0].shape == (2, 3, 5) and not ours[0].data.any()
 
 
+def test_sdpa_gqa_repeats_key_and_value_heads_separately():
+    """Key and value may have different head counts, each dividing the query's (as torch)."""
+    gqa = _sdpa({"enable_gqa": True})
+    run_outputs(torch, gqa, randn(1, 4, 2, 3), randn(1, 2, 5, 3), randn(1, 1, 5, 2),
+                second_order=True, tol=1e-12)
+
+
+def test_sdpa_without_embedding_dims_averages_the_values():
+    v = randn(1, 3, 2)
+    ours, _ = run_outputs(torch, _sdpa({}), randn(1, 2, 0), randn(1, 3, 0), v)
+    np.testing.assert_allclose(ours[0].detach().numpy(), np.repeat(v.mean(1, keepdims=True), 2, 1))
+
+
+def test_sdpa_scale_and_enable_gqa_are_keyword_only():
+    def positional(lib):
+        q = lib.ones(1, 2, 3)
+        return lib_f(lib).scaled_dot_product_attention(q, q, q, None, 0.0, False, 0.5)
+    same_error(torch, positional)
+    with pytest.raises(TypeError):
+        positional(ad)
+
+
+def test_softmax_over_an_empty_dim_is_empty_as_torch():
+    for fn in ("softmax", "log_softmax"):
+        ours, _ = run_outputs(torch, lambda lib, x: getattr(lib_f(lib), fn)(x, -1), randn(2, 0))
+        assert ours[0].shape == (2, 0)
+
+
 def test_sdpa_needs_no_gradient_for_constant_inputs():
     q = ad.tensor(randn(2, 3, 4), requires_grad=True)
     k, v = ad.tensor(randn(2, 5, 4)), ad.tensor(randn(2, 5, 2))
@@ -400,6 +428,20 @@ def test_multihead_attention_fully_padded_sequence():
         tout, _ = theirs(*map(to_torch, arrays), key_padding_mask=to_torch(kpm),
                          need_weights=need_weights)
         assert_close(out, tout, tol=1e-12)
+
+
+def test_multihead_attention_with_an_empty_key_sequence():
+    """No keys: zeros out of the attention (the output projection's bias after it) and empty
+    weights, with need_weights both ways (as torch)."""
+    ours, theirs = _pair_modules(embed_dim=E, num_heads=H)
+    q, kv = randn(L, N, E), np.zeros((0, N, E))
+    for need_weights in (True, False):
+        out, w = ours(ad.tensor(q), ad.tensor(kv), ad.tensor(kv), need_weights=need_weights)
+        tout, tw = theirs(to_torch(q), to_torch(kv), to_torch(kv), need_weights=need_weights)
+        assert_close(out, tout, tol=1e-12)
+        assert (w is None) == (tw is None)
+        if need_weights:
+            assert w.shape == tuple(tw.shape) == (N, L, 0)
 
 
 def test_multihead_attention_dropout_train_and_eval():
