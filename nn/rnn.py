@@ -26,18 +26,40 @@ _OPS = {"RNN_TANH": recurrent.rnn_tanh, "RNN_RELU": recurrent.rnn_relu, "LSTM": 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _check_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
+def _int_arg(name, value):
+    """value as a Python int: ints and numpy integers pass, bools and anything else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} should be of type int, got: {type(value).__name__} "
+                        f"({value!r}); pass an int")
+    return int(value)
+
+
+def _positive_int(name, value):
+    value = _int_arg(name, value)
     if value <= 0:
         raise ValueError(f"{name} must be greater than zero, got {value}")
+    return value
 
 
-def _check_dtype(input, weight):
+def _check_dtype(who, input, weight, error):
+    """The input's dtype is the weights' (layers raise ValueError, cells RuntimeError, as
+    PyTorch's check and matmul do)."""
     if input.dtype != weight.dtype:
-        raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
-                         f"({weight.dtype}). Convert input: input.to({weight.dtype}), or convert "
-                         f"model: model.to({input.dtype})")
+        raise error(f"{who} input dtype ({input.dtype}) does not match weight dtype "
+                    f"({weight.dtype}). Convert input: input.to({weight.dtype}), or convert "
+                    f"model: model.to({input.dtype})")
+
+
+def _lstm_state(op, hx):
+    """hx as the pair (h, c): a tuple or list of exactly two tensors, as PyTorch's op."""
+    if not isinstance(hx, (tuple, list)):
+        raise TypeError(f"{op}: hx must be a tuple (h_0, c_0) of tensors, got "
+                        f"{type(hx).__name__}")
+    if len(hx) != 2:
+        shapes = [tuple(getattr(h, "shape", ())) for h in hx]
+        raise RuntimeError(f"{op} expects two hidden states, got {len(hx)} (shapes {shapes}); "
+                           f"pass hx=(h_0, c_0)")
+    return tuple(hx)
 
 
 def _packed_index(batch_sizes):
@@ -72,10 +94,11 @@ class RNNBase(Module):
         for name, v in (("bias", bias), ("batch_first", batch_first)):
             if not isinstance(v, bool):
                 raise TypeError(f"{name} should be of type bool, got: {type(v).__name__}")
-        _check_int("input_size", input_size)
-        _check_int("hidden_size", hidden_size)
-        _check_int("num_layers", num_layers)
-        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+        input_size = _positive_int("input_size", input_size)
+        hidden_size = _positive_int("hidden_size", hidden_size)
+        num_layers = _positive_int("num_layers", num_layers)
+        proj_size = _int_arg("proj_size", proj_size)
+        if proj_size < 0:
             raise ValueError(f"proj_size should be a positive integer or zero to disable "
                              f"projections, got {proj_size!r}")
         if proj_size >= hidden_size:
@@ -151,7 +174,8 @@ class RNNBase(Module):
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]}")
-        _check_dtype(input, getattr(self, self._flat_weights_names[0]))
+        _check_dtype(type(self).__name__, input, getattr(self, self._flat_weights_names[0]),
+                     ValueError)
 
     def _check_state(self, hx, batch):
         D = 2 if self.bidirectional else 1
@@ -164,12 +188,7 @@ class RNNBase(Module):
 
     def _as_state(self, hx):
         """hx as a tuple of state tensors, (h,) or (h, c)."""
-        if self.mode != "LSTM":
-            return (hx,)
-        if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-            raise TypeError(f"LSTM: hx must be a tuple (h_0, c_0) of tensors, got "
-                            f"{type(hx).__name__}")
-        return tuple(hx)
+        return _lstm_state("lstm", hx) if self.mode == "LSTM" else (hx,)
 
     def forward(self, input, hx=None):
         name = {"LSTM": "LSTM", "GRU": "GRU"}.get(self.mode, "RNN")
@@ -301,8 +320,8 @@ class RNNCellBase(Module):
     def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
         _check_device(device, type(self).__name__)
-        _check_int("input_size", input_size)
-        _check_int("hidden_size", hidden_size)
+        input_size = _positive_int("input_size", input_size)
+        hidden_size = _positive_int("hidden_size", hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         G = num_chunks * hidden_size
         self.weight_ih = Parameter(ad.empty(G, input_size, dtype=dtype))
@@ -342,7 +361,7 @@ class RNNCellBase(Module):
         if x.shape[1] != self.input_size:
             raise RuntimeError(f"{name}: input has inconsistent input_size: got {x.shape[1]} "
                                f"expected {self.input_size}")
-        _check_dtype(x, self.weight_ih)
+        _check_dtype(name, x, self.weight_ih, RuntimeError)
         if hx is None:
             hx = (ad.zeros(x.shape[0], self.hidden_size, dtype=x.dtype),) * n_states
         else:
@@ -390,7 +409,8 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
 
     def forward(self, input, hx=None):
-        return self._step(recurrent.lstm, input, None if hx is None else tuple(hx), 2)
+        return self._step(recurrent.lstm, input,
+                          None if hx is None else _lstm_state("lstm_cell", hx), 2)
 
 
 class GRUCell(RNNCellBase):

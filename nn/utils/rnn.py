@@ -59,8 +59,28 @@ class PackedSequence(namedtuple("PackedSequence_",
     def half(self):
         return self.to(ad.float16)
 
+    def long(self):
+        return self.to(ad.int64)
+
+    def int(self):
+        return self.to(ad.int32)
+
+    def short(self):
+        return self.to(ad.int16)
+
+    def char(self):
+        return self.to(ad.int8)
+
+    def byte(self):
+        return self.to(ad.uint8)
+
     def cpu(self):
         return self
+
+    def cuda(self, *args, **kwargs):
+        raise RuntimeError("PackedSequence.cuda: autodiff runs on the CPU only "
+                           "(autodiff.cuda.is_available() is False); keep the packed sequence "
+                           "on the CPU (.cpu() returns it as it is)")
 
     @property
     def is_cuda(self):
@@ -169,7 +189,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
 
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
     """Stacks sequences (L_i, *) into (L_max, B, *) (or (B, L_max, *) with batch_first), each
-    padded with padding_value on padding_side ('right' or 'left')"""
+    padded with padding_value on padding_side ('right' or 'left'); the result has the first
+    sequence's dtype"""
     if isinstance(sequences, ad.Tensor):
         sequences = [sequences[i] for i in range(sequences.shape[0])]
     try:
@@ -189,8 +210,10 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
                                f"like sequence 0 (shape {tuple(sequences[0].shape)}), but "
                                f"sequence {i} has shape {tuple(s.shape)}")
     L = max(s.shape[0] for s in sequences)
+    dtype = sequences[0].dtype  # the result's dtype, as PyTorch (no type promotion)
     padded = []
     for s in sequences:
+        s = s.to(dtype)
         gap = L - s.shape[0]
         if gap:
             spec = [0, 0] * len(rest) + ([gap, 0] if padding_side == "left" else [0, gap])

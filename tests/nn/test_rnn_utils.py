@@ -92,6 +92,29 @@ def test_pad_sequence_of_a_tensor_pads_its_rows():
     run_outputs(torch, lambda lib, x: _R(lib).pad_sequence(x, batch_first=True), x)
 
 
+@pytest.mark.parametrize("first, second, expected", [
+    ("float32", "float64", [[1.5, 3.5], [2.5, 0.0]]),
+    ("int64", "float32", [[1, 3], [2, 0]]),      # 3.5 truncated to the first sequence's int64
+    ("float64", "int64", [[1.5, 3.0], [2.5, 0.0]]),
+])
+def test_pad_sequence_takes_the_first_sequences_dtype_like_torch(first, second, expected):
+    """No type promotion: the result has sequences[0]'s dtype, as torch's."""
+    def fn(lib, dtype_a, dtype_b):
+        return _R(lib).pad_sequence([lib.tensor([1.5, 2.5]).to(getattr(lib, dtype_a)),
+                                     lib.tensor([3.5]).to(getattr(lib, dtype_b))])
+    ours, theirs = fn(ad, first, second), fn(torch, first, second)
+    assert ours.dtype == getattr(ad, first) and ours.tolist() == expected
+    assert_close(ours, theirs)
+
+
+def test_pad_sequence_casts_differentiably_to_the_first_dtype():
+    x = ad.tensor([3.5], dtype=ad.float64, requires_grad=True)
+    out = nn.utils.rnn.pad_sequence([ad.tensor([1.5, 2.5]), x], padding_value=-1.0)
+    assert out.dtype == ad.float32 and out.tolist() == [[1.5, 3.5], [2.5, -1.0]]
+    (out * ad.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    assert x.grad.dtype == ad.float64 and x.grad.tolist() == [2.0]
+
+
 @pytest.mark.parametrize("lengths, enforce_sorted", [([3, 2, 2], True), ([1, 3, 2], False)])
 def test_pack_sequence_and_unpack_sequence_match_torch(lengths, enforce_sorted):
     rng = _rng(lengths)
@@ -148,6 +171,33 @@ def test_packed_sequence_is_a_namedtuple_with_torchs_methods():
     r = PackedSequence((data, batch_sizes))
     assert r.batch_sizes is batch_sizes and r.sorted_indices is None
     assert r.unsorted_indices is None
+
+
+@pytest.mark.parametrize("method, dtype", [("long", "int64"), ("int", "int32"),
+                                           ("short", "int16"), ("char", "int8"),
+                                           ("byte", "uint8")])
+def test_packed_sequence_integer_casts_match_torch(method, dtype):
+    """p.long() ... convert data and keep batch_sizes and the indices, as torch's."""
+    def fn(lib):
+        p = _R(lib).pack_sequence([lib.tensor([[2.7, 1.0], [3.0, 0.0]]), lib.tensor([[1.2, 5.9]])])
+        return getattr(p, method)()
+    ours, theirs = fn(ad), fn(torch)
+    assert isinstance(ours, PackedSequence) and ours.data.dtype == getattr(ad, dtype)
+    assert str(theirs.data.dtype) == f"torch.{dtype}"
+    assert ours.data.tolist() == theirs.data.tolist() == [[2, 1], [1, 5], [3, 0]]
+    assert ours.batch_sizes.tolist() == theirs.batch_sizes.tolist() == [2, 1]
+    p = nn.utils.rnn.pack_sequence([ad.ones(1), ad.ones(2)], enforce_sorted=False)
+    q = getattr(p, method)()
+    assert q.batch_sizes is p.batch_sizes and q.sorted_indices is p.sorted_indices
+    assert q.unsorted_indices is p.unsorted_indices
+
+
+def test_packed_sequence_cuda_raises_that_autodiff_is_cpu_only():
+    p = nn.utils.rnn.pack_sequence([ad.ones(2, 2), ad.ones(1, 2)])
+    with pytest.raises(RuntimeError, match=r"PackedSequence.cuda: autodiff runs on the CPU only"):
+        p.cuda()
+    with pytest.raises(RuntimeError, match="CPU only"):
+        p.cuda(0, non_blocking=True)
 
 
 def test_gradient_reaches_each_sequence_through_a_layer():

@@ -258,6 +258,27 @@ def test_repr_of_every_argument_matches_torch():
                                                                                        **extra))
 
 
+@pytest.mark.parametrize("name, args, kwargs, expected", [
+    ("LSTM", (3, 5), dict(num_layers=np.int64(2)), "LSTM(3, 5, num_layers=2)"),
+    ("LSTM", (3, 5), dict(proj_size=np.int64(2)), "LSTM(3, 5, proj_size=2)"),
+    ("GRUCell", (np.int64(3), np.int32(5)), {}, "GRUCell(3, 5)"),
+    ("RNNCell", (np.int16(3), np.uint8(5)), {}, "RNNCell(3, 5)"),
+])
+def test_numpy_integer_sizes_are_stored_as_ints_like_torch(name, args, kwargs, expected):
+    ours = getattr(nn, name)(*args, **kwargs)
+    assert repr(ours) == repr(getattr(torch.nn, name)(*args, **kwargs)) == expected
+    for attr in ("input_size", "hidden_size", "num_layers", "proj_size"):
+        assert type(getattr(ours, attr, 0)) is int
+    ours(ad.zeros(2, 3))  # runs
+
+
+def test_numpy_integer_sizes_of_layers_are_accepted():
+    """torch's layers reject numpy input_size / hidden_size (TypeError); we take any integer."""
+    m = nn.GRU(np.int64(3), np.int64(4), num_layers=np.int8(2))
+    assert repr(m) == "GRU(3, 4, num_layers=2)" and type(m.hidden_size) is int
+    assert m.weight_hh_l1.shape == (12, 4)
+
+
 def test_state_dict_copied_from_ours_gives_torchs_outputs():
     options = dict(input_size=I, hidden_size=H, num_layers=2, bidirectional=True, proj_size=P)
     ours = nn.LSTM(**options).double()
@@ -379,6 +400,24 @@ def _errors():
                                                                 lib.zeros(B, H + 1)),
         "cell nonlinearity": lambda lib: _mod(lib).RNNCell(I, H, nonlinearity="gelu")(
             lib.zeros(B, I)),
+        "proj_size float": lambda lib: _mod(lib).LSTM(I, H, proj_size=1.0),
+        "LSTM hx of 3": lambda lib: _mod(lib).LSTM(I, H)(x3(lib), (lib.zeros(1, B, H),) * 3),
+        "LSTM packed hx of 3": lambda lib: _mod(lib).LSTM(I, H)(
+            _lib_rnn(lib).pack_sequence([lib.zeros(2, I)]), (lib.zeros(1, 1, H),) * 3),
+        "LSTMCell hx of 1": lambda lib: _mod(lib).LSTMCell(I, H)(lib.zeros(B, I),
+                                                                 (lib.zeros(B, H),)),
+        "LSTMCell hx of 3": lambda lib: _mod(lib).LSTMCell(I, H)(lib.zeros(B, I),
+                                                                 [lib.zeros(B, H)] * 3),
+        "LSTMCell hx a tensor": lambda lib: _mod(lib).LSTMCell(I, H)(lib.zeros(B, I),
+                                                                     lib.zeros(2, B, H)),
+        "layer input dtype": lambda lib: _mod(lib).GRU(I, H)(lib.zeros(T, B, I,
+                                                                       dtype=lib.float64)),
+        "RNNCell input dtype": lambda lib: _mod(lib).RNNCell(I, H)(lib.zeros(B, I,
+                                                                        dtype=lib.float64)),
+        "LSTMCell unbatched input dtype": lambda lib: _mod(lib).LSTMCell(I, H)(
+            lib.zeros(I, dtype=lib.float64)),
+        "GRUCell input dtype": lambda lib: _mod(lib).GRUCell(I, H)(lib.zeros(B, I,
+                                                                        dtype=lib.float64)),
     }
 
 
@@ -398,8 +437,27 @@ def test_errors_match_torchs_classes(what):
     (lambda: nn.RNN(I, H)(ad.zeros(T, B, I + 2)), RuntimeError,
      "input.size\\(-1\\) must be equal to input_size. Expected 3, got 5"),
     (lambda: nn.LSTM(I, H)(ad.zeros(T, B, I, dtype=ad.float64)), ValueError,
-     r"input dtype \(autodiff.float64\) does not match weight dtype \(autodiff.float32\).*"
-     r"model.to"),
+     r"LSTM input dtype \(autodiff.float64\) does not match weight dtype \(autodiff.float32\)"
+     r".*input.to\(autodiff.float32\).*model.to\(autodiff.float64\)"),
+    (lambda: nn.GRUCell(I, H)(ad.zeros(B, I, dtype=ad.float64)), RuntimeError,
+     r"GRUCell input dtype \(autodiff.float64\) does not match weight dtype "
+     r"\(autodiff.float32\).*input.to\(autodiff.float32\).*model.to\(autodiff.float64\)"),
+    (lambda: nn.LSTMCell(I, H)(ad.zeros(B, I), (ad.zeros(B, H),)), RuntimeError,
+     r"lstm_cell expects two hidden states, got 1 \(shapes \[\(3, 4\)\]\); pass "
+     r"hx=\(h_0, c_0\)"),
+    (lambda: nn.LSTMCell(I, H)(ad.zeros(I), (ad.zeros(H),) * 3), RuntimeError,
+     r"lstm_cell expects two hidden states, got 3 \(shapes \[\(4,\), \(4,\), \(4,\)\]\)"),
+    (lambda: nn.LSTMCell(I, H)(ad.zeros(B, I), ad.zeros(2, B, H)), TypeError,
+     r"lstm_cell: hx must be a tuple \(h_0, c_0\) of tensors, got Tensor"),
+    (lambda: nn.LSTM(I, H)(ad.zeros(T, B, I), (ad.zeros(1, B, H),) * 3), RuntimeError,
+     r"lstm expects two hidden states, got 3 \(shapes \[\(1, 3, 4\), \(1, 3, 4\), "
+     r"\(1, 3, 4\)\]\); pass hx=\(h_0, c_0\)"),
+    (lambda: nn.LSTM(I, H, proj_size=1.0), TypeError,
+     r"proj_size should be of type int, got: float \(1.0\); pass an int"),
+    (lambda: nn.GRUCell(I, np.float64(4)), TypeError,
+     r"hidden_size should be of type int, got: float64"),
+    (lambda: nn.LSTM(I, H, num_layers=True), TypeError, "num_layers should be of type int, "
+     "got: bool"),
     (lambda: nn.LSTM(I, H)(ad.zeros(2, T, B, I)), ValueError, "Expected input to be 2D or 3D, "
      "got 4D"),
     (lambda: nn.LSTM(I, H)(ad.zeros(T, B, I), ad.zeros(1, B, H)), TypeError,
