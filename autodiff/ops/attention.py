@@ -193,6 +193,9 @@ def _mask(attn_mask, is_causal, q, batch, L, S):
     if m.dtype != np.bool_ and m.dtype.kind != "f":
         raise RuntimeError(f"{_OP}: attn_mask must be bool (True = take part) or float (added "
                            f"to the scores), got dtype {m.dtype}")
+    if m.dtype.kind == "f" and m.dtype not in (np.float32, q.dtype):  # (as PyTorch)
+        raise RuntimeError(f"{_OP}: a float attn_mask must have the query's dtype {q.dtype} "
+                           f"(or float32), got {m.dtype}; convert it with .to({q.dtype})")
     if broadcast_shapes(m.shape, full) != full:
         raise RuntimeError(f"{_OP}: attn_mask of shape {tuple(m.shape)} does not broadcast to "
                            f"the attention weights' shape {full} (batch..., L, S)")

@@ -235,6 +235,11 @@ def _multi_head_attention(query, key, value, embed_dim_to_check, num_heads, in_p
     if need_weights:  # the weights explicitly, to return them (after dropout, as torch)
         scores = (q * math.sqrt(1.0 / head_dim)) @ k.swapaxes(-1, -2)
         if attn_mask is not None:
+            if attn_mask.dtype != scores.dtype:  # (torch's baddbmm refuses it too)
+                raise RuntimeError(f"multi_head_attention_forward: a float attn_mask or "
+                                   f"key_padding_mask of dtype {attn_mask.dtype} does not match "
+                                   f"the query's dtype {scores.dtype}; convert the mask with "
+                                   f".to({scores.dtype})")
             scores = scores + attn_mask
         weights = ad.softmax(scores, -1)
         if dropout_p > 0.0:

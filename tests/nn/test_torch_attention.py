@@ -444,6 +444,37 @@ def test_multihead_attention_with_an_empty_key_sequence():
             assert w.shape == tuple(tw.shape) == (N, L, 0)
 
 
+@pytest.mark.parametrize("query_dtype", ["float32", "float64"])
+@pytest.mark.parametrize("mask_dtype", ["float16", "float32", "float64", "bool"])
+def test_mask_dtypes_are_accepted_or_refused_as_torch(query_dtype, mask_dtype):
+    """A float mask must have the query's dtype (sdpa also takes float32); MultiheadAttention
+    with need_weights refuses any other float dtype, without it follows sdpa."""
+    def outcome(fn):
+        try:
+            return str(fn().dtype).split(".")[-1]
+        except RuntimeError:
+            return "RuntimeError"
+
+    for lib in (ad, torch):
+        q = lib.ones(2, 3, 4, dtype=getattr(lib, query_dtype))
+        m = lib.zeros(3, 3, dtype=getattr(lib, mask_dtype))  # (L, S) for sdpa
+        m2 = lib.zeros(2, 2, dtype=getattr(lib, mask_dtype))  # MultiheadAttention: L = S = 2
+        kpm = lib.zeros(3, 2, dtype=getattr(lib, mask_dtype))  # (N, S)
+        lib.manual_seed(0)
+        mha = (nn if lib is ad else torch.nn).MultiheadAttention(4, 2,
+                                                                 dtype=getattr(lib, query_dtype))
+        got = [outcome(lambda: lib_f(lib).scaled_dot_product_attention(q, q, q, attn_mask=m))]
+        for need_weights in (True, False):
+            got.append(outcome(lambda: mha(q, q, q, attn_mask=m2, need_weights=need_weights)[0]))
+            got.append(outcome(lambda: mha(q, q, q, key_padding_mask=kpm,
+                                           need_weights=need_weights)[0]))
+        if lib is ad:
+            ours = got
+    assert ours == got
+    if mask_dtype in (query_dtype, "bool"):
+        assert got == [query_dtype] * 5
+
+
 def test_multihead_attention_dropout_train_and_eval():
     ours, theirs = _pair_modules(embed_dim=E, num_heads=H, dropout=0.5)
     arrays = _qkv()
