@@ -2,7 +2,7 @@
 import autodiff as ad
 
 from . import init
-from .functional.attention import _canonical_mask, _multi_head_attention
+from .functional.attention import _multi_head_attention
 from .layers import Linear, _check_device
 from .module import Module
 from .parameter import Parameter
@@ -93,13 +93,11 @@ class MultiheadAttention(Module):
             average_attn_weights, is_causal, batch_first=self.batch_first)
 
     def merge_masks(self, attn_mask, key_padding_mask, query):
-        """(merged mask, mask_type) for a batch-first self-attention query (N, L, E): the float
-        masks (bool: True = masked out) added as (N, num_heads, L, L); type None (no mask), 1
-        (key_padding_mask only, returned as (N, L)) or 2 (attn_mask, padding added)"""
+        """(merged mask, mask_type) for a batch-first self-attention query (N, L, E): the masks
+        as given (bool or float, as torch: two bool masks merge by logical or, a bool added to
+        a float counts 1) as (N, num_heads, L, L); type None (no mask), 1 (key_padding_mask
+        only, returned as (N, L)) or 2 (attn_mask, padding added)"""
         mask_type, merged = None, None
-        key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", attn_mask,
-                                           "attn_mask", query.dtype)
-        attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype)
         if key_padding_mask is not None:
             mask_type, merged = 1, key_padding_mask
         if attn_mask is not None:

@@ -544,15 +544,17 @@ def test_merge_masks_matches_torch():
     q = randn(N, L, E)
     kpm = np.zeros((N, L), bool)
     kpm[0, -1] = True
-    am = np.triu(np.full((L, L), -np.inf), 1)
-    for a, k in ((am, kpm), (am, None), (None, kpm)):
+    am_float = np.triu(np.full((L, L), -np.inf), 1)
+    am_bool = np.triu(np.ones((L, L), bool), 1)
+    kpm_float = np.where(kpm, -np.inf, 0.0)
+    cases = [(a, k) for a in (am_float, am_bool, None) for k in (kpm, kpm_float, None)]
+    for a, k in cases[:-1]:  # masks as given, bool or float, as torch (no canonicalisation)
         got = ours.merge_masks(None if a is None else ad.tensor(a),
                                None if k is None else ad.tensor(k), ad.tensor(q))
         want = theirs.merge_masks(None if a is None else to_torch(a),
-                                  None if k is None else
-                                  TF._canonical_mask(to_torch(k), "key_padding_mask", None, "",
-                                                     torch.float64), to_torch(q))
+                                  None if k is None else to_torch(k), to_torch(q))
         assert got[1] == want[1]
+        assert str(got[0].dtype).split(".")[-1] == str(want[0].dtype).split(".")[-1]
         assert_close(got[0], want[0])
 
 
