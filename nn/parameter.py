@@ -22,9 +22,9 @@ class Parameter(Tensor):
         elif not isinstance(data, Tensor):
             data = ad.tensor(data)
         if requires_grad and data.dtype.kind != "f":
-            raise TypeError(f"Parameter: only floating-point data can require gradients, got "
-                            f"dtype {data.dtype}; convert first (e.g. t.float()) or pass "
-                            f"requires_grad=False")
+            raise RuntimeError(f"Parameter: only floating-point data can require gradients, "
+                               f"got dtype {data.dtype}; convert first (e.g. t.float()) or pass "
+                               f"requires_grad=False")  # (PyTorch's class)
         return data.detach().as_subclass(cls).requires_grad_(requires_grad)
 
     def __init__(self, data=None, requires_grad=True):
