@@ -12,7 +12,6 @@ from ..versions import storage_of
 from ..views import as_view
 from ._operands import broadcast_shapes, normalize_dims, promote, tensor_arg
 from .broadcast import BroadcastTo, SumTo, expand_view
-from .elementwise import where
 
 
 class Reshape(Node):
@@ -699,13 +698,32 @@ def _pad_source_index(n, lo, hi, mode, dim, shape, pad):
     return np.where(idx >= n, period - idx, idx)
 
 
+class Triangle(Node):
+    """out = the lower (tril) or upper (triu) triangle of x's last two dims from `diagonal`,
+    zeros elsewhere; dx = the same triangle of g (PyTorch's TrilBackward / TriuBackward: the
+    rule reads nothing)"""
+    __slots__ = ("diagonal", "lower")
+    reads = ()
+
+    def __init__(self, diagonal, lower):
+        self.diagonal, self.lower = diagonal, lower
+
+    @property
+    def name(self):
+        return _Name("TrilBackward" if self.lower else "TriuBackward")
+
+    def forward(self, x):
+        return (np.tril if self.lower else np.triu)(x, self.diagonal)
+
+    def backward(self, g, out, x):
+        return (Triangle.apply(g, diagonal=self.diagonal, lower=self.lower),)
+
+
 def _triangle(x, diagonal, lower, op):
     x = tensor_arg(x, op)
     if x.data.ndim < 2:
         raise RuntimeError(f"{op}: expected at least 2 dims, got shape {x.data.shape}")
-    n, m = x.data.shape[-2:]
-    keep = (np.tril if lower else np.triu)(np.ones((n, m), bool), diagonal)
-    return where(Tensor._const(keep), x, Tensor._const(np.zeros((), x.data.dtype)))
+    return apply1(Triangle(int(diagonal), lower), x)
 
 
 def tril(x, diagonal=0):
