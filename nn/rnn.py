@@ -160,61 +160,112 @@ class RNNBase(Module):
             s += f", bidirectional={self.bidirectional}"
         return s
 
+    # --- argument checks (PyTorch's public methods, which subclasses may override) ------------
+
+    def check_input(self, input, batch_sizes):
+        """input's dtype is the weights' (ValueError) and it is 2-D (packed data: batch_sizes
+        given) or 3-D with input_size features (RuntimeError)."""
+        weight = getattr(self, self._flat_weights_names[0])
+        _check_dtype(type(self).__name__, input, weight, ValueError)
+        expected_input_dim = 2 if batch_sizes is not None else 3
+        if input.dim() != expected_input_dim:
+            raise RuntimeError(f"input must have {expected_input_dim} dimensions, got "
+                               f"{input.dim()}")
+        if self.input_size != input.size(-1):
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.size(-1)}")
+
+    def get_expected_hidden_size(self, input, batch_sizes):
+        """(num_layers * num_directions, mini_batch, proj_size or hidden_size); mini_batch is
+        batch_sizes[0] for packed data, else input's batch dimension."""
+        if batch_sizes is not None:
+            mini_batch = int(batch_sizes[0])
+        else:
+            mini_batch = input.size(0) if self.batch_first else input.size(1)
+        num_directions = 2 if self.bidirectional else 1
+        return (self.num_layers * num_directions, mini_batch,
+                self.proj_size if self.proj_size > 0 else self.hidden_size)
+
+    def check_hidden_size(self, hx, expected_hidden_size,
+                          msg="Expected hidden size {}, got {}"):
+        """RuntimeError msg.format(expected_hidden_size, list(hx.size())) unless hx has that
+        size."""
+        if hx.size() != expected_hidden_size:
+            raise RuntimeError(msg.format(expected_hidden_size, list(hx.size())))
+
+    def check_forward_args(self, input, hidden, batch_sizes):
+        """What forward checks: check_input, then hidden against get_expected_hidden_size."""
+        self.check_input(input, batch_sizes)
+        expected_hidden_size = self.get_expected_hidden_size(input, batch_sizes)
+        self.check_hidden_size(hidden, expected_hidden_size)
+
+    def permute_hidden(self, hx, permutation):
+        """hx reordered along the batch dimension (1) by permutation (None: hx itself)."""
+        if permutation is None:
+            return hx
+        return hx.index_select(1, permutation)
+
     # --- forward ---------------------------------------------------------------------------
 
-    def _state_sizes(self):
-        """The feature size of each state tensor: (h,) or, for the LSTM, (h, c)."""
-        h = self.proj_size or self.hidden_size
-        return (h, self.hidden_size) if self.mode == "LSTM" else (h,)
-
-    def _check_input(self, input, packed):
-        expected = 2 if packed else 3
-        if input.ndim != expected:
-            raise RuntimeError(f"input must have {expected} dimensions, got {input.ndim}")
-        if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {input.shape[-1]}")
-        _check_dtype(type(self).__name__, input, getattr(self, self._flat_weights_names[0]),
-                     ValueError)
-
-    def _check_state(self, hx, batch):
+    def _zero_state(self, batch, dtype):
+        """The default initial state: zeros h_0 (and c_0 for the LSTM)."""
         D = 2 if self.bidirectional else 1
-        lstm = self.mode == "LSTM"
-        for i, (h, size) in enumerate(zip(hx, self._state_sizes())):
-            expected = (self.num_layers * D, batch, size)
-            if tuple(h.shape) != expected:
-                what = f"hidden[{i}]" if lstm else "hidden"
-                raise RuntimeError(f"Expected {what} size {expected}, got {list(h.shape)}")
+        h = ad.zeros(self.num_layers * D, batch, self.proj_size or self.hidden_size, dtype=dtype)
+        if self.mode != "LSTM":
+            return h
+        return h, ad.zeros(self.num_layers * D, batch, self.hidden_size, dtype=dtype)
 
-    def _as_state(self, hx):
-        """hx as a tuple of state tensors, (h,) or (h, c)."""
-        return _lstm_state("lstm", hx) if self.mode == "LSTM" else (hx,)
+    def _check_packed_lstm(self, input, hx, batch_sizes):
+        """PyTorch's LSTM.forward leaves packed input to its C++ op (no check_forward_args
+        call, so overriding it has no effect there); the same checks, not overridable."""
+        RNNBase.check_input(self, input, batch_sizes)
+        expected = RNNBase.get_expected_hidden_size(self, input, batch_sizes)
+        RNNBase.check_hidden_size(self, hx[0], expected, "Expected hidden[0] size {}, got {}")
+        RNNBase.check_hidden_size(self, hx[1], expected[:2] + (self.hidden_size,),
+                                  "Expected hidden[1] size {}, got {}")
 
     def forward(self, input, hx=None):
-        name = {"LSTM": "LSTM", "GRU": "GRU"}.get(self.mode, "RNN")
-        packed = isinstance(input, PackedSequence)
+        # The order of checks and of the check_forward_args / permute_hidden calls is
+        # PyTorch's (RNN.forward / GRU.forward, and LSTM.forward for the LSTM).
         lstm = self.mode == "LSTM"
-        D = 2 if self.bidirectional else 1
+        if lstm and hx is not None:
+            hx = _lstm_state("lstm", hx)
+        packed = isinstance(input, PackedSequence)
         if packed:
-            data, batch_sizes = input.data, np.asarray(input.batch_sizes.data, dtype=np.int64)
-            self._check_input(data, True)
-            batch = int(batch_sizes[0])
-            states = None if hx is None else self._as_state(hx)
-            if states is not None and input.sorted_indices is not None:
-                order = np.asarray(input.sorted_indices.data)
-                states = tuple(h[:, order] for h in states)
-            index, rows = _packed_index(batch_sizes)
-            zero = ad.zeros(1, data.shape[1], dtype=data.dtype)
-            x = ad.cat([data, zero])[index]
-            steps = batch_sizes.tolist()
+            orig = input
+            input, batch_sizes, sorted_indices, unsorted_indices = orig
+            steps = np.asarray(batch_sizes.data, dtype=np.int64)
+            if hx is None:
+                hx = self._zero_state(int(steps[0]), input.dtype)
+            else:
+                # h_0 is in the caller's batch order: into the sorted one
+                hx = self.permute_hidden(hx, sorted_indices)
+            if lstm:
+                hx = _lstm_state("lstm", hx)
+                self._check_packed_lstm(input, hx, batch_sizes)
+            else:
+                self.check_forward_args(input, hx, batch_sizes)
+            index, rows = _packed_index(steps)
+            zero = ad.zeros(1, input.shape[1], dtype=input.dtype)
+            x = ad.cat([input, zero])[index]
+            steps = steps.tolist()
         else:
-            if input.ndim not in (2, 3):
-                raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D "
-                                 f"tensor instead")
-            batched = input.ndim == 3
-            states = None if hx is None else self._as_state(hx)
-            if states is not None:
-                dims = tuple(h.ndim for h in states)
+            batch_sizes = unsorted_indices = None
+            if input.dim() not in (2, 3):
+                name, what = {"LSTM": ("LSTM", ""), "GRU": ("GRU", "")}.get(
+                    self.mode, ("RNN", " tensor"))
+                raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D"
+                                 f"{what} instead")
+            batched = input.dim() == 3
+            batch_dim = 0 if self.batch_first else 1
+            if not batched:
+                input = input.unsqueeze(batch_dim)
+            if hx is None:
+                hx = self._zero_state(input.shape[batch_dim], input.dtype)
+                if lstm:
+                    self.check_forward_args(input, hx, None)
+            else:
+                dims = tuple(h.dim() for h in hx) if lstm else (hx.dim(),)
                 want = 3 if batched else 2
                 if any(d != want for d in dims):
                     kind = "batched 3-D" if batched else "unbatched 2-D"
@@ -223,39 +274,39 @@ class RNNBase(Module):
                     raise RuntimeError(f"For {kind} input, hx{' and cx' if lstm else ''} should "
                                        f"also be {want}-D but got {got}")
                 if not batched:
-                    states = tuple(h.unsqueeze(1) for h in states)
-            x = input if batched else input.unsqueeze(0 if self.batch_first else 1)
-            if self.batch_first:
-                x = x.transpose(0, 1)
-            self._check_input(x, False)
-            batch, steps = x.shape[1], None
-        if states is None:
-            states = tuple(ad.zeros(self.num_layers * D, batch, size, dtype=x.dtype)
-                           for size in self._state_sizes())
-        else:
-            self._check_state(states, batch)
+                    hx = tuple(h.unsqueeze(1) for h in hx) if lstm else hx.unsqueeze(1)
+                if lstm:
+                    self.check_forward_args(input, hx, None)
+                hx = self.permute_hidden(hx, None)
+            if not lstm:
+                self.check_forward_args(input, hx, None)
+            x = input.transpose(0, 1) if self.batch_first else input
+            steps = None
+        states = _lstm_state("lstm", hx) if lstm else (hx,)
         out, finals = self._layers(x, states, steps)
         final = tuple(ad.stack(f) for f in finals)
+        final = final if lstm else final[0]
         if packed:
-            H = out.shape[-1]
-            out = out.reshape(-1, H)[rows]
-            if input.unsorted_indices is not None:
-                order = np.asarray(input.unsorted_indices.data)
-                final = tuple(h[:, order] for h in final)
-            out = PackedSequence(out, input.batch_sizes, input.sorted_indices,
-                                 input.unsorted_indices)
+            out = out.reshape(-1, out.shape[-1])[rows]
+            out = PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices)
         else:
             if self.batch_first:
                 out = out.transpose(0, 1)
             if not batched:
-                out = out.squeeze(0 if self.batch_first else 1)
-                final = tuple(h.squeeze(1) for h in final)
-        return out, (final if lstm else final[0])
+                out = out.squeeze(batch_dim)
+                final = tuple(h.squeeze(1) for h in final) if lstm else final.squeeze(1)
+        # h_n back into the caller's batch order
+        return out, self.permute_hidden(final, unsorted_indices)
 
     def _layers(self, x, states, batch_sizes):
         """Runs every layer and direction over time-major x: (output, [h_n list(, c_n list)])."""
         op = _OPS[self.mode]
         D = 2 if self.bidirectional else 1
+        for i, s in enumerate(states):  # reached unchecked when check_forward_args is overridden
+            if s.dim() != 3 or s.shape[0] != self.num_layers * D:
+                raise RuntimeError(f"{self.mode.lower()}: expected hx[{i}] of shape "
+                                   f"(num_layers * num_directions={self.num_layers * D}, batch, "
+                                   f"size), got {tuple(s.shape)}")
         finals = tuple([] for _ in states)
         for layer in range(self.num_layers):
             if layer and self.dropout and self.training:
@@ -299,6 +350,30 @@ class LSTM(RNNBase):
 
     def __init__(self, *args, **kwargs):
         super().__init__("LSTM", *args, **kwargs)
+
+    def get_expected_cell_size(self, input, batch_sizes):
+        """(num_layers * num_directions, mini_batch, hidden_size): c_0's size."""
+        if batch_sizes is not None:
+            mini_batch = int(batch_sizes[0])
+        else:
+            mini_batch = input.size(0) if self.batch_first else input.size(1)
+        num_directions = 2 if self.bidirectional else 1
+        return (self.num_layers * num_directions, mini_batch, self.hidden_size)
+
+    def check_forward_args(self, input, hidden, batch_sizes):
+        """check_input, then hidden[0] against get_expected_hidden_size and hidden[1] against
+        get_expected_cell_size."""
+        self.check_input(input, batch_sizes)
+        self.check_hidden_size(hidden[0], self.get_expected_hidden_size(input, batch_sizes),
+                               "Expected hidden[0] size {}, got {}")
+        self.check_hidden_size(hidden[1], self.get_expected_cell_size(input, batch_sizes),
+                               "Expected hidden[1] size {}, got {}")
+
+    def permute_hidden(self, hx, permutation):
+        """(h, c) each reordered along the batch dimension (1) by permutation (None: hx)."""
+        if permutation is None:
+            return hx
+        return hx[0].index_select(1, permutation), hx[1].index_select(1, permutation)
 
 
 class GRU(RNNBase):

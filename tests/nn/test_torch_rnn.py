@@ -1,7 +1,9 @@
 """nn.RNN, nn.LSTM, nn.GRU and the cells against PyTorch: a state_dict copied from torch, then
 outputs, final states and the gradients of the input, the initial state and every parameter for
 each option (layers, directions, batch_first, bias, proj_size, relu, unbatched, packed input),
-printouts, state_dict keys, initialisation, dropout and the error paths."""
+printouts, state_dict keys, initialisation, dropout, the error paths, and the overridable
+check_input / get_expected_*_size / check_hidden_size / check_forward_args / permute_hidden
+methods (return values, errors, and how forward calls them in a subclass)."""
 import warnings
 
 import numpy as np
@@ -483,3 +485,270 @@ def test_error_messages(fn, cls, pattern):
 def test_dropout_with_one_layer_warns_like_torch():
     with pytest.warns(UserWarning, match="num_layers greater than 1"):
         nn.LSTM(I, H, dropout=0.2)
+
+
+# --- the public check / permute methods (check_input, get_expected_hidden_size, ...) ------------
+
+CHECK_CASES = [
+    ("RNN", dict()),
+    ("GRU", dict(num_layers=2, batch_first=True)),
+    ("LSTM", dict(bidirectional=True)),
+    ("LSTM", dict(proj_size=P, batch_first=True)),
+]
+LENGTHS = [2, 4, 1]  # packed input: batch_sizes [3, 2, 1, 1], sorted_indices [1, 0, 2]
+
+
+def _outcome(fn):
+    """('ok', fn()'s result as numbers) or (exception class, message)."""
+    try:
+        result = fn()
+    except Exception as e:  # noqa: BLE001 - compared with torch's
+        return type(e), str(e)
+    if isinstance(result, tuple):
+        return "ok", tuple(np.asarray(x.detach().numpy() if hasattr(x, "detach")
+                                      else getattr(x, "data", x)).tolist() for x in result)
+    return "ok", None if result is None else np.asarray(getattr(result, "data", result)).tolist()
+
+
+def _method_inputs(lib, name, options, kind):
+    """(input as forward passes it to the methods, batch_sizes, [right state, wrong state] in
+    (h,) or (h, c) form): kind batched, unbatched (unsqueezed, as forward does) or packed."""
+    rng = _rng("methods", name, options, kind)
+    bf = options.get("batch_first", False)
+    if kind == "packed":
+        seqs = [lib.tensor(rng.standard_normal((n, I))) for n in LENGTHS]
+        p = _lib_rnn(lib).pack_sequence(seqs, enforce_sorted=False)
+        x, batch_sizes, batch = p.data, p.batch_sizes, max(len(LENGTHS), 1)
+    else:
+        batch = B if kind == "batched" else 1
+        x = lib.tensor(rng.standard_normal((batch, T, I) if bf else (T, batch, I)))
+        batch_sizes = None
+    right = [lib.tensor(a) for a in _state_arrays(name, options, rng, batch)]
+    wrong = [lib.tensor(a) for a in _state_arrays(name, options, rng, batch + 1)]
+    return x, batch_sizes, right, wrong
+
+
+@pytest.mark.parametrize("kind", ["batched", "unbatched", "packed"])
+@pytest.mark.parametrize("case", CHECK_CASES, ids=_case_id)
+def test_check_methods_match_torch(case, kind):
+    """Each method's return value, or its exception class and message, is torch's."""
+    name, options = case
+    lstm = name == "LSTM"
+    results = {}
+    for lib in (ad, torch):
+        m = getattr(_mod(lib), name)(I, H, **options).double()
+        x, bs, right, wrong = _method_inputs(lib, name, options, kind)
+        hx = tuple(right) if lstm else right[0]
+        bad_h = (wrong[0], right[1]) if lstm else wrong[0]
+        calls = {
+            "check_input": lambda: m.check_input(x, bs),
+            "check_input features": lambda: m.check_input(x[..., :I - 1], bs),
+            "check_input dims": lambda: m.check_input(x[0], bs),
+            "check_input packed 3-D": lambda: m.check_input(x.unsqueeze(0), bs if bs is not None
+                                                            else lib.tensor([1])),
+            "expected hidden size": lambda: m.get_expected_hidden_size(x, bs),
+            "check_hidden_size": lambda: m.check_hidden_size(
+                right[0], m.get_expected_hidden_size(x, bs)),
+            "check_hidden_size wrong": lambda: m.check_hidden_size(
+                wrong[0], m.get_expected_hidden_size(x, bs)),
+            "check_hidden_size msg": lambda: m.check_hidden_size(
+                wrong[0], m.get_expected_hidden_size(x, bs), "want {} have {}"),
+            "check_forward_args": lambda: m.check_forward_args(x, hx, bs),
+            "check_forward_args wrong h": lambda: m.check_forward_args(x, bad_h, bs),
+            "check_forward_args wrong input": lambda: m.check_forward_args(x[..., :1], hx, bs),
+            "permute_hidden None": lambda: m.permute_hidden(hx, None),
+            "permute_hidden": lambda: m.permute_hidden(hx, lib.tensor([2, 0, 1]))
+            if kind != "unbatched" else m.permute_hidden(hx, lib.tensor([0])),
+        }
+        if lstm:
+            calls.update({
+                "expected cell size": lambda: m.get_expected_cell_size(x, bs),
+                "check_forward_args wrong c": lambda: m.check_forward_args(
+                    x, (right[0], wrong[1]), bs),
+            })
+        results[lib] = {k: _outcome(f) for k, f in calls.items()}
+        assert m.permute_hidden(hx, None) is hx
+        assert type(m.get_expected_hidden_size(x, bs)) is tuple
+    for key, theirs in results[torch].items():
+        ours = results[ad][key]
+        assert ours == theirs, key
+    assert results[ad]["check_hidden_size wrong"][0] is RuntimeError
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_check_input_dtype_raises_valueerror_like_torch(name):
+    for lib in (ad, torch):
+        m = getattr(_mod(lib), name)(I, H)
+        with pytest.raises(ValueError, match="input dtype .* does not match weight dtype"):
+            m.check_input(lib.zeros(T, B, I, dtype=lib.float64), None)
+
+
+def _shapes(value):
+    if value is None:
+        return None
+    if isinstance(value, (tuple, list)):
+        return tuple(tuple(v.shape) for v in value)
+    return tuple(value.shape)
+
+
+def _values(t):
+    return None if t is None else [int(v) for v in t.tolist()]
+
+
+def _recording(lib, name):
+    """A subclass recording every call of the overridable methods, then deferring to them."""
+    class Recording(getattr(_mod(lib), name)):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.calls = []
+
+        def check_input(self, input, batch_sizes):
+            self.calls.append(("check_input", _shapes(input), _values(batch_sizes)))
+            super().check_input(input, batch_sizes)
+
+        def get_expected_hidden_size(self, input, batch_sizes):
+            size = super().get_expected_hidden_size(input, batch_sizes)
+            self.calls.append(("get_expected_hidden_size", _shapes(input), size))
+            return size
+
+        def check_hidden_size(self, hx, expected_hidden_size,
+                              msg="Expected hidden size {}, got {}"):
+            self.calls.append(("check_hidden_size", _shapes(hx), expected_hidden_size, msg))
+            super().check_hidden_size(hx, expected_hidden_size, msg)
+
+        def check_forward_args(self, input, hidden, batch_sizes):
+            self.calls.append(("check_forward_args", _shapes(input), _shapes(hidden),
+                               _values(batch_sizes)))
+            super().check_forward_args(input, hidden, batch_sizes)
+
+        def permute_hidden(self, hx, permutation):
+            self.calls.append(("permute_hidden", _shapes(hx), _values(permutation)))
+            return super().permute_hidden(hx, permutation)
+
+    if name == "LSTM":
+        def get_expected_cell_size(self, input, batch_sizes):
+            size = super(Recording, self).get_expected_cell_size(input, batch_sizes)
+            self.calls.append(("get_expected_cell_size", _shapes(input), size))
+            return size
+        Recording.get_expected_cell_size = get_expected_cell_size
+    return Recording
+
+
+def _pair(ours_cls, theirs_cls, **options):
+    """(ours, torch's) float64 instances, torch's parameters copied into ours."""
+    theirs = theirs_cls(I, H, **options).double()
+    ours = ours_cls(I, H, **options).double()
+    ours.load_state_dict(convert_state(theirs.state_dict(), ad))
+    return ours, theirs
+
+
+def _forward_input(lib, name, options, mode, rng_key):
+    """(input, hx) for a forward mode: batched / unbatched / packed (unsorted) / sorted_packed,
+    with _hx or _no_hx."""
+    rng = _rng("forward", name, options, mode, rng_key)
+    kind, with_hx = mode.rsplit("_", 1)[0].removesuffix("_no"), not mode.endswith("no_hx")
+    if kind in ("packed", "sorted_packed"):
+        lengths = LENGTHS if kind == "packed" else sorted(LENGTHS, reverse=True)
+        seqs = [lib.tensor(rng.standard_normal((n, I))) for n in lengths]
+        x = _lib_rnn(lib).pack_sequence(seqs, enforce_sorted=kind != "packed")
+        batch = len(lengths)
+    elif kind == "unbatched":
+        x, batch = lib.tensor(rng.standard_normal((T, I))), None
+    else:
+        bf = options.get("batch_first", False)
+        x, batch = lib.tensor(rng.standard_normal((B, T, I) if bf else (T, B, I))), B
+    states = [lib.tensor(a) for a in _state_arrays(name, options, rng, batch)]
+    return x, (_hx(name, states) if with_hx else None)
+
+
+FORWARD_MODES = ["batched_hx", "batched_no_hx", "unbatched_hx", "unbatched_no_hx", "packed_hx",
+                 "packed_no_hx", "sorted_packed_hx"]
+
+
+@pytest.mark.parametrize("mode", FORWARD_MODES)
+@pytest.mark.parametrize("case", CHECK_CASES, ids=_case_id)
+def test_forward_calls_the_overridable_methods_like_torch(case, mode):
+    """forward calls check_forward_args (and through it check_input, get_expected_*_size,
+    check_hidden_size) and permute_hidden with the same arguments, in the same order, as
+    torch's (its LSTM skips check_forward_args for packed input), with the same results."""
+    name, options = case
+    ours, theirs = _pair(_recording(ad, name), _recording(torch, name), **options)
+    out = {}
+    for lib, m in ((ad, ours), (torch, theirs)):
+        x, hx = _forward_input(lib, name, options, mode, 0)
+        out[lib] = _flat(m(x, hx))
+    assert ours.calls == theirs.calls
+    assert any(c[0] == "permute_hidden" for c in ours.calls)
+    for o, t in zip(out[ad], out[torch]):
+        assert_close(o, t)
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_overriding_check_forward_args_to_skip_it_behaves_like_torch(name):
+    """A subclass whose check_forward_args does nothing: valid input runs as usual, and input
+    of the wrong dtype (a ValueError of check_input otherwise) fails in the computation with
+    a RuntimeError, in both libraries."""
+    def skipping(lib):
+        class NoChecks(getattr(_mod(lib), name)):
+            def check_forward_args(self, input, hidden, batch_sizes):
+                pass
+        return NoChecks
+    ours, theirs = _pair(skipping(ad), skipping(torch))
+    for mode in ("batched_hx", "unbatched_no_hx", "packed_hx"):
+        results = [_flat(m(*_forward_input(lib, name, {}, mode, 1)))
+                   for lib, m in ((ad, ours), (torch, theirs))]
+        for o, t in zip(*results):
+            assert_close(o, t)
+    for lib, m in ((ad, ours), (torch, theirs)):
+        plain = getattr(_mod(lib), name)(I, H)
+        x = lib.zeros(T, B, I, dtype=lib.float64)
+        with pytest.raises(ValueError, match="does not match weight dtype"):
+            plain(x)
+        with pytest.raises(RuntimeError):
+            m.float()(x)
+        m.double()
+    if name != "LSTM":  # torch's LSTM does not check the state's batch in its C++ op
+        for lib, m in ((ad, ours), (torch, theirs)):
+            with pytest.raises(RuntimeError):
+                m(lib.zeros(T, B, I, dtype=lib.float64),
+                  lib.zeros(1, B + 1, H, dtype=lib.float64))
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_overriding_permute_hidden_behaves_like_torch(name):
+    """A subclass whose permute_hidden ignores the permutation: with unsorted packed input
+    h_0 is used, and h_n returned, in the sorted order, the same in both libraries."""
+    def unpermuted(lib):
+        class NoPermute(getattr(_mod(lib), name)):
+            def permute_hidden(self, hx, permutation):
+                return hx
+        return NoPermute
+    ours, theirs = _pair(unpermuted(ad), unpermuted(torch))
+    plain = getattr(nn, name)(I, H).double()
+    plain.load_state_dict(ours.state_dict())
+    results = [_flat(m(*_forward_input(lib, name, {}, "packed_hx", 2)))
+               for lib, m in ((ad, ours), (torch, theirs))]
+    for o, t in zip(*results):
+        assert_close(o, t)
+    default = _flat(plain(*_forward_input(ad, name, {}, "packed_hx", 2)))
+    assert not np.allclose(default[-1].detach().numpy(), results[0][-1].detach().numpy())
+
+
+@pytest.mark.parametrize("lib", [ad, torch], ids=["autodiff", "torch"])
+def test_check_forward_args_messages_as_torch(lib):
+    """torch's wording, so pytest.raises(match=...) written against torch works on ours."""
+    x = lib.zeros(T, B, I)
+    lstm = _mod(lib).LSTM(I, H, proj_size=P)
+    with pytest.raises(RuntimeError,
+                       match=r"Expected hidden\[0\] size \(1, 3, 2\), got \[1, 3, 4\]"):
+        lstm.check_forward_args(x, (lib.zeros(1, B, H), lib.zeros(1, B, H)), None)
+    with pytest.raises(RuntimeError,
+                       match=r"Expected hidden\[1\] size \(1, 3, 4\), got \[1, 3, 2\]"):
+        lstm.check_forward_args(x, (lib.zeros(1, B, P), lib.zeros(1, B, P)), None)
+    with pytest.raises(RuntimeError, match="input must have 2 dimensions, got 3"):
+        _mod(lib).GRU(I, H).check_input(x, lib.tensor([3, 3]))
+    with pytest.raises(RuntimeError, match=r"Expected hidden size \(1, 2, 4\), got \[1, 3, 4\]"):
+        _mod(lib).RNN(I, H).check_forward_args(x[0], lib.zeros(1, B, H), lib.tensor([2, 1]))
+    with pytest.raises(RuntimeError, match=r"^h_0: want \(1, 3, 4\), got \[1, 2, 4\]$"):
+        _mod(lib).RNN(I, H).check_hidden_size(lib.zeros(1, 2, H), (1, 3, 4),
+                                              "h_0: want {}, got {}")
