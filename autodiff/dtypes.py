@@ -135,6 +135,14 @@ def scalar_result_type(dtype, scalar):
     raise TypeError(f"unsupported scalar type {type(scalar).__name__}")
 
 
+def wrapped_int(value, dtype):
+    """The Python int `value` (out of `dtype`'s range) as a 0-d array of the integer `dtype`,
+    wrapped modulo 2**bits as PyTorch converts a number operand (int8 + 300 adds 44, uint8 - -3
+    subtracts 253); beyond int64 numpy's OverflowError, as PyTorch's ("int too big to
+    convert")."""
+    return np.asarray(value, np.int64).astype(dtype)
+
+
 def checked_scalar(value, dtype, op):
     """The number `value` to store in an array of numpy `dtype` (anything else as it is), or
     `op`'s RuntimeError if the dtype cannot hold it, as PyTorch's checked conversion: NaN,

@@ -16,28 +16,42 @@ def tensor_arg(x, op, name="input"):
                         f"{type(x).__name__} ({e})") from None
 
 
-def _scalar_operand(x, s, op):
-    """(x, s) with s as a 0-d constant array and x cast if the scalar promotes it (int * 2.5)."""
+def _scalar_operand(x, s, op, to_float=False):
+    """(x, s) with s as a 0-d constant array and x cast if the scalar promotes it (int * 2.5;
+    to_float: integer results compute in the default float dtype). An int beyond an integer
+    dtype's range wraps into it, as PyTorch converts number operands (int8 + 300 adds 44)."""
     try:
         dt = dtypes.scalar_result_type(x.data.dtype, s)
     except TypeError:
         raise TypeError(f"{op}: unsupported operand of type {type(s).__name__}; use a Tensor, "
                         f"an ndarray or a Python number") from None
+    if to_float and dt.kind != "f":
+        dt = dtypes.get_default_dtype()
     if dt != x.data.dtype:
         x = x.to(dt)
-    return x, Tensor._const(np.asarray(s, dt))
+    try:
+        s = np.asarray(s, dt)
+    except OverflowError:  # (NumPy 2 refuses a Python int out of range)
+        if dt.kind not in "iu":
+            raise
+        s = dtypes.wrapped_int(s, dt)
+    return x, Tensor._const(s)
 
 
-def promote(x, y, op):
-    """Two tensors of one dtype, following PyTorch's promotion (numbers keep the tensor's)."""
+def promote(x, y, op, to_float=False):
+    """Two tensors of one dtype, following PyTorch's promotion (numbers keep the tensor's).
+
+    to_float (true division, atan2: PyTorch's promote_integer_inputs_to_float): a bool or
+    integer result dtype becomes the default float dtype, and each operand is cast to it from
+    its own values, never first to the narrower common integer dtype (uint8 / tensor(300) is
+    computed with 300, not 300 wrapped to 44)."""
     if isinstance(x, Tensor):
         if not isinstance(y, Tensor):
             if isinstance(y, (int, float, bool, np.number, np.bool_)):
-                x, y = _scalar_operand(x, y, op)
-                return x, y
+                return _scalar_operand(x, y, op, to_float)
             y = tensor_arg(y, op, "other")
     elif isinstance(x, (int, float, bool, np.number, np.bool_)) and isinstance(y, Tensor):
-        y, x = _scalar_operand(y, x, op)
+        y, x = _scalar_operand(y, x, op, to_float)
         return x, y
     else:
         x = tensor_arg(x, op)
@@ -48,10 +62,16 @@ def promote(x, y, op):
         # PyTorch: a 0-d tensor of the same kind (float/int) does not widen a dimensioned one
         if (x.data.ndim == 0) != (y.data.ndim == 0) and dtypes.same_kind(dx, dy):
             dt = dy if x.data.ndim == 0 else dx
-        if dx != dt:
-            x = x.to(dt)
-        if dy != dt:
-            y = y.to(dt)
+    elif not to_float:
+        return x, y
+    else:
+        dt = dx
+    if to_float and dt.kind != "f":
+        dt = dtypes.get_default_dtype()
+    if dx != dt:
+        x = x.to(dt)
+    if dy != dt:
+        y = y.to(dt)
     return x, y
 
 

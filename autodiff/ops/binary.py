@@ -33,9 +33,10 @@ def _tensor_only(x, y, op, names=("input", "other")):
 
 
 def _floats(x, y, op):
-    """Promoted, broadcast operands in a float dtype (integers give the default float dtype)."""
-    x, y = binary_operands(x, y, op)
-    if x.data.dtype.kind != "f":
+    """Promoted, broadcast operands in a float dtype (integers give the default float dtype,
+    cast from their own values: see promote)."""
+    x, y = binary_operands(x, y, op, True)
+    if x.data.dtype.kind != "f":  # (two tensors of one integer dtype)
         dt = get_default_dtype()
         x, y = x.to(dt), y.to(dt)
     return x, y

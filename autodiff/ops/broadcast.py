@@ -114,8 +114,9 @@ def broadcast_operands(op, *xs):
                  else x for x in xs)
 
 
-def binary_operands(x, y, op):
-    """Promoted and broadcast operands for a two-input elementwise op."""
+def binary_operands(x, y, op, to_float=False):
+    """Promoted and broadcast operands for a two-input elementwise op (to_float: see
+    promote; two operands of one integer dtype are left to the caller to cast)."""
     if isinstance(x, Tensor):  # (Tensor or a subclass such as nn.Parameter)
         if isinstance(y, Tensor):
             xd, yd = x.data, y.data
@@ -123,16 +124,16 @@ def binary_operands(x, y, op):
                 if xd.shape == yd.shape:
                     return x, y  # the common case, kept cheap
             else:
-                x, y = promote(x, y, op)
+                x, y = promote(x, y, op, to_float)
         elif (type(y) is float or type(y) is int) and x.data.dtype.kind == "f":
             return x, Tensor._const(np.asarray(y, x.data.dtype))  # x * 2.0: a 0-d constant
         else:
-            x, y = promote(x, y, op)
+            x, y = promote(x, y, op, to_float)
     elif (type(x) is float or type(x) is int) and isinstance(y, Tensor) and \
             y.data.dtype.kind == "f":
         return Tensor._const(np.asarray(x, y.data.dtype)), y
     else:
-        x, y = promote(x, y, op)
+        x, y = promote(x, y, op, to_float)
     xs, ys = x.data.shape, y.data.shape
     if xs != ys:
         if (x._requires_grad or y._requires_grad) and grad_state.enabled:

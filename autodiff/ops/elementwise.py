@@ -5,7 +5,7 @@ rule here thinks about shapes. Subgradients at kinks follow the table in README 
 """
 import numpy as np
 
-from ..dtypes import get_default_dtype
+from ..dtypes import checked_scalar, get_default_dtype, int64
 from ..function import OUT, Node, apply, apply1, apply2, constant_result
 from ..tensor import Tensor
 from ._operands import promote, tensor_arg
@@ -126,6 +126,16 @@ class PowScalar(Node):
         return (g * (p * x ** (p - 1)),)
 
 
+def _int_power(x, y):
+    """x ** y for integer arrays as PyTorch: a negative exponent gives 1 for base 1, -1 or 1
+    for base -1 (odd or even exponent), 0 for any other base (numpy raises ValueError)"""
+    neg = y < 0
+    if not neg.any():
+        return x ** y
+    out = x ** np.where(neg, y % 2, y)  # (base +-1 to the exponent's parity)
+    return np.where(neg & (x != 1) & (x != -1), 0, out)
+
+
 class Pow(Node):
     """out = x ** y; dx = g * y * x ** (y - 1), dy = g * out * log(x) (0 where x == 0)"""
     __slots__ = ("out",)
@@ -133,7 +143,7 @@ class Pow(Node):
     saved = ("out",)
 
     def forward(self, x, y):
-        self.out = x ** y
+        self.out = _int_power(x, y) if x.dtype.kind in "iu" else x ** y
         return self.out
 
     def backward(self, g, out, x, y):
@@ -499,6 +509,39 @@ class Clamp(Node):
         return (g * keep,)
 
 
+class ClampTensors(Node):
+    """clamp with tensor bounds (inputs x, lo, hi; or x and one bound, `which`):
+    out = min(max(x, lo), hi), NaN where any of them is NaN (as PyTorch); dx = g where
+    lo <= x <= hi, dlo = g where x < lo < hi, dhi = g where x > hi or hi < lo (PyTorch's
+    clamp_backward_min_max: no gradient to or through a NaN)"""
+    __slots__ = ("which",)
+
+    def __init__(self, which):
+        self.which = which
+        self.reads = ((0, 1, 2),) * 3 if which == "both" else ((0, 1),) * 2
+
+    def forward(self, x, *bounds):
+        which = self.which
+        if which == "both":
+            return np.minimum(np.maximum(x, bounds[0]), bounds[1])
+        return (np.maximum if which == "min" else np.minimum)(x, bounds[0])
+
+    def backward(self, g, out, x, *bounds):
+        x, needs, which = raw(x), self.needs_input_grad, self.which
+        if which == "both":
+            lo, hi = raw(bounds[0]), raw(bounds[1])
+            masks = ((x >= lo) & (x <= hi), (x < lo) & (lo < hi), (x > hi) | (hi < lo))
+        elif which == "min":
+            lo = raw(bounds[0])
+            masks = (x >= lo, x < lo)
+        else:
+            hi = raw(bounds[0])
+            masks = (x <= hi, x > hi)
+        zero = np.zeros((), g.dtype)
+        return tuple(Where.apply(m, g, zero) if need else None
+                     for m, need in zip(masks, needs))
+
+
 class Maximum(Node):
     """out = max(x, y); the larger input gets g, ties split it evenly; where either is NaN
     (out is NaN) both get g, as in PyTorch"""
@@ -599,8 +642,8 @@ def div(x, y, *, rounding_mode=None):
     if rounding_mode is not None:
         from .binary import rounded_div  # (binary.py builds on this module)
         return rounded_div(x, y, rounding_mode)
-    x, y = binary_operands(x, y, "div")
-    if x.data.dtype.kind != "f":
+    x, y = binary_operands(x, y, "div", True)
+    if x.data.dtype.kind != "f":  # (two tensors of one integer dtype)
         x, y = x.to(get_default_dtype()), y.to(get_default_dtype())
     return apply2(Div(), x, y)
 
@@ -616,11 +659,23 @@ def pow_scalar(x, p):
 def pow(x, exponent):
     """x ** exponent; a number exponent uses the cheaper rule p * x ** (p - 1)"""
     if isinstance(exponent, (int, float, np.number)) and isinstance(x, Tensor):
-        if x.data.dtype.kind != "f" and (isinstance(exponent, (float, np.floating))
-                                         or exponent < 0):
-            x = x.to(get_default_dtype())
+        kind = x.data.dtype.kind
+        if kind != "f":  # PyTorch's promotion of a number exponent, and its checks
+            if isinstance(exponent, (float, np.floating)):
+                x = x.to(get_default_dtype())
+            elif exponent < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            elif kind == "b" and isinstance(exponent, bool):
+                return Tensor._const(x.data | (not exponent))  # bool ** True/False stays bool
+            elif kind == "b":
+                x = x.to(int64)
+            else:  # (an exponent beyond the dtype raises, as PyTorch's checked conversion)
+                checked_scalar(exponent, x.data.dtype, "pow")
         return apply1(PowScalar(exponent), x)
     x, y = binary_operands(x, exponent, "pow")
+    if x.data.dtype.kind == "b":
+        raise NotImplementedError("pow: not implemented for two bool tensors (as PyTorch); "
+                                  "convert one with .long()")
     return apply2(Pow(), x, y)
 
 
@@ -689,13 +744,22 @@ def clamp(x, min=None, max=None):
     if x.data.dtype.kind != "f" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
         x = x.to(get_default_dtype())  # int tensor, float bound: the default float dtype
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x
-        if min is not None:
-            out = where(lt(out, min), min, out)
-        if max is not None:
-            out = where(gt(out, max), max, out)
-        return out
+        return _clamp_tensors(x, min, max)
     return apply1(Clamp(min, max), x)
+
+
+def _clamp_tensors(x, lo, hi):
+    """clamp with tensor bounds: the three promoted together and broadcast, one op"""
+    if lo is not None:
+        x, lo = promote(x, lo, "clamp")
+    if hi is not None:
+        x, hi = promote(x, hi, "clamp")
+        if lo is not None and lo.data.dtype != x.data.dtype:  # (hi widened x)
+            lo = cast(lo, x.data.dtype)
+    if lo is None or hi is None:
+        x, b = broadcast_operands("clamp", x, hi if lo is None else lo)
+        return apply2(ClampTensors("max" if lo is None else "min"), x, b)
+    return apply(ClampTensors("both"), *broadcast_operands("clamp", x, lo, hi))
 
 
 clip = clamp
@@ -722,6 +786,10 @@ def where(condition, x, y):
                                f"tensor with dtype {cond.data.dtype}; compare first, e.g. "
                                f"where(mask != 0, x, y)")
         cond = Tensor._const(cond.data.astype(bool))
+    for v, t in ((x, y), (y, x)):  # (PyTorch's checked conversion here: no wrapping)
+        if isinstance(v, (int, np.integer)) and isinstance(t, Tensor) and \
+                t.data.dtype.kind in "iu":
+            checked_scalar(v, t.data.dtype, "where")
     x, y = promote(x, y, "where")
     if not (cond.data.shape == x.data.shape == y.data.shape):
         cond, x, y = broadcast_operands("where", cond, x, y)
