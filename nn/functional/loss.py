@@ -128,6 +128,14 @@ def _check_weight(weight, n_classes, op, dtype=None):
     return weight if dtype is None else weight.to(dtype)
 
 
+def _weight_without_grad(weight, function):
+    """PyTorch's refusal of a class weight that requires grad: its kernel (named `function`)
+    has no derivative with respect to the weight"""
+    if weight is not None and weight.requires_grad and ad.is_grad_enabled():
+        raise RuntimeError(f"The function '{function}' is not differentiable with respect to "
+                           f"argument 'weight'. This input cannot have requires_grad True.")
+
+
 def _pick(logp, idx):
     """logp[i, idx[i], ...]: the entry of each position's class, class dim 1 (or 0 if 1-D)."""
     if logp.ndim == 1:
@@ -139,13 +147,16 @@ def _nll(logp, target, weight, ignore_index, reduction, op):
     """Weighted negative log-likelihood of index targets; mean = sum / sum of used weights."""
     n_classes = logp.shape[1] if logp.ndim >= 2 else logp.shape[0]
     weight = _check_weight(weight, n_classes, op, logp.dtype)
+    _weight_without_grad(weight, "nll_loss_forward" if logp.ndim <= 2 else "nll_loss2d_forward")
     idx = _class_targets(logp, target, ignore_index, op)
     keep = idx != ignore_index
     safe = np.where(keep, idx, 0)
     w = keep.astype(logp.dtype)
     if weight is not None:
         w = w * weight.data[safe]
-    losses = -_pick(logp, safe) * _const(w)
+    # ignored positions are left out, not multiplied by 0 (their log-probabilities may be
+    # -inf or NaN, e.g. padding masked with -inf)
+    losses = -ad.where(_const(keep), _pick(logp, safe), 0.0) * _const(w)
     if reduction == "none":
         return losses
     total = losses.sum()
@@ -206,7 +217,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     idx = target.data
     keep = idx != ignore_index
     wlogp = logp * _channel_view(weight, input.ndim) if weight is not None else logp
-    smooth = -wlogp.sum(cdim) * _const(keep, input.dtype)
+    smooth = -ad.where(_const(keep), wlogp.sum(cdim), 0.0)  # ignored positions left out
     if reduction == "sum":
         smooth = smooth.sum()
     elif reduction == "mean":
@@ -284,7 +295,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     a = d.abs()
     if beta == 0:
         return _reduce(a, reduction)
-    return _reduce(ad.where(a < beta, (0.5 / beta) * d * d, a - 0.5 * beta), reduction)
+    small = a < beta
+    d = ad.where(small, d, 0.0)  # the square only where used: inf * 0 would make a NaN gradient
+    return _reduce(ad.where(small, (0.5 / beta) * d * d, a - 0.5 * beta), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -299,7 +312,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     weight = _sample_weight(weight, input, op)
     d = input - target
     a = d.abs()
-    loss = ad.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    small = a < delta
+    d = ad.where(small, d, 0.0)  # the square only where used: inf * 0 would make a NaN gradient
+    loss = ad.where(small, 0.5 * d * d, delta * (a - 0.5 * delta))
     return _weighted(loss, weight, reduction, mean_by_weight=False)
 
 
@@ -374,15 +389,16 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                          f"{tuple(input.shape)}")
     n_classes = input.shape[-1]
     weight = _check_weight(weight, n_classes, op, input.dtype)
+    _weight_without_grad(weight, op)
     idx = _class_targets(input, target, None, op)
     x = input if input.ndim == 2 else input.unsqueeze(0)
     y = idx.reshape(-1)
     correct = ad.gather(x, 1, y[:, None])  # (N, 1)
-    z = (margin - correct) + x
-    h = ad.relu(z)
+    others = np.arange(n_classes)[None, :] != y[:, None]  # the j = y term is left out
+    with np.errstate(invalid="ignore"):  # left out before the hinge: inf - inf there is NaN
+        h = ad.relu(ad.where(_const(others), (margin - correct) + x, 0.0))
     if p == 2:
         h = h * h
-    others = np.arange(n_classes)[None, :] != y[:, None]  # the j = y term is left out
     scale = others.astype(input.dtype) / n_classes
     if weight is not None:
         scale = scale * weight.data[y][:, None]
@@ -412,8 +428,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         losses = target.exp() * (target - input)
     else:
-        pos = target > 0
-        t_log_t = ad.where(pos, target * ad.where(pos, target, 1.0).log(), 0.0)
+        # PyTorch's xlogy(t, t): 0 where t == 0, NaN where t < 0
+        zero = target == 0
+        with np.errstate(invalid="ignore"):
+            t_log_t = ad.where(zero, 0.0, target * ad.where(zero, 1.0, target).log())
         losses = t_log_t - target * input
     if reduction == "batchmean":
         return losses.sum() / (input.shape[0] if input.ndim else 1)
@@ -599,9 +617,10 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     is_target[np.nonzero(valid)[0], y[valid]] = True
     x = input.reshape(rows, n_classes)
     x_target = ad.gather(x, 1, np.where(valid, y, 0))  # (N, K): each listed target's score
-    z = 1.0 - x_target.unsqueeze(2) + x.unsqueeze(1)  # (N, K, C)
     pairs = valid[:, :, None] & ~is_target[:, None, :]  # (a listed target, a non-target)
-    losses = (ad.relu(z) * _const(pairs, input.dtype)).sum((1, 2)) / n_classes
+    with np.errstate(invalid="ignore"):  # the other pairs left out before the hinge (inf - inf)
+        z = ad.where(_const(pairs), 1.0 - x_target.unsqueeze(2) + x.unsqueeze(1), 0.0)
+    losses = ad.relu(z).sum((1, 2)) / n_classes  # z: (N, K, C)
     if nd < 2:
         losses = losses.reshape(())
     return _reduce(losses, reduction)

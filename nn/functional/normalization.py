@@ -27,6 +27,16 @@ def _shape(t):
     return list(t.shape)
 
 
+def _float32(t):
+    return None if t is None else t.float()
+
+
+def _half(input):
+    """Whether input is float16: normalised in float32 (affine included) and the result cast
+    back, as PyTorch does (its squares overflow float16 from |x| ~ 256 on)."""
+    return input.dtype == ad.float16
+
+
 def _per_channel(t, ndim, dtype=None):
     """A (C,) tensor shaped (C, 1, ...) to broadcast against (N, C, *) inputs."""
     if dtype is not None and t.dtype != dtype:
@@ -117,6 +127,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     _check_channels("batch_norm", input, (("weight", weight), ("bias", bias),
                                           ("running_mean", running_mean),
                                           ("running_var", running_var)))
+    if _half(input):
+        return batch_norm(input.float(), running_mean, running_var, _float32(weight),
+                          _float32(bias), training, momentum, eps).to(input.dtype)
     dims = (0,) + tuple(range(2, input.ndim))
     if training:
         fused = _fusable(input, weight, bias)
@@ -124,7 +137,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             out, mean, var = batch_norm_train(input, weight, bias, eps)
         else:
             mean, centred, var = _moments(input, dims)
-        if running_mean is not None:
+        if running_mean is not None and input.numel():  # (an empty batch leaves them, as PyTorch)
             n = input.numel() // input.shape[1]
             _update_running(running_mean, mean.data, momentum)
             _update_running(running_var, var.data, momentum, n / (n - 1))
@@ -163,6 +176,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     _check_channels("instance_norm", input, (("weight", weight), ("bias", bias),
                                              ("running_mean", running_mean),
                                              ("running_var", running_var)))
+    if _half(input):
+        return instance_norm(input.float(), running_mean, running_var, _float32(weight),
+                             _float32(bias), use_input_stats, momentum, eps).to(input.dtype)
     dims = tuple(range(2, input.ndim))
     if use_input_stats:
         mean, centred, var = _moments(input, dims)
@@ -214,24 +230,18 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape, _ = _normalized_dims("layer_norm", input, normalized_shape)
     _check_param("layer_norm", "weight", weight, shape)
     _check_param("layer_norm", "bias", bias, shape)
-    mixed = False
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.dtype != input.dtype:
             if input.dtype == ad.float16 and t.dtype == ad.float32:
-                mixed = True  # as PyTorch: float32 parameters normalise a float16 input
-                continue
+                continue  # as PyTorch: float32 parameters normalise a float16 input
             raise RuntimeError(f"layer_norm: mixed dtypes: the input is {input.dtype} but the "
                                f"{name} is {t.dtype}; all inputs must share one dtype (convert "
                                f"with .to({input.dtype}), or the module with .double() or "
                                f".float())")
-    if mixed:  # computed in float32, the result in float16
+    if _half(input):  # computed in float32, the result in float16
         return ad.layer_norm(input.float(), shape, _float32(weight), _float32(bias),
                            eps).to(input.dtype)
     return ad.layer_norm(input, shape, weight, bias, eps)  # one fused primitive
-
-
-def _float32(t):
-    return None if t is None else t.float()
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -255,7 +265,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             raise _ShapeError(f"group_norm: Expected {name} to be a vector of size equal to "
                               f"the number of channels in input, but got {name} of shape "
                               f"{_shape(t)} and input of shape {_shape(input)}")
-    grouped = input.reshape(n, num_groups, -1)
+    if _half(input):
+        return group_norm(input.float(), num_groups, _float32(weight), _float32(bias),
+                          eps).to(input.dtype)
+    # (the group size spelled out: -1 is ambiguous for an empty batch)
+    grouped = input.reshape(n, num_groups, (c // num_groups) * math.prod(input.shape[2:]))
     _, centred, var = _moments(grouped, (2,))
     out = (centred * (var + eps).rsqrt()).reshape(input.shape)
     return _affine(out, weight, bias, input.ndim)
@@ -270,6 +284,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if eps is None:
         # PyTorch computes half precision in float32, so float32's epsilon applies to it too
         eps = float(np.finfo(np.promote_types(input.dtype, np.float32)).eps)
+    if _half(input):
+        return rms_norm(input.float(), normalized_shape, _float32(weight), eps).to(input.dtype)
     out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
     return out if weight is None else out * weight
 
@@ -347,4 +363,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
                              f"[{-nd}, {nd - 1}], but got {d}) for input of shape "
                              f"{_shape(input)}")
     axis = tuple(d % nd for d in dims) if input.ndim else None
+    if _half(input):
+        # as PyTorch: the norm computed in float32 and rounded to float16 (clamped there, so a
+        # zero norm stays 0), the quotient rounded once; float32 inside, where n^2 fits
+        x = input.float()
+        norm = ad.clamp(_vector_norm(x, float(p), axis).to(input.dtype), min=eps)
+        return (x / norm.float()).to(input.dtype)
     return input / ad.clamp(_vector_norm(input, float(p), axis), min=eps)
