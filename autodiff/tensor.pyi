@@ -195,7 +195,8 @@ class Tensor:
         """out = 1 / (1 + exp(-x)), computed without overflow; dx = g * out * (1 - out)"""
     # from autodiff.ops.elementwise.erf
     def erf(self) -> Tensor:
-        """out = erf(x) (relative error below 1.5e-11); dx = g * 2/sqrt(pi) * exp(-x**2)"""
+        """out = erf(x) (relative error below 1.5e-11 in float64); dx = g * 2/sqrt(pi) * exp(-x**2)
+        """
     # from autodiff.ops.elementwise.relu
     def relu(self) -> Tensor:
         """out = max(x, 0); dx = g where not out <= 0 (relu'(0) = 0; at NaN the gradient passes, as
@@ -263,35 +264,36 @@ class Tensor:
         """elementwise logical_or (a bool tensor, no gradient)"""
     # from autodiff.ops.reduce.sum
     def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
-        """Sum over dim (all dims when None)"""
+        """Sum over dim (all dims when None); integers and bools sum to int64, as PyTorch"""
     # from autodiff.ops.reduce.mean
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
-        """Mean over dim (all dims when None)"""
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+        """Mean over dim (all dims when None); dtype= casts x first"""
     # from autodiff.ops.reduce.var
     def var(
         self,
         dim=None,
-        *,
-        correction=1,
-        keepdim=False,
         unbiased=None,
+        keepdim=False,
+        *,
+        correction=None,
         axis=None,
         keepdims=None,
     ) -> Tensor:
-        """Variance with Bessel's correction by default (correction=1, as PyTorch)"""
+        """Variance with Bessel's correction by default (correction=1, as PyTorch), also through
+        PyTorch's legacy var(x, unbiased) and var(x, dim, unbiased, keepdim)"""
     # from autodiff.ops.reduce.std
     def std(
         self,
         dim=None,
-        *,
-        correction=1,
-        keepdim=False,
         unbiased=None,
+        keepdim=False,
+        *,
+        correction=None,
         axis=None,
         keepdims=None,
     ) -> Tensor:
         """sqrt(var(x)), as the 2-norm of the centred values: the gradient is 0 where they are all
-        equal (PyTorch's), not the 0 * inf of sqrt's"""
+        equal (PyTorch's), not the 0 * inf of sqrt's; var's overloads"""
     # from autodiff.ops.reduce.amax
     def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
         """Max over dim; tied maxima share the gradient evenly"""
@@ -312,8 +314,9 @@ class Tensor:
     def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
         """log(sum(exp(x))) over dim, without overflow"""
     # from autodiff.ops.reduce.prod
-    def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
-        """Product over one dim (all elements when None); exact gradients with zeros"""
+    def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+        """Product over one dim (all elements when None); exact gradients with zeros; dtype= casts x
+        first"""
     # from autodiff.ops.reduce.norm
     def norm(self, p='fro', dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
         """The p-norm over dim (all elements when None): p = 2/'fro', 1, inf, -inf or any number"""
@@ -529,8 +532,8 @@ class Tensor:
     def triu(self, diagonal=0) -> Tensor:
         """The upper triangle (on and above the given diagonal) of the last two dims; zeros below"""
     # from autodiff.ops.reduce.cumsum
-    def cumsum(self, dim) -> Tensor:
-        """Running sum along dim"""
+    def cumsum(self, dim, *, dtype=None) -> Tensor:
+        """Running sum along dim (integers and bools in int64; dtype= casts x first)"""
     # from autodiff.ops.elementwise.isinf
     def isinf(self) -> Tensor:
         """True where x is +-inf (no gradient)"""
@@ -538,11 +541,13 @@ class Tensor:
     def rsqrt(self) -> Tensor:
         """1 / sqrt(x)"""
     # from autodiff.ops.reduce.sort
-    def sort(self, dim=-1, descending=False) -> values_indices:
-        """(values, indices) sorted along dim (stable); values are differentiable (a gather)"""
+    def sort(self, dim=-1, descending=False, stable=False) -> values_indices:
+        """(values, indices) sorted along dim (always stable; NaN counts as the largest value, as in
+        PyTorch); values are differentiable (a gather)"""
     # from autodiff.ops.reduce.topk
     def topk(self, k, dim=-1, largest=True, sorted=True) -> values_indices:
-        """(values, indices) of the k largest (or smallest) entries along dim"""
+        """(values, indices) of the k largest (or smallest) entries along dim (NaN counts as the
+        largest value, as in PyTorch)"""
     # from autodiff.ops.elementwise.allclose
     def allclose(self, y, rtol=1e-05, atol=1e-08, equal_nan=False) -> builtins.bool:
         """A Python bool: |x - y| <= atol + rtol * |y| everywhere (numpy's and PyTorch's rule)"""

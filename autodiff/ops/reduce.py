@@ -16,6 +16,12 @@ from .shape import Flip, gather, reshape
 # the ufuncs' own reductions: np.sum/np.max add microseconds of Python around them
 _sum, _max, _min = np.add.reduce, np.maximum.reduce, np.minimum.reduce
 
+# float16 sums, means, products and norms accumulate in float32 and round once at the end, as
+# PyTorch's (its accumulate type for half): in float16 a running sum stops growing at 2048 (a
+# step of 0.5 is below its resolution there) and mean([6e4, 6e4]) would overflow to inf.
+# (`x.dtype is _F16`: builtin dtypes are singletons, and `is` costs the float32 paths ~25 ns.)
+_F16, _F32 = np.dtype(np.float16), np.dtype(np.float32)
+
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
@@ -47,6 +53,8 @@ class Sum(Node):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x):
+        if x.dtype is _F16:
+            return _sum(x, axis=self.dim, keepdims=self.keepdim, dtype=_F32).astype(_F16)
         return _sum(x, axis=self.dim, keepdims=self.keepdim)
 
     def backward(self, g, out, x):
@@ -63,6 +71,9 @@ class Mean(Node):
 
     def forward(self, x):
         n = _count(x.shape, self.dim)
+        if x.dtype is _F16:
+            total = _sum(x, axis=self.dim, keepdims=self.keepdim, dtype=_F32)
+            return np.true_divide(total, n or np.nan).astype(_F16)
         return np.true_divide(_sum(x, axis=self.dim, keepdims=self.keepdim), n or np.nan)
 
     def backward(self, g, out, x):
@@ -71,7 +82,8 @@ class Mean(Node):
 
 
 class _Extreme(Node):
-    """Shared rule of amax/amin: the extreme elements share g evenly (ties split)."""
+    """Shared rule of amax/amin: the extreme elements share g evenly (ties split); a slice
+    holding NaN has extreme NaN, and its NaNs share g."""
     __slots__ = ("dim", "keepdim", "out")
     reads = ((0, OUT),)
     saved = ("out",)
@@ -81,8 +93,16 @@ class _Extreme(Node):
 
     def backward(self, g, out, x):
         x = raw(x)
-        hit = x == _unreduce(raw(out), x.shape, self.dim, self.keepdim)
-        share = (hit / _sum(hit, axis=self.dim, keepdims=True)).astype(x.dtype)
+        o = _unreduce(raw(out), x.shape, self.dim, self.keepdim)
+        hit = x == o
+        count = _sum(hit, axis=self.dim, keepdims=True)
+        if not _min(count, axis=None, initial=1):  # a slice without a hit has a NaN extreme:
+            hit = np.where(o != o, x != x, hit)     # its NaNs share g (as torch.max())
+            count = _sum(hit, axis=self.dim, keepdims=True)
+        if _max(count, axis=None, initial=1) == 1:  # no ties: the mask itself
+            share = hit.astype(x.dtype)
+        else:
+            share = np.true_divide(hit, count, dtype=x.dtype)
         return (_unreduce(g, x.shape, self.dim, self.keepdim) * share,)
 
 
@@ -222,7 +242,10 @@ class Prod(Node):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x):
-        self.out = np.prod(x, axis=self.dim, keepdims=self.keepdim)
+        if x.dtype is _F16:
+            self.out = np.prod(x, axis=self.dim, keepdims=self.keepdim, dtype=_F32).astype(_F16)
+        else:
+            self.out = np.prod(x, axis=self.dim, keepdims=self.keepdim)
         return self.out
 
     def backward(self, g, out, x):
@@ -253,7 +276,11 @@ class Norm2(Node):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x):
-        self.out = np.sqrt(_sum(x * x, axis=self.dim, keepdims=self.keepdim))
+        if x.dtype is _F16:  # (squares of |x| > 256 overflow float16)
+            w = x.astype(_F32)
+            self.out = np.sqrt(_sum(w * w, axis=self.dim, keepdims=self.keepdim)).astype(_F16)
+        else:
+            self.out = np.sqrt(_sum(x * x, axis=self.dim, keepdims=self.keepdim))
         return self.out
 
     def backward(self, g, out, x):
@@ -276,9 +303,11 @@ class PNorm(Node):
         self.p, self.dim = p, dim
 
     def forward(self, x):
-        p = np.asarray(self.p, x.dtype)
+        w = x.astype(_F32) if x.dtype is _F16 else x  # (|x|^p overflows float16 early)
+        p = np.asarray(self.p, w.dtype)
         with np.errstate(divide="ignore"):
-            self.out = np.sum(np.abs(x) ** p, axis=self.dim) ** (1 / p)
+            out = np.sum(np.abs(w) ** p, axis=self.dim) ** (1 / p)
+        self.out = out if w is x else out.astype(_F16)
         return self.out
 
     def backward(self, g, out, x):
@@ -313,6 +342,8 @@ class Cumsum(Node):
         self.dim = dim
 
     def forward(self, x):
+        if x.dtype is _F16:
+            return np.cumsum(x, axis=self.dim, dtype=_F32).astype(_F16)
         return np.cumsum(x, axis=self.dim)
 
     def backward(self, g, out, x):
@@ -320,12 +351,28 @@ class Cumsum(Node):
         return (Flip.apply(Cumsum.apply(Flip.apply(g, dims=d), dim=self.dim), dims=d),)
 
 
-def cumsum(x, dim):
-    """Running sum along dim"""
-    x = tensor_arg(x, "cumsum")
+def _scan_input(x, op, dtype):
+    """x cast to dtype, or integers and bools to int64 (PyTorch's cumsum/cumprod)."""
+    x = tensor_arg(x, op)
+    if dtype is not None:
+        return x.to(dtype)
+    if x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
+        return x.to(np.int64)
+    return x
+
+
+def _in_dtype(out, x):
+    """out in x's dtype: numpy's scans and reductions give small integers as int64 (for an
+    integer dtype= asked for explicitly, as PyTorch keeps it)"""
+    return out if out.data.dtype is x.data.dtype else out.to(x.data.dtype)
+
+
+def cumsum(x, dim, *, dtype=None):
+    """Running sum along dim (integers and bools in int64; dtype= casts x first)"""
+    x = _scan_input(x, "cumsum", dtype)
     if x.data.ndim == 0:
         return x
-    return apply1(Cumsum(normalize_dims(dim, x.data.ndim, "cumsum")[0]), x)
+    return _in_dtype(apply1(Cumsum(normalize_dims(dim, x.data.ndim, "cumsum")[0]), x), x)
 
 
 def _numpy_axis(fn):
@@ -354,33 +401,54 @@ def _float_input(x, op):
 
 @_numpy_axis
 def sum(x, dim=None, keepdim=False, *, dtype=None):
-    """Sum over dim (all dims when None)"""
+    """Sum over dim (all dims when None); integers and bools sum to int64, as PyTorch"""
     if not isinstance(x, Tensor):
         x = tensor_arg(x, "sum")
     if dim is None and dtype is None and x._requires_grad:  # the common case, kept cheap
         return apply1(Sum(None, keepdim), x)
     if dtype is not None:
         x = x.to(dtype)
-    elif x.data.dtype.kind in "bi" and x.data.dtype != np.int64:
+        return _in_dtype(apply1(Sum(normalize_dims(dim, x.data.ndim, "sum"), keepdim), x), x)
+    if x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
         x = x.to(np.int64)
     return apply1(Sum(normalize_dims(dim, x.data.ndim, "sum"), keepdim), x)
 
 
 @_numpy_axis
-def mean(x, dim=None, keepdim=False):
-    """Mean over dim (all dims when None)"""
-    if dim is None and isinstance(x, Tensor) and x._requires_grad:  # the common case
-        return apply1(Mean(None, keepdim), x)
+def mean(x, dim=None, keepdim=False, *, dtype=None):
+    """Mean over dim (all dims when None); dtype= casts x first"""
+    if dim is None and dtype is None and isinstance(x, Tensor) and x._requires_grad:
+        return apply1(Mean(None, keepdim), x)  # (the common case)
+    if dtype is not None:
+        x = tensor_arg(x, "mean").to(dtype)
     x = _float_input(x, "mean")
     return apply1(Mean(normalize_dims(dim, x.data.ndim, "mean"), keepdim), x)
 
 
+def _legacy_unbiased(dim, unbiased, correction, op):
+    """(dim, correction) from PyTorch's overloads of var/std (and var_mean/std_mean):
+    (x, dim=None, *, correction=1, keepdim=False), (x, unbiased: bool) and
+    (x, dim, unbiased: bool, keepdim=False): a bool where dim goes is `unbiased`."""
+    if isinstance(dim, (bool, np.bool_)):
+        if unbiased is not None:
+            raise TypeError(f"{op}: got a bool dim ({dim}) and unbiased={unbiased}; a bool "
+                            f"in the dim position means unbiased")
+        dim, unbiased = None, bool(dim)
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: pass either unbiased= or correction=, not both")
+    if correction is None:
+        correction = 1 if unbiased is None else int(bool(unbiased))
+    return dim, correction
+
+
 @_numpy_axis
-def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
-    """Variance with Bessel's correction by default (correction=1, as PyTorch)"""
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance with Bessel's correction by default (correction=1, as PyTorch), also through
+    PyTorch's legacy var(x, unbiased) and var(x, dim, unbiased, keepdim)"""
+    dim, correction = _legacy_unbiased(dim, unbiased, correction, "var")
     x = _float_input(x, "var")
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
+    if x.data.dtype is _F16:  # in float32, rounded once at the end (as PyTorch)
+        return var(x.to(np.float32), dim, keepdim=keepdim, correction=correction).to(_F16)
     dims = normalize_dims(dim, x.data.ndim, "var")
     n = _count(x.data.shape, dims)
     centred = x - mean(x, dims, keepdim=True)
@@ -388,12 +456,13 @@ def var(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
 
 
 @_numpy_axis
-def std(x, dim=None, *, correction=1, keepdim=False, unbiased=None):
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """sqrt(var(x)), as the 2-norm of the centred values: the gradient is 0 where they are all
-    equal (PyTorch's), not the 0 * inf of sqrt's"""
+    equal (PyTorch's), not the 0 * inf of sqrt's; var's overloads"""
+    dim, correction = _legacy_unbiased(dim, unbiased, correction, "std")
     x = _float_input(x, "std")
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
+    if x.data.dtype is _F16:  # (as var)
+        return std(x.to(np.float32), dim, keepdim=keepdim, correction=correction).to(_F16)
     dims = normalize_dims(dim, x.data.ndim, "std")
     n = _count(x.data.shape, dims)
     spread = apply1(Norm2(dims, keepdim), x - mean(x, dims, keepdim=True))
@@ -489,13 +558,17 @@ def softmax_cross_entropy(logits, target, dim=-1):
 
 
 @_numpy_axis
-def prod(x, dim=None, keepdim=False):
-    """Product over one dim (all elements when None); exact gradients with zeros"""
+def prod(x, dim=None, keepdim=False, *, dtype=None):
+    """Product over one dim (all elements when None); exact gradients with zeros; dtype=
+    casts x first"""
     x = tensor_arg(x, "prod")
-    if x.data.dtype.kind in "biu":  # integers keep an integer result (no gradient), as PyTorch
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.data.dtype.kind in "biu":  # integers: an int64 result (no gradient), as PyTorch
         axis = None if dim is None else normalize_dims(dim, x.data.ndim, "prod")
-        return Tensor._const(np.asarray(np.prod(x.data, axis=axis, keepdims=keepdim,
-                                                dtype=np.int64)))
+        return Tensor._const(np.asarray(np.prod(
+            x.data, axis=axis, keepdims=keepdim,
+            dtype=np.int64 if dtype is None or x.data.dtype.kind == "b" else x.data.dtype)))
     if dim is None:
         out = apply1(Prod((0,), False), reshape(x, -1))
         return reshape(out, (1,) * x.data.ndim) if keepdim else out
@@ -542,24 +615,35 @@ def any(x, dim=None, keepdim=False):
                                 keepdims=keepdim))
 
 
-def sort(x, dim=-1, descending=False):
-    """(values, indices) sorted along dim (stable); values are differentiable (a gather)"""
+def _descending_order(a, d):
+    """The indices that sort the array a along d in descending order, stably, NaN first (NaN
+    counts as the largest value, as in PyTorch): the reversed ascending sort of the reversed
+    slice (no negation: exact for unsigned integers and bools too)"""
+    rev = np.argsort(np.flip(a, d), axis=d, kind="stable")
+    return np.flip(a.shape[d] - 1 - rev, d)
+
+
+def sort(x, dim=-1, descending=False, stable=False):
+    """(values, indices) sorted along dim (always stable; NaN counts as the largest value, as
+    in PyTorch); values are differentiable (a gather)"""
     x = tensor_arg(x, "sort")
     d = normalize_dims(dim, x.data.ndim, "sort")[0] if x.data.ndim else 0
     if x.data.ndim == 0:
         return values_indices(x, Tensor._const(np.zeros((), np.int64)))
-    key = -x.data if descending else x.data
-    idx = np.argsort(key, axis=d, kind="stable")
+    a = x.data
+    idx = _descending_order(a, d) if descending else np.argsort(a, axis=d, kind="stable")
     return values_indices(gather(x, d, idx), Tensor._const(idx.astype(np.int64)))
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):
-    """(values, indices) of the k largest (or smallest) entries along dim"""
+    """(values, indices) of the k largest (or smallest) entries along dim (NaN counts as the
+    largest value, as in PyTorch)"""
     x = tensor_arg(x, "topk")
     d = normalize_dims(dim, x.data.ndim, "topk")[0]
     n = x.data.shape[d]
     if not 0 <= k <= n:
         raise RuntimeError(f"topk: k={k} is out of range for dim {d} of size {n}")
-    key = -x.data if largest else x.data
-    idx = np.take(np.argsort(key, axis=d, kind="stable"), np.arange(k), axis=d)
+    a = x.data
+    order = _descending_order(a, d) if largest else np.argsort(a, axis=d, kind="stable")
+    idx = np.take(order, np.arange(k), axis=d)
     return values_indices(gather(x, d, idx), Tensor._const(idx.astype(np.int64)))

@@ -16,7 +16,9 @@ from ..tensor import Tensor
 from ._operands import normalize_dims, tensor_arg
 from .broadcast import expand
 from .elementwise import Cast, Exp, Where, clone, raw, where
-from .reduce import Cumsum, _float_input, _numpy_axis, amax, amin, mean, sort, std, sum, var
+from .reduce import (_F16, _F32, Cumsum, _descending_order, _float_input, _in_dtype,
+                     _legacy_unbiased, _numpy_axis, _scan_input, amax, amin, cumsum, mean, sort,
+                     std, sum, var)
 from .shape import Flip, gather, permute, reshape
 
 __all__ = ["cumprod", "cummax", "cummin", "logcumsumexp", "std_mean", "var_mean", "aminmax",
@@ -81,7 +83,10 @@ class Cumprod(Node):
         self.dim = dim
 
     def forward(self, x):
-        self.out = np.cumprod(x, axis=self.dim)
+        if x.dtype is _F16:  # accumulated in float32, as PyTorch (reduce.py)
+            self.out = np.cumprod(x, axis=self.dim, dtype=_F32).astype(_F16)
+        else:
+            self.out = np.cumprod(x, axis=self.dim)
         return self.out
 
     def backward(self, g, out, x):
@@ -144,23 +149,13 @@ class LogCumSumExp(Node):
         return ((Exp.apply(diff) * _pairs(g, d, False)).sum(axis=d + 1),)
 
 
-def _scan_input(x, op, dtype):
-    """x cast to dtype, or integers and bools to int64 (PyTorch's cumsum/cumprod)."""
-    x = tensor_arg(x, op)
-    if dtype is not None:
-        return x.to(dtype)
-    if x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
-        return x.to(np.int64)
-    return x
-
-
 def cumprod(x, dim, *, dtype=None):
     """Running product along dim; exact gradients where x has zeros"""
     x = _scan_input(x, "cumprod", dtype)
     d = _one_dim(x, dim, "cumprod")
     if x.data.ndim == 0:
         return reshape(apply1(Cumprod(0), reshape(x, (1,))), ())
-    return apply1(Cumprod(d), x)
+    return _in_dtype(apply1(Cumprod(d), x), x)
 
 
 def logcumsumexp(x, dim):
@@ -203,16 +198,6 @@ def cummin(x, dim):
 
 
 # --- moments and extremes together -------------------------------------------------------------
-
-def _legacy_unbiased(dim, unbiased, correction, op):
-    if isinstance(dim, bool):  # var_mean(x, True): PyTorch's legacy `unbiased` overload
-        dim, unbiased = None, dim
-    if unbiased is not None and correction is not None:
-        raise TypeError(f"{op}: pass either unbiased= or correction=, not both")
-    if correction is None:
-        correction = 1 if unbiased is None else int(bool(unbiased))
-    return dim, correction
-
 
 @_numpy_axis
 def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -514,9 +499,7 @@ def argsort(x, dim=-1, descending=False, *, stable=False):
         return _const(0)
     if not descending:
         return _const(np.argsort(a, axis=d, kind="stable"))
-    # descending and stable: sort the reversed slice ascending, then reverse the order
-    rev = np.argsort(np.flip(a, d), axis=d, kind="stable")
-    return _const(np.flip(a.shape[d] - 1 - rev, d))
+    return _const(_descending_order(a, d))
 
 
 def msort(x):
@@ -692,15 +675,7 @@ def _in_place(fn, name):
     return method
 
 
-def _cumsum(x, dim, *, dtype=None):
-    """Running sum along dim"""
-    from .reduce import cumsum
-    return cumsum(_scan_input(x, "cumsum", dtype), dim)
-
-
-_cumsum.__name__ = "cumsum"
-
 METHODS = {name: globals()[name] for name in __all__
            if name not in ("std_mean", "var_mean", "searchsorted", "bucketize")}
 METHODS["cumprod_"] = _in_place(cumprod, "cumprod_")
-METHODS["cumsum_"] = _in_place(_cumsum, "cumsum_")
+METHODS["cumsum_"] = _in_place(cumsum, "cumsum_")
