@@ -362,7 +362,8 @@ class Tensor:
         """broadcast_to where -1 keeps a dim's size (PyTorch's expand)"""
     # from autodiff.ops.broadcast.broadcast_to
     def broadcast_to(self, shape) -> Tensor:
-        """x repeated to `shape` (numpy broadcasting rules); backward sums back"""
+        """x repeated to `shape` (numpy broadcasting rules; -1 keeps a dim's size, as PyTorch's);
+        backward sums back"""
     # from autodiff.ops.shape.split
     def split(self, split_size_or_sections, dim=0) -> tuple[Tensor, ...]:
         """Pieces along dim: of size n each (the last may be smaller), or of the listed sizes"""

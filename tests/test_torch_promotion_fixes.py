@@ -186,3 +186,17 @@ def test_int_pow_negative_int_scalar_raises(expr):
     if torch is not None:
         with pytest.raises(RuntimeError, match="Integers to negative integer powers"):
             expr(torch)
+
+
+def test_where_with_the_condition_alone_is_nonzero_as_tuple():
+    for lib in filter(None, (ad, _torch_or_none())):
+        rows, cols = lib.where(lib.tensor([[True, False, True], [False, True, False]]))
+        assert rows.tolist() == [0, 0, 1] and cols.tolist() == [0, 2, 1]
+        with pytest.raises(TypeError):
+            lib.where(lib.tensor([True]), lib.ones(1))
+
+
+def test_broadcast_to_keeps_a_dim_with_minus_one():
+    for lib in filter(None, (ad, _torch_or_none())):
+        out = lib.broadcast_to(lib.tensor([[1.0, 2.0]]), (3, -1))
+        assert tuple(out.shape) == (3, 2) and out.tolist() == [[1.0, 2.0]] * 3

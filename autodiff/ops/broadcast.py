@@ -67,9 +67,14 @@ class SumTo(Node):
 
 
 def broadcast_to(x, shape):
-    """x repeated to `shape` (numpy broadcasting rules); backward sums back"""
+    """x repeated to `shape` (numpy broadcasting rules; -1 keeps a dim's size, as PyTorch's);
+    backward sums back"""
     x = tensor_arg(x, "broadcast_to")
-    return expand_view(x, tuple(shape), "broadcast_to")
+    shape = tuple(shape)
+    if -1 in shape:
+        from .shape import expand  # (shape imports this module)
+        return expand(x, *shape)
+    return expand_view(x, shape, "broadcast_to")
 
 
 class Expand(BroadcastTo):

@@ -777,8 +777,15 @@ def minimum(x, y):
     return apply2(Minimum(), x, y)
 
 
-def where(condition, x, y):
-    """x where condition holds, else y (all three broadcast)"""
+def where(condition, x=None, y=None):
+    """x where condition holds, else y (all three broadcast); where(condition) alone is
+    nonzero(condition, as_tuple=True), as PyTorch's"""
+    if x is None and y is None:
+        from .indexing import nonzero  # (indexing imports this module)
+        return nonzero(condition, as_tuple=True)
+    if x is None or y is None:
+        raise TypeError("where() takes the condition alone, or the condition, input and other; "
+                        "got only one of input and other")
     cond = tensor_arg(condition, "where", "condition")
     if cond.data.dtype != np.bool_:
         if cond.data.dtype != np.uint8:  # (PyTorch still takes uint8 masks)
