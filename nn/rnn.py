@@ -175,16 +175,19 @@ class RNNBase(Module):
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.size(-1)}")
 
-    def get_expected_hidden_size(self, input, batch_sizes):
-        """(num_layers * num_directions, mini_batch, proj_size or hidden_size); mini_batch is
-        batch_sizes[0] for packed data, else input's batch dimension."""
+    def _layers_and_batch(self, input, batch_sizes):
+        """(num_layers * num_directions, mini_batch): mini_batch is batch_sizes[0] for packed
+        data, else input's batch dimension (the shared start of the expected state sizes)."""
         if batch_sizes is not None:
             mini_batch = int(batch_sizes[0])
         else:
             mini_batch = input.size(0) if self.batch_first else input.size(1)
-        num_directions = 2 if self.bidirectional else 1
-        return (self.num_layers * num_directions, mini_batch,
-                self.proj_size if self.proj_size > 0 else self.hidden_size)
+        return self.num_layers * (2 if self.bidirectional else 1), mini_batch
+
+    def get_expected_hidden_size(self, input, batch_sizes):
+        """(num_layers * num_directions, mini_batch, proj_size or hidden_size)"""
+        return self._layers_and_batch(input, batch_sizes) + (
+            self.proj_size if self.proj_size > 0 else self.hidden_size,)
 
     def check_hidden_size(self, hx, expected_hidden_size,
                           msg="Expected hidden size {}, got {}"):
@@ -219,10 +222,10 @@ class RNNBase(Module):
         """PyTorch's LSTM.forward leaves packed input to its C++ op (no check_forward_args
         call, so overriding it has no effect there); the same checks, not overridable."""
         RNNBase.check_input(self, input, batch_sizes)
-        expected = RNNBase.get_expected_hidden_size(self, input, batch_sizes)
-        RNNBase.check_hidden_size(self, hx[0], expected, "Expected hidden[0] size {}, got {}")
-        RNNBase.check_hidden_size(self, hx[1], expected[:2] + (self.hidden_size,),
-                                  "Expected hidden[1] size {}, got {}")
+        RNNBase.check_hidden_size(self, hx[0], RNNBase.get_expected_hidden_size(
+            self, input, batch_sizes), "Expected hidden[0] size {}, got {}")
+        RNNBase.check_hidden_size(self, hx[1], LSTM.get_expected_cell_size(
+            self, input, batch_sizes), "Expected hidden[1] size {}, got {}")
 
     def forward(self, input, hx=None):
         # The order of checks and of the check_forward_args / permute_hidden calls is
@@ -353,12 +356,7 @@ class LSTM(RNNBase):
 
     def get_expected_cell_size(self, input, batch_sizes):
         """(num_layers * num_directions, mini_batch, hidden_size): c_0's size."""
-        if batch_sizes is not None:
-            mini_batch = int(batch_sizes[0])
-        else:
-            mini_batch = input.size(0) if self.batch_first else input.size(1)
-        num_directions = 2 if self.bidirectional else 1
-        return (self.num_layers * num_directions, mini_batch, self.hidden_size)
+        return self._layers_and_batch(input, batch_sizes) + (self.hidden_size,)
 
     def check_forward_args(self, input, hidden, batch_sizes):
         """check_input, then hidden[0] against get_expected_hidden_size and hidden[1] against
